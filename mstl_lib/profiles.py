@@ -1,0 +1,161 @@
+"""Run profiles: one place that says how big every run is.
+
+The command line (``--profile``) and the notebooks (the ``profile`` parameter)
+look profiles up here by name, so a ``smoke`` run in CI, a ``lab`` run in a
+classroom and a ``paper`` run on a GPU differ only in these numbers.
+
+The ``paper`` profile holds the hyperparameters of Ayana et al. (2022),
+section 2.3: 75x75 inputs, batch 16, learning rate 0.001 with exponential
+decay 0.96, 50 epochs per stage, five folds, ImageNet weights, three
+backbones and three optimizers; 6,800 patches per cell line (section 2.1).
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, fields, replace
+
+from mstl_lib.errors import DataError
+
+BACKBONES = ("resnet50", "inceptionv3", "efficientnetb2")
+OPTIMIZERS = ("sgd", "adam", "adagrad")
+
+
+@dataclass(frozen=True)
+class Profile:
+    """Sizes and hyperparameters of one kind of run.
+
+    Attributes
+    ----------
+    name : str
+        ``smoke``, ``lab`` or ``paper``.
+    description : str
+        One line for humans.
+    cell_frames_per_class : int
+        Synthetic full-field microscopy frames generated per cell line.
+    patches_per_class : int
+        Patches sampled per cell line for stage 1 (paper: 6,800).
+    ultrasound_per_class : int
+        Synthetic ultrasound images generated per class (paper's Mendeley
+        set, balanced: 100 benign, 100 malignant).
+    image_size : int
+        Side of the square network input (paper: 75).
+    batch_size : int
+        Mini-batch size (paper: 16).
+    learning_rate, decay_rate : float
+        Initial learning rate and exponential decay per epoch (paper: 0.001, 0.96).
+    epochs_stage1, epochs_stage2 : int
+        Epochs of each transfer stage (paper: 50 each).
+    folds : int
+        Cross-validation folds (paper: 5).
+    weights : str or None
+        ``"imagenet"`` or None (random initialisation; nothing downloads).
+    backbones, optimizers : tuple of str
+        The grid of the paper's Table 1 that this profile runs.
+    """
+
+    name: str
+    description: str
+    cell_frames_per_class: int
+    patches_per_class: int
+    ultrasound_per_class: int
+    epochs_stage1: int
+    epochs_stage2: int
+    folds: int
+    weights: str | None
+    backbones: tuple[str, ...]
+    optimizers: tuple[str, ...]
+    image_size: int = 75
+    batch_size: int = 16
+    learning_rate: float = 1e-3
+    decay_rate: float = 0.96
+
+    def to_dict(self) -> dict:
+        """The profile as a plain dict (for manifests and JSON)."""
+        data = asdict(self)
+        data["backbones"] = list(self.backbones)
+        data["optimizers"] = list(self.optimizers)
+        return data
+
+    def with_overrides(self, **overrides) -> "Profile":
+        """A copy with some fields changed; unknown names raise :class:`DataError`."""
+        known = {f.name for f in fields(self)}
+        unknown = sorted(set(overrides) - known)
+        if unknown:
+            raise DataError(
+                f"unknown profile field(s) {unknown}; known fields are {sorted(known)}."
+            )
+        clean = {k: v for k, v in overrides.items() if v is not None}
+        for key in ("backbones", "optimizers"):
+            if key in clean:
+                clean[key] = tuple(clean[key])
+        return replace(self, **clean)
+
+
+PROFILES: dict[str, Profile] = {
+    "smoke": Profile(
+        name="smoke",
+        description="CI and a first look: tiny data, one epoch, two folds, seconds per training.",
+        cell_frames_per_class=3,
+        patches_per_class=24,
+        ultrasound_per_class=24,
+        epochs_stage1=1,
+        epochs_stage2=1,
+        folds=2,
+        weights=None,
+        backbones=("resnet50",),
+        optimizers=("adagrad",),
+    ),
+    "lab": Profile(
+        name="lab",
+        description="A classroom CPU run of about half an hour: small data, a few epochs, five folds.",
+        cell_frames_per_class=12,
+        patches_per_class=300,
+        ultrasound_per_class=100,
+        epochs_stage1=3,
+        epochs_stage2=5,
+        folds=5,
+        weights=None,
+        backbones=("resnet50",),
+        optimizers=("adagrad",),
+    ),
+    "paper": Profile(
+        name="paper",
+        description="The paper's hyperparameters (section 2.3), ImageNet weights, the full grid; for a GPU.",
+        cell_frames_per_class=203,
+        patches_per_class=6800,
+        ultrasound_per_class=100,
+        epochs_stage1=50,
+        epochs_stage2=50,
+        folds=5,
+        weights="imagenet",
+        backbones=BACKBONES,
+        optimizers=OPTIMIZERS,
+    ),
+}
+
+
+def get_profile(name: str | Profile, **overrides) -> Profile:
+    """Look a profile up by name, optionally changing some of its fields.
+
+    Parameters
+    ----------
+    name : str or Profile
+        ``"smoke"``, ``"lab"`` or ``"paper"`` (or a Profile, returned as is).
+    **overrides
+        Fields to change, e.g. ``epochs_stage2=3``; None values are ignored.
+
+    Raises
+    ------
+    DataError
+        For an unknown profile or field name.
+    """
+    if isinstance(name, Profile):
+        profile = name
+    else:
+        try:
+            profile = PROFILES[str(name).lower()]
+        except KeyError:
+            raise DataError(
+                f"unknown profile {name!r}; choose one of {', '.join(PROFILES)}."
+            ) from None
+    return profile.with_overrides(**overrides) if overrides else profile
