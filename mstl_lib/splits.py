@@ -57,7 +57,7 @@ def _check_inputs(labels, groups) -> tuple[np.ndarray, np.ndarray]:
 def group_labels(labels, groups) -> dict:
     """The label each group is stratified by: its most common label (ties: smallest)."""
     votes: dict = defaultdict(Counter)
-    for label, group in zip(labels, groups):
+    for label, group in zip(np.asarray(labels).tolist(), groups):
         votes[group][label] += 1
     return {g: sorted(c.items(), key=lambda kv: (-kv[1], kv[0]))[0][0] for g, c in votes.items()}
 

@@ -1,0 +1,764 @@
+"""The networks of the paper: backbones, the two transfer stages and CTL.
+
+Ayana et al. (2022), section 2.2 and Fig. 3, transfer an ImageNet backbone
+twice:
+
+* **stage 1** (Fig. 3b): the backbone without its ImageNet classifier, global
+  average pooling and one softmax layer over the cancer cell lines
+  (:func:`build_stage1_model`);
+* **stage 2** (Fig. 3c): the stage-1 network up to and including the pooling
+  layer, with its softmax layer replaced by three ReLU dense layers, one
+  dropout layer and one sigmoid unit for benign (0) / malignant (1)
+  ultrasound (:func:`build_stage2_model`);
+* **conventional transfer learning (CTL)**, the paper's baseline: the same
+  binary head put directly on the ImageNet backbone (:func:`build_ctl_model`).
+
+Design decisions (documented here once, relied on by the rest of the library)
+-------------------------------------------------------------------------------
+Raw pixels in, preprocessing inside.
+    Every model takes RGB images with values in [0, 255] (float32, or uint8,
+    which the first layer casts). Each backbone's own ImageNet preprocessing is
+    the model's first layer, :class:`BackbonePreprocessing`, a registered,
+    serializable layer (not a ``Lambda``), so a saved ``.keras`` file is
+    self-contained, loads with ``safe_mode=True``, and nobody preprocesses
+    twice.
+
+Flat graphs.
+    The preprocessed tensor is handed to the Keras application as
+    ``input_tensor``, so the application's layers become layers of our own
+    functional graph. No layer of a model built here is itself a
+    ``keras.Model``; every backbone layer (see :data:`FEATURE_LAYERS`) can be
+    reached with ``model.get_layer(name)`` for feature maps and Grad-CAM.
+
+75 x 75 for every backbone.
+    The paper feeds 75 x 75 images to all three backbones (section 2.3).
+    Keras' own minimum sides are 75 for InceptionV3 and 32 for ResNet50 and
+    EfficientNetB2; the library asks for at least :data:`MIN_IMAGE_SIZE` = 75
+    for all three, so that one input size serves the whole grid of Table 1
+    and a configuration never silently works for two backbones and fails for
+    the third. Inputs must be square with three channels.
+
+Stage 2 copies, it does not share.
+    :func:`build_stage2_model` clones the stage-1 network
+    (``keras.models.clone_model``) and copies its weights, so the two models
+    hold separate variables: training stage 2 leaves the stage-1 model exactly
+    as it was (it can still be evaluated or saved afterwards).
+
+Head sizes are our choice.
+    The paper says "three dense layers and one dropout layer" without sizes.
+    We use 256, 128 and 64 ReLU units with dropout 0.5 after the first dense
+    layer (:data:`HEAD_UNITS`, :data:`HEAD_DROPOUT`); both can be changed per
+    call.
+
+ImageNet weights come from Keras' own cache.
+    ``weights="imagenet"`` uses the file Keras itself would download into
+    ``$KERAS_HOME/models`` (default ``~/.keras/models``). When it is neither
+    there nor downloadable, :class:`WeightsUnavailableError` is raised at once,
+    naming the file, its URL and the folder to put it in
+    (:func:`imagenet_weights_info`, :func:`keras_weights_dir`).
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+import keras
+
+from mstl_lib.errors import DataError, MSTLError
+from mstl_lib.profiles import BACKBONES, OPTIMIZERS
+
+__all__ = [
+    "BACKBONES",
+    "OPTIMIZERS",
+    "MIN_IMAGE_SIZE",
+    "HEAD_UNITS",
+    "HEAD_DROPOUT",
+    "PREPROCESSING_MODES",
+    "FEATURE_LAYERS",
+    "LAST_CONV_LAYER",
+    "WeightsUnavailableError",
+    "ImageNetWeights",
+    "BackbonePreprocessing",
+    "imagenet_weights_info",
+    "keras_weights_dir",
+    "ensure_imagenet_weights",
+    "build_backbone",
+    "build_stage1_model",
+    "build_stage2_model",
+    "build_ctl_model",
+    "make_optimizer",
+]
+
+#: Smallest accepted side of the square input (the paper's size, and
+#: InceptionV3's minimum in Keras).
+MIN_IMAGE_SIZE = 75
+
+#: Units of the three ReLU dense layers of the binary head (our choice; the
+#: paper gives no sizes).
+HEAD_UNITS = (256, 128, 64)
+
+#: Dropout rate of the head's one dropout layer, placed after the first dense
+#: layer (our choice; the paper gives no rate).
+HEAD_DROPOUT = 0.5
+
+#: Preprocessing mode of each backbone (``keras.applications.<module>.
+#: preprocess_input``): "caffe" = RGB->BGR and ImageNet mean subtraction,
+#: "tf" = scale to [-1, 1], "none" = identity (EfficientNet rescales and
+#: normalises inside its own graph).
+PREPROCESSING_MODES = {
+    "resnet50": "caffe",
+    "inceptionv3": "tf",
+    "efficientnetb2": "none",
+}
+
+#: Names of the layers that end each convolutional stage of each backbone,
+#: shallow to deep; all reachable with ``model.get_layer`` on any model built
+#: here. Spatial sizes at 75 x 75 input are given in the comments.
+FEATURE_LAYERS = {
+    # 19x19, 10x10, 5x5, 3x3
+    "resnet50": ("conv2_block3_out", "conv3_block4_out", "conv4_block6_out", "conv5_block3_out"),
+    # 7x7 (35x35 grid at 299), 3x3, 1x1
+    "inceptionv3": ("mixed2", "mixed7", "mixed10"),
+    # 19x19, 10x10, 5x5, 3x3, 3x3
+    "efficientnetb2": ("block2c_add", "block3c_add", "block5d_add", "block7b_add", "top_activation"),
+}
+
+#: The last convolutional feature map of each backbone (Grad-CAM's default).
+LAST_CONV_LAYER = {name: layers[-1] for name, layers in FEATURE_LAYERS.items()}
+
+_APPLICATIONS = {
+    "resnet50": "ResNet50",
+    "inceptionv3": "InceptionV3",
+    "efficientnetb2": "EfficientNetB2",
+}
+
+POOL_LAYER = "global_avg_pool"
+STAGE1_OUTPUT = "stage1_output"
+PREPROCESS_LAYER = "preprocess"
+
+
+class WeightsUnavailableError(MSTLError, FileNotFoundError):
+    """ImageNet weights are neither in Keras' cache nor downloadable.
+
+    Attributes
+    ----------
+    backbone : str
+        The backbone that asked for them.
+    file_name : str
+        The file name Keras expects.
+    url : str
+        Where Keras downloads it from.
+    folder : pathlib.Path
+        The folder Keras looks in (``$KERAS_HOME/models``).
+    """
+
+    def __init__(self, backbone: str, file_name: str, url: str, folder: Path, reason: str = ""):
+        self.backbone = backbone
+        self.file_name = file_name
+        self.url = url
+        self.folder = Path(folder)
+        message = (
+            f"ImageNet weights for {backbone} are not available: {self.folder / file_name} "
+            f"does not exist and could not be downloaded"
+            + (f" ({reason})" if reason else "")
+            + f". Fix: on a machine with internet, download {url} and copy it, named "
+            f"exactly {file_name}, into {self.folder} (Keras' cache: $KERAS_HOME/models, "
+            "default ~/.keras/models); or pass weights=None to start from random weights."
+        )
+        super().__init__(message)
+
+
+@dataclass(frozen=True)
+class ImageNetWeights:
+    """Where Keras keeps one backbone's ImageNet weights (no top).
+
+    Attributes
+    ----------
+    file_name : str
+        File name inside Keras' cache folder.
+    url : str
+        Download address Keras uses.
+    file_hash : str
+        MD5 hash Keras verifies.
+    """
+
+    file_name: str
+    url: str
+    file_hash: str
+
+
+# Copied from keras/src/applications/{resnet,inception_v3,efficientnet}.py
+# (Keras 3.15); tests/test_models.py checks them against the installed Keras.
+_IMAGENET_WEIGHTS = {
+    "resnet50": ImageNetWeights(
+        "resnet50_weights_tf_dim_ordering_tf_kernels_notop.h5",
+        "https://storage.googleapis.com/tensorflow/keras-applications/resnet/"
+        "resnet50_weights_tf_dim_ordering_tf_kernels_notop.h5",
+        "4d473c1dd8becc155b73f8504c6f6626",
+    ),
+    "inceptionv3": ImageNetWeights(
+        "inception_v3_weights_tf_dim_ordering_tf_kernels_notop.h5",
+        "https://storage.googleapis.com/tensorflow/keras-applications/inception_v3/"
+        "inception_v3_weights_tf_dim_ordering_tf_kernels_notop.h5",
+        "bcbd6486424b2319ff4ef7d526e38f63",
+    ),
+    "efficientnetb2": ImageNetWeights(
+        "efficientnetb2_notop.h5",
+        "https://storage.googleapis.com/keras-applications/efficientnetb2_notop.h5",
+        "111f8e2ac8aa800a7a99e3239f7bfb39",
+    ),
+}
+
+
+# --------------------------------------------------------------------------
+# Preprocessing layer
+# --------------------------------------------------------------------------
+
+
+@keras.saving.register_keras_serializable(package="mstl")
+class BackbonePreprocessing(keras.layers.Layer):
+    """A backbone's ImageNet preprocessing, as a layer of the model.
+
+    Numerically the same as ``keras.applications.<module>.preprocess_input``
+    for channels-last RGB input in [0, 255]:
+
+    * ``"caffe"`` (ResNet50): RGB -> BGR, then subtract the ImageNet channel
+      means (103.939, 116.779, 123.68) in BGR order, no scaling;
+    * ``"tf"`` (InceptionV3): ``x / 127.5 - 1``, into [-1, 1];
+    * ``"none"`` (EfficientNet): identity, because Keras' EfficientNet
+      rescales and normalises inside its own graph.
+
+    Parameters
+    ----------
+    mode : {"caffe", "tf", "none"}
+        Which preprocessing.
+    **kwargs
+        Passed to ``keras.layers.Layer`` (``name``, ``dtype``...).
+
+    Raises
+    ------
+    DataError
+        If ``mode`` is unknown.
+
+    References
+    ----------
+    Keras applications, ``imagenet_utils.preprocess_input``.
+    """
+
+    MODES = ("caffe", "tf", "none")
+    CAFFE_MEAN_BGR = (103.939, 116.779, 123.68)
+
+    def __init__(self, mode: str = "caffe", **kwargs):
+        super().__init__(**kwargs)
+        if mode not in self.MODES:
+            raise DataError(
+                f"Unknown preprocessing mode {mode!r}; expected one of {', '.join(self.MODES)}."
+            )
+        self.mode = mode
+
+    def call(self, inputs):
+        x = keras.ops.cast(inputs, self.compute_dtype)
+        if self.mode == "caffe":
+            x = keras.ops.flip(x, axis=-1)
+            mean = keras.ops.convert_to_tensor(self.CAFFE_MEAN_BGR, dtype=self.compute_dtype)
+            return x - mean
+        if self.mode == "tf":
+            return x / 127.5 - 1.0
+        return x
+
+    def compute_output_shape(self, input_shape):
+        return input_shape
+
+    def get_config(self):
+        config = super().get_config()
+        config.update({"mode": self.mode})
+        return config
+
+
+# --------------------------------------------------------------------------
+# ImageNet weights in Keras' cache
+# --------------------------------------------------------------------------
+
+
+def _check_backbone(backbone) -> str:
+    if backbone not in BACKBONES:
+        raise DataError(f"Unknown backbone {backbone!r}; expected one of {', '.join(BACKBONES)}.")
+    return backbone
+
+
+def imagenet_weights_info(backbone: str) -> ImageNetWeights:
+    """The file name, URL and hash of one backbone's ImageNet weights (no top).
+
+    Parameters
+    ----------
+    backbone : {"resnet50", "inceptionv3", "efficientnetb2"}
+        The backbone.
+
+    Returns
+    -------
+    ImageNetWeights
+        ``file_name`` (e.g. ``resnet50_weights_tf_dim_ordering_tf_kernels_notop.h5``),
+        ``url`` and ``file_hash`` (MD5), as Keras' application code uses them.
+
+    Raises
+    ------
+    DataError
+        If the backbone is unknown.
+    """
+    return _IMAGENET_WEIGHTS[_check_backbone(backbone)]
+
+
+def keras_weights_dir() -> Path:
+    """The folder in which Keras looks for (and downloads) ImageNet weights.
+
+    Follows the rule of ``keras.utils.get_file`` exactly: the Keras home
+    (``$KERAS_HOME`` if that variable was set **when Keras was imported**,
+    else ``~/.keras``; Keras reads the variable once, at import), falling back
+    to ``/tmp/.keras`` when that folder is not writable (or does not exist),
+    then the ``models`` subfolder.
+
+    Returns
+    -------
+    pathlib.Path
+        E.g. ``~/.keras/models`` expanded.
+
+    Notes
+    -----
+    Keras keeps the home in a private module attribute
+    (``keras.src.backend.config._KERAS_DIR``, read by ``keras_home()``);
+    changing ``KERAS_HOME`` after ``import keras`` has no effect on Keras, and
+    none on this function either.
+    """
+    try:
+        from keras.src.backend import config as _config
+
+        home = _config.keras_home()
+    except Exception:  # pragma: no cover - private API moved
+        home = os.environ.get("KERAS_HOME", os.path.join(os.path.expanduser("~"), ".keras"))
+    base = os.path.expanduser(home)
+    if not os.access(base, os.W_OK):
+        base = os.path.join("/tmp" if os.path.isdir("/tmp") else tempfile.gettempdir(), ".keras")
+    return Path(base) / "models"
+
+
+def ensure_imagenet_weights(backbone: str) -> Path:
+    """Make sure a backbone's ImageNet weights are in Keras' cache.
+
+    Looks in :func:`keras_weights_dir` first; if the file is missing (or its
+    hash is wrong), tries Keras' own download (``keras.utils.get_file``, the
+    same file, URL and hash the Keras application uses). Any failure becomes a
+    :class:`WeightsUnavailableError` that names the file and the folder.
+
+    Parameters
+    ----------
+    backbone : {"resnet50", "inceptionv3", "efficientnetb2"}
+        The backbone.
+
+    Returns
+    -------
+    pathlib.Path
+        The weights file in Keras' cache.
+
+    Raises
+    ------
+    DataError
+        If the backbone is unknown.
+    WeightsUnavailableError
+        If the file is not cached and cannot be downloaded.
+    """
+    info = imagenet_weights_info(backbone)
+    folder = keras_weights_dir()
+    try:
+        # get_file returns the cached file when it is present and its hash
+        # matches; otherwise it downloads (and removes partial downloads).
+        path = keras.utils.get_file(
+            info.file_name, info.url, cache_subdir="models", file_hash=info.file_hash
+        )
+    except Exception as exc:  # Keras raises a bare Exception on URL failures
+        raise WeightsUnavailableError(backbone, info.file_name, info.url, folder, str(exc)) from exc
+    return Path(path)
+
+
+# --------------------------------------------------------------------------
+# Model building
+# --------------------------------------------------------------------------
+
+
+def _input_shape(image_size) -> tuple[int, int, int]:
+    if isinstance(image_size, bool):
+        raise DataError(f"image_size must be an int or a (height, width[, 3]) tuple, got {image_size!r}.")
+    if isinstance(image_size, int):
+        shape = (image_size, image_size, 3)
+    else:
+        try:
+            shape = tuple(int(s) for s in image_size)
+        except TypeError:
+            raise DataError(
+                f"image_size must be an int or a (height, width[, 3]) tuple, got {image_size!r}."
+            ) from None
+        if len(shape) == 2:
+            shape = shape + (3,)
+        if len(shape) != 3:
+            raise DataError(
+                f"image_size must be an int or a (height, width[, 3]) tuple, got {image_size!r}."
+            )
+    height, width, channels = shape
+    if channels != 3:
+        raise DataError(
+            f"Input must have 3 (RGB) channels, got {channels}; convert grayscale ultrasound "
+            "to RGB by repeating the channel."
+        )
+    if height != width:
+        raise DataError(f"Input must be square, got {height}x{width}; resize to e.g. 75x75.")
+    if height < MIN_IMAGE_SIZE:
+        raise DataError(
+            f"Input size {height}x{width} is too small: the library needs at least "
+            f"{MIN_IMAGE_SIZE}x{MIN_IMAGE_SIZE} for every backbone (the paper's size, and "
+            "InceptionV3's minimum in Keras)."
+        )
+    return shape
+
+
+def _check_weights(weights, backbone: str):
+    """Return ("imagenet"|None|Path) after validating; may raise."""
+    if weights is None:
+        return None
+    if isinstance(weights, str) and weights == "imagenet":
+        ensure_imagenet_weights(backbone)
+        return "imagenet"
+    if isinstance(weights, (str, os.PathLike)):
+        path = Path(weights)
+        if not path.name.endswith(".h5"):
+            raise DataError(
+                f"weights={str(weights)!r}: expected 'imagenet', None, or a path to a "
+                "'.weights.h5' or '.h5' file."
+            )
+        if not path.is_file():
+            raise DataError(f"{path}: weights file not found. Fix: check the path.")
+        if backbone == "efficientnetb2" and path.name == _IMAGENET_WEIGHTS[backbone].file_name:
+            raise DataError(
+                f"{path}: Keras builds EfficientNet's ImageNet input normalisation only for "
+                "weights='imagenet', so its ImageNet file cannot be loaded from a path. Fix: copy "
+                f"it into {keras_weights_dir()} and pass weights='imagenet'."
+            )
+        return path
+    raise DataError(
+        f"weights must be 'imagenet', None or a path to a weights file, got {weights!r}."
+    )
+
+
+def build_backbone(backbone: str, weights=None, image_size=75) -> keras.Model:
+    """A backbone without its ImageNet classifier, taking raw [0, 255] RGB.
+
+    The returned functional model goes from the raw ``keras.Input`` through
+    :class:`BackbonePreprocessing` (layer ``"preprocess"``) and the Keras
+    application's layers to the last convolutional feature map; it is flat (no
+    nested models). It is the common trunk of :func:`build_stage1_model` and
+    :func:`build_ctl_model`.
+
+    Parameters
+    ----------
+    backbone : {"resnet50", "inceptionv3", "efficientnetb2"}
+        Which ``keras.applications`` network.
+    weights : "imagenet", None, or path-like, default None
+        ``"imagenet"``: Keras' ImageNet weights from its cache (see
+        :func:`ensure_imagenet_weights`). ``None``: random initialisation.
+        A path: a weights file for this backbone, loaded with
+        ``Model.load_weights``: a legacy ``.h5`` such as Keras' ImageNet
+        ``*_notop.h5`` (ResNet50, InceptionV3), or a ``.weights.h5`` saved with
+        ``build_backbone(...).save_weights``.
+    image_size : int or tuple, default 75
+        Side of the square input, or ``(height, width)`` /
+        ``(height, width, 3)``; at least :data:`MIN_IMAGE_SIZE`.
+
+    Returns
+    -------
+    keras.Model
+        Raw images ``(batch, s, s, 3)`` -> feature map.
+
+    Raises
+    ------
+    DataError
+        Unknown backbone, bad input size (< 75, not square, not 3 channels),
+        bad ``weights`` value or unreadable weights file.
+    WeightsUnavailableError
+        ``weights="imagenet"`` and the file is neither cached nor downloadable.
+
+    References
+    ----------
+    Ayana et al. (2022), section 2.2 (backbones) and 2.3 (75 x 75 input).
+    """
+    _check_backbone(backbone)
+    shape = _input_shape(image_size)
+    checked = _check_weights(weights, backbone)
+    inputs = keras.Input(shape=shape, name="image")
+    x = BackbonePreprocessing(PREPROCESSING_MODES[backbone], name=PREPROCESS_LAYER)(inputs)
+    application = getattr(keras.applications, _APPLICATIONS[backbone])
+    base = application(
+        include_top=False,
+        weights="imagenet" if checked == "imagenet" else None,
+        input_tensor=x,
+        input_shape=shape,
+        pooling=None,
+    )
+    if isinstance(checked, Path):
+        try:
+            base.load_weights(str(checked))
+        except Exception as exc:
+            raise DataError(
+                f"{checked}: cannot load these weights into {backbone} at "
+                f"{shape[0]}x{shape[1]}: {exc}"
+            ) from exc
+    return keras.Model(inputs, base.output, name=f"{backbone}_backbone")
+
+
+def _binary_head(features, hidden_units, dropout_rate):
+    hidden_units = tuple(int(u) for u in hidden_units)
+    if len(hidden_units) < 1 or any(u < 1 for u in hidden_units):
+        raise DataError(f"hidden_units must be positive integers, got {hidden_units!r}.")
+    if not 0.0 <= float(dropout_rate) < 1.0:
+        raise DataError(f"dropout_rate must be in [0, 1), got {dropout_rate!r}.")
+    x = features
+    for i, units in enumerate(hidden_units, start=1):
+        x = keras.layers.Dense(units, activation="relu", name=f"head_dense_{i}")(x)
+        if i == 1:
+            x = keras.layers.Dropout(float(dropout_rate), name="head_dropout")(x)
+    return keras.layers.Dense(1, activation="sigmoid", name="head_output")(x)
+
+
+def build_stage1_model(backbone: str, n_classes: int = 3, weights=None, image_size=75) -> keras.Model:
+    """Stage 1 of MSTL: backbone, global average pooling, softmax over cell lines.
+
+    Parameters
+    ----------
+    backbone : {"resnet50", "inceptionv3", "efficientnetb2"}
+        The ImageNet backbone.
+    n_classes : int, default 3
+        Number of cancer cell lines (paper: 3).
+    weights : "imagenet", None, or path-like, default None
+        See :func:`build_backbone`. The paper uses ``"imagenet"``.
+    image_size : int or tuple, default 75
+        See :func:`build_backbone`.
+
+    Returns
+    -------
+    keras.Model
+        Named ``"<backbone>_stage1"``: raw images -> ``(batch, n_classes)``
+        probabilities. Layers ``"preprocess"``, the backbone's layers,
+        ``"global_avg_pool"`` and ``"stage1_output"`` (Dense, softmax). All
+        layers trainable. Not compiled.
+
+    Raises
+    ------
+    DataError
+        As :func:`build_backbone`, or ``n_classes`` < 2.
+    WeightsUnavailableError
+        As :func:`build_backbone`.
+
+    References
+    ----------
+    Ayana et al. (2022), section 2.2, Fig. 3b.
+    """
+    if isinstance(n_classes, bool) or not isinstance(n_classes, int) or n_classes < 2:
+        raise DataError(f"n_classes must be an integer >= 2, got {n_classes!r}.")
+    base = build_backbone(backbone, weights=weights, image_size=image_size)
+    x = keras.layers.GlobalAveragePooling2D(name=POOL_LAYER)(base.output)
+    outputs = keras.layers.Dense(n_classes, activation="softmax", name=STAGE1_OUTPUT)(x)
+    model = keras.Model(base.input, outputs, name=f"{backbone}_stage1")
+    model.trainable = True
+    return model
+
+
+def build_stage2_model(
+    stage1_model: keras.Model,
+    hidden_units=HEAD_UNITS,
+    dropout_rate: float = HEAD_DROPOUT,
+    name: str | None = None,
+) -> keras.Model:
+    """Stage 2 of MSTL: the stage-1 network with a binary ultrasound head.
+
+    The stage-1 model is cloned (``keras.models.clone_model``) and its weights
+    copied, so stage 2 starts from exactly the stage-1 weights but owns its
+    own variables: training stage 2 does not change ``stage1_model``.
+    Everything up to and including ``"global_avg_pool"`` is kept; the softmax
+    layer is dropped and replaced by ``"head_dense_1"`` (ReLU),
+    ``"head_dropout"``, ``"head_dense_2"``, ``"head_dense_3"`` (ReLU) and
+    ``"head_output"`` (one sigmoid unit: probability of malignant).
+
+    Parameters
+    ----------
+    stage1_model : keras.Model
+        A model from :func:`build_stage1_model` (trained or not, or loaded
+        from a ``.keras`` file).
+    hidden_units : sequence of int, default (256, 128, 64)
+        Units of the ReLU dense layers (our choice; the paper says three dense
+        layers without sizes).
+    dropout_rate : float, default 0.5
+        Rate of the one dropout layer, after the first dense layer (our
+        choice).
+    name : str, optional
+        Model name; default ``"<backbone>_mstl"``.
+
+    Returns
+    -------
+    keras.Model
+        Raw images -> ``(batch, 1)`` probability of malignant. All layers
+        trainable. Not compiled.
+
+    Raises
+    ------
+    DataError
+        If ``stage1_model`` has no ``"global_avg_pool"`` layer (not a stage-1
+        model), or bad head parameters.
+
+    References
+    ----------
+    Ayana et al. (2022), section 2.2, Fig. 3c.
+    """
+    if not isinstance(stage1_model, keras.Model):
+        raise DataError(f"stage1_model must be a keras.Model, got {type(stage1_model).__name__}.")
+    layer_names = {layer.name for layer in stage1_model.layers}
+    if POOL_LAYER not in layer_names:
+        raise DataError(
+            f"Model {stage1_model.name!r} has no {POOL_LAYER!r} layer; pass a model made by "
+            "build_stage1_model (or loaded from its .keras file)."
+        )
+    clone = keras.models.clone_model(stage1_model)
+    clone.set_weights(stage1_model.get_weights())
+    features = clone.get_layer(POOL_LAYER).output
+    outputs = _binary_head(features, hidden_units, dropout_rate)
+    if name is None:
+        base_name = stage1_model.name
+        base_name = base_name[: -len("_stage1")] if base_name.endswith("_stage1") else base_name
+        name = f"{base_name}_mstl"
+    model = keras.Model(clone.inputs, outputs, name=name)
+    model.trainable = True
+    return model
+
+
+def build_ctl_model(
+    backbone: str,
+    weights=None,
+    image_size=75,
+    hidden_units=HEAD_UNITS,
+    dropout_rate: float = HEAD_DROPOUT,
+) -> keras.Model:
+    """Conventional transfer learning: the binary head directly on the backbone.
+
+    The paper's baseline (CTL): ImageNet backbone, global average pooling and
+    the same head as stage 2 of MSTL (:func:`build_stage2_model`), so the two
+    differ only in the intermediate cancer-cell stage.
+
+    Parameters
+    ----------
+    backbone : {"resnet50", "inceptionv3", "efficientnetb2"}
+        The backbone.
+    weights : "imagenet", None, or path-like, default None
+        See :func:`build_backbone`. The paper uses ``"imagenet"``; the default
+        is None so that nothing downloads unless asked.
+    image_size : int or tuple, default 75
+        See :func:`build_backbone`.
+    hidden_units : sequence of int, default (256, 128, 64)
+        As in :func:`build_stage2_model`.
+    dropout_rate : float, default 0.5
+        As in :func:`build_stage2_model`.
+
+    Returns
+    -------
+    keras.Model
+        Named ``"<backbone>_ctl"``: raw images -> ``(batch, 1)`` probability
+        of malignant. All layers trainable. Not compiled.
+
+    Raises
+    ------
+    DataError
+        As :func:`build_backbone`, or bad head parameters.
+    WeightsUnavailableError
+        As :func:`build_backbone`.
+
+    References
+    ----------
+    Ayana et al. (2022), sections 2.2 and 3 (CTL baseline, Table 1).
+    """
+    base = build_backbone(backbone, weights=weights, image_size=image_size)
+    x = keras.layers.GlobalAveragePooling2D(name=POOL_LAYER)(base.output)
+    outputs = _binary_head(x, hidden_units, dropout_rate)
+    model = keras.Model(base.input, outputs, name=f"{backbone}_ctl")
+    model.trainable = True
+    return model
+
+
+# --------------------------------------------------------------------------
+# Optimizers
+# --------------------------------------------------------------------------
+
+
+def make_optimizer(
+    name: str,
+    learning_rate: float = 1e-3,
+    decay_rate: float = 0.96,
+    *,
+    steps_per_epoch: int,
+    staircase: bool = True,
+) -> keras.optimizers.Optimizer:
+    """One of the paper's optimizers with exponential learning-rate decay.
+
+    The learning rate decays once per epoch: ``decay_steps`` is the number of
+    steps (mini-batches) per epoch, so at epoch ``e`` (counting from 0) the
+    rate is ``learning_rate * decay_rate ** e``. With ``staircase=True`` (our
+    default) it stays constant within an epoch; with ``False`` it decays
+    smoothly, reaching the same value at each epoch boundary.
+
+    Parameters
+    ----------
+    name : {"sgd", "adam", "adagrad"}
+        Optimizer (case-insensitive). SGD without momentum; Keras defaults
+        for everything else (the paper gives no other settings).
+    learning_rate : float, default 1e-3
+        Initial learning rate (paper: 0.001).
+    decay_rate : float, default 0.96
+        Factor per epoch (paper: 0.96), in (0, 1].
+    steps_per_epoch : int
+        Mini-batches per epoch, ``ceil(n_train / batch_size)``; keyword only.
+    staircase : bool, default True
+        Decay in whole epochs (True) or continuously (False).
+
+    Returns
+    -------
+    keras.optimizers.Optimizer
+        With a ``keras.optimizers.schedules.ExponentialDecay`` learning rate.
+
+    Raises
+    ------
+    DataError
+        Unknown name, or non-positive ``learning_rate`` / ``steps_per_epoch``,
+        or ``decay_rate`` outside (0, 1].
+
+    References
+    ----------
+    Ayana et al. (2022), section 2.3 (SGD, Adam, Adagrad; learning rate 0.001,
+    exponential decay 0.96).
+    """
+    key = str(name).lower()
+    if key not in OPTIMIZERS:
+        raise DataError(f"Unknown optimizer {name!r}; expected one of {', '.join(OPTIMIZERS)}.")
+    if not learning_rate > 0:
+        raise DataError(f"learning_rate must be > 0, got {learning_rate!r}.")
+    if not 0 < decay_rate <= 1:
+        raise DataError(f"decay_rate must be in (0, 1], got {decay_rate!r}.")
+    if isinstance(steps_per_epoch, bool) or not isinstance(steps_per_epoch, int) or steps_per_epoch < 1:
+        raise DataError(f"steps_per_epoch must be an integer >= 1, got {steps_per_epoch!r}.")
+    schedule = keras.optimizers.schedules.ExponentialDecay(
+        initial_learning_rate=float(learning_rate),
+        decay_steps=steps_per_epoch,
+        decay_rate=float(decay_rate),
+        staircase=bool(staircase),
+    )
+    if key == "sgd":
+        return keras.optimizers.SGD(learning_rate=schedule)
+    if key == "adam":
+        return keras.optimizers.Adam(learning_rate=schedule)
+    return keras.optimizers.Adagrad(learning_rate=schedule)

@@ -1,0 +1,63 @@
+"""Shared test fixtures.
+
+Real data samples live in ``../shared/data`` beside the repository; tests that
+need them are marked ``realdata`` and skip cleanly where that folder is absent.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+REPO = Path(__file__).resolve().parents[1]
+SHARED_DATA = REPO.parent / "shared" / "data"
+
+
+@pytest.fixture
+def shared_data() -> Path:
+    """``../shared/data``, or skip the test where it is absent."""
+    if not SHARED_DATA.is_dir():
+        pytest.skip(f"real data samples not present at {SHARED_DATA}")
+    return SHARED_DATA
+
+
+@pytest.fixture
+def busi_sample(shared_data) -> Path:
+    path = shared_data / "busi_sample"
+    if not path.is_dir():
+        pytest.skip(f"BUSI sample not present at {path}")
+    return path
+
+
+def write_image(path: Path, array: np.ndarray | None = None, *, size=(40, 48), seed: int = 0, mode: str | None = None) -> Path:
+    """Write a small random image (or ``array``) with Pillow; folders are created."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    if array is None:
+        array = np.random.default_rng(seed).integers(0, 256, size=(*size, 3), dtype=np.uint8)
+    image = Image.fromarray(array)
+    if mode is not None:
+        image = image.convert(mode)
+    image.save(path)
+    return path
+
+
+@pytest.fixture
+def make_folder_dataset(tmp_path):
+    """Factory: a ROOT/<class>/<n>.png dataset of distinct random images."""
+
+    def make(counts: dict[str, int], *, root: Path | None = None, ext: str = ".png", name_format: str = "{label}_{i}") -> Path:
+        root = root or tmp_path / "data"
+        seed = 0
+        for label, n in counts.items():
+            for i in range(n):
+                seed += 1
+                write_image(root / label / (name_format.format(label=label, i=i + 1) + ext), seed=seed)
+        return root
+
+    return make
