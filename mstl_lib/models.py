@@ -634,7 +634,7 @@ def build_stage2_model(
         base_name = stage1_model.name
         base_name = base_name[: -len("_stage1")] if base_name.endswith("_stage1") else base_name
         name = f"{base_name}_mstl"
-    model = keras.Model(clone.inputs, outputs, name=name)
+    model = keras.Model(clone.input, outputs, name=name)
     model.trainable = True
     return model
 

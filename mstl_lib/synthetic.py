@@ -646,9 +646,14 @@ def _wavy_line(rng, n: int, base: float, amplitude: float) -> np.ndarray:
     return (base + amplitude * curve).astype(np.float32)
 
 
+def _sigmoid(x: np.ndarray) -> np.ndarray:
+    """Logistic function without overflow warnings."""
+    return (0.5 * (1.0 + np.tanh(0.5 * np.asarray(x, np.float32)))).astype(np.float32)
+
+
 def _soft_step(depth: np.ndarray, boundary: np.ndarray, width: float) -> np.ndarray:
     """0 above ``boundary`` (per column), 1 below, with a smooth transition."""
-    return 1.0 / (1.0 + np.exp(-(depth - boundary[None, :]) / width))
+    return _sigmoid((depth - boundary[None, :]) / width)
 
 
 def _tissue_map(rng, n: int) -> tuple[np.ndarray, dict]:
@@ -705,7 +710,7 @@ def _lesion_mask(rng, n: int, centre, half_width: float, half_height: float, til
     bump = np.zeros_like(rho)
     # irregular shape: lobulation by low and middle harmonics
     for k in range(2, 8):
-        bump += (0.28 * shape / k**0.5) * rng.normal() * np.cos(k * theta + rng.uniform(0, 2 * np.pi))
+        bump += (0.13 * shape / k**0.5) * rng.normal() * np.cos(k * theta + rng.uniform(0, 2 * np.pi))
     # spiculated margin: narrow radial spikes
     n_spikes = int(round(max(margin - 0.35, 0.0) * 22 * rng.uniform(0.6, 1.2)))
     for _ in range(n_spikes):
@@ -715,7 +720,7 @@ def _lesion_mask(rng, n: int, centre, half_width: float, half_height: float, til
         bump += rng.uniform(0.25, 0.7) * np.exp(-((diff / width) ** 2))
     rho_eff = rho / np.clip(1.0 + bump, 0.4, None)
     edge = 0.03 + 0.12 * margin  # circumscribed (sharp) -> indistinct (blurred)
-    mask = 1.0 / (1.0 + np.exp(-(1.0 - rho_eff) / edge))
+    mask = _sigmoid((1.0 - rho_eff) / edge)
     return mask.astype(np.float32), rho_eff.astype(np.float32)
 
 
@@ -724,7 +729,7 @@ def _posterior_weight(mask: np.ndarray, centre_y: float, bottom: float, length: 
     n = mask.shape[0]
     columns = cv2.GaussianBlur(mask.max(axis=0).reshape(1, -1), (0, 0), 1.5).ravel()
     depth = np.arange(n, dtype=np.float32)[:, None]
-    start = 1.0 / (1.0 + np.exp(-(depth - centre_y) / 2.0))
+    start = _sigmoid((depth - centre_y) / 2.0)
     fade = np.exp(-np.clip(depth - bottom, 0, None) / length)
     return (columns[None, :] * start * fade).astype(np.float32)
 
@@ -834,16 +839,16 @@ def make_ultrasound_image(
         xx = np.arange(n, dtype=np.float32)[None, :]
         yy = np.arange(n, dtype=np.float32)[:, None]
         start = rng.uniform(0.15, 0.45) * n
-        shadow = np.exp(-(((xx - x0) / width) ** 2)) / (1 + np.exp(-(yy - start) / 2.0))
+        shadow = np.exp(-(((xx - x0) / width) ** 2)) * _sigmoid((yy - start) / 2.0)
         tissue = tissue * (1.0 - rng.uniform(0.35, 0.7) * shadow)
         distractors.append("shadow")
 
     # Imaging chain: depth attenuation (imperfectly compensated), speckle, log compression.
     depth = np.linspace(0.0, 1.0, n, dtype=np.float32)[:, None]
     attenuation = np.exp(-rng.uniform(0.4, 1.2) * depth) * (1 + rng.uniform(-0.15, 0.15) * depth)
-    envelope = tissue * attenuation * _speckle(rng, (n, n), 0.6 * scale, 1.3 * scale)
-    dynamic = rng.uniform(25, 45)
-    image = np.log1p(dynamic * envelope) / np.log1p(dynamic * 1.4)
+    envelope = tissue * attenuation * _speckle(rng, (n, n), 0.8 * scale, 1.6 * scale)
+    dynamic = rng.uniform(3, 6)
+    image = np.log1p(dynamic * envelope) / np.log1p(dynamic * 1.6)
     gain_db = rng.uniform(0.85, 1.1)
     image = image * gain_db * 255.0
     image += rng.normal(0, 2.0, (n, n)).astype(np.float32)
