@@ -128,6 +128,9 @@ def fit_model(
 ) -> FitResult:
     """Compile and train a freshly built model; resume if the run was interrupted.
 
+    A run directory whose training finished (``fit.json`` written) is not
+    trained again: the model is built and its best weights loaded.
+
     Parameters
     ----------
     build : callable
@@ -172,8 +175,13 @@ def fit_model(
             loss=loss,
             metrics=list(metrics),
         )
-    previous = read_history(history_path)
     mode = "max" if any(k in monitor for k in ("acc", "auc")) else "min"
+    done_path = run_dir / "fit.json"
+    if done_path.is_file() and best_path.is_file():
+        model.load_weights(str(best_path))
+        done = json.loads(done_path.read_text())
+        return FitResult(model=model, history=read_history(history_path), best_epoch=done["best_epoch"], run_dir=run_dir)
+    previous = read_history(history_path)
     best_so_far = None
     if previous.get(monitor):
         best_so_far = (max if mode == "max" else min)(previous[monitor])
@@ -190,7 +198,7 @@ def fit_model(
     values = history.get(monitor, [])
     finite = [(v, i) for i, v in enumerate(values) if not math.isnan(v)]
     best_epoch = ((max if mode == "max" else min)(finite)[1] + 1) if finite else len(values)
-    (run_dir / "fit.json").write_text(json.dumps({"epochs": epochs, "best_epoch": best_epoch, "monitor": monitor,
+    done_path.write_text(json.dumps({"epochs": epochs, "best_epoch": best_epoch, "monitor": monitor,
                                                   "optimizer": optimizer, "learning_rate": learning_rate,
                                                   "decay_rate": decay_rate, "steps_per_epoch": steps_per_epoch}, indent=2))
     return FitResult(model=model, history=history, best_epoch=best_epoch, run_dir=run_dir)
