@@ -1,0 +1,182 @@
+"""The paper's experiment grid: backbones x optimizers x {CTL, MSTL} x folds.
+
+:func:`run_grid` writes one JSON result per (configuration, fold) under
+``OUT/results/`` and a ``manifest.json`` recording the profile, seed, folds,
+library versions and a fingerprint of the data. Running it again skips every
+result already written, so an interrupted grid loses nothing and redoes
+nothing that finished; a run cut off mid-training resumes from its last epoch
+(:func:`mstl_lib.training.fit_model`). A folder made for other data or
+settings is refused instead of being mixed.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import platform
+from datetime import datetime, timezone
+from itertools import product
+from pathlib import Path
+from typing import Sequence
+
+from mstl_lib import __version__
+from mstl_lib.datasets import ImageDataset
+from mstl_lib.errors import DataError
+from mstl_lib.profiles import BACKBONES, OPTIMIZERS, Profile, get_profile
+from mstl_lib.splits import nested_cv_folds
+from mstl_lib.stages import TL_TYPES, stage1_model_path, train_fold
+
+MANIFEST = "manifest.json"
+
+
+def data_fingerprint(dataset: ImageDataset) -> str:
+    """SHA-256 over every image's relative path, label, group and bytes."""
+    digest = hashlib.sha256()
+    for record in sorted(dataset.records, key=lambda r: str(r.path)):
+        digest.update(f"{record.path.relative_to(dataset.root).as_posix()}|{record.label}|{record.group}\n".encode())
+        digest.update(hashlib.sha256(record.path.read_bytes()).digest())
+    return digest.hexdigest()
+
+
+def library_versions() -> dict[str, str]:
+    """Versions of the libraries whose behaviour the results depend on."""
+    import cv2
+    import keras
+    import numpy
+    import sklearn
+    import tensorflow
+
+    return {"mstl_lib": __version__, "python": platform.python_version(), "tensorflow": tensorflow.__version__,
+            "keras": keras.__version__, "numpy": numpy.__version__, "scikit-learn": sklearn.__version__,
+            "opencv": cv2.__version__, "platform": platform.platform()}
+
+
+def result_path(out_dir, tl: str, backbone: str, optimizer: str, fold: int) -> Path:
+    """Where the result of one (configuration, fold) is written."""
+    return Path(out_dir) / "results" / f"{tl}-{backbone}-{optimizer}" / f"fold{fold}.json"
+
+
+def _write_json_atomically(path: Path, data) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    temporary = path.with_suffix(".tmp")
+    temporary.write_text(json.dumps(data, indent=1))
+    os.replace(temporary, path)
+
+
+def _check_choices(values, allowed, what) -> tuple[str, ...]:
+    values = tuple(v.lower() for v in values)
+    unknown = [v for v in values if v not in allowed]
+    if unknown or not values:
+        raise DataError(f"unknown {what} {unknown or '(none given)'}; choose from {', '.join(allowed)}.")
+    return values
+
+
+def run_grid(
+    dataset: ImageDataset,
+    out_dir,
+    *,
+    stage1_dir=None,
+    profile: str | Profile = "smoke",
+    backbones: Sequence[str] | None = None,
+    optimizers: Sequence[str] | None = None,
+    tl_types: Sequence[str] = TL_TYPES,
+    n_folds: int | None = None,
+    seed: int = 0,
+    deterministic: bool = False,
+    strategy: str | None = None,
+    progress: bool = True,
+    verbose: int | str = 0,
+) -> list[dict]:
+    """Run (or finish) the cross-validated grid of the paper's Table 1.
+
+    Parameters
+    ----------
+    dataset : ImageDataset
+        Benign/malignant ultrasound images, with duplicate groups merged
+        (:func:`mstl_lib.audit.group_duplicates`).
+    out_dir : path-like
+        Grid folder (``manifest.json``, ``results/``, ``runs/``).
+    stage1_dir : path-like, optional
+        Folder of stage-1 runs (``<backbone>/model.keras``); needed for MSTL.
+    profile : str or Profile
+        Sizes and hyperparameters; its ``backbones``, ``optimizers`` and
+        ``folds`` are the defaults of the next three arguments.
+    backbones, optimizers : sequence of str, optional
+    tl_types : sequence of {"ctl", "mstl"}
+    n_folds : int, optional
+        Outer folds (paper: 5); each is tested once.
+    seed : int
+        Seed of the folds and of every training.
+    progress : bool
+        Show a progress bar over (configuration, fold) units.
+
+    Returns
+    -------
+    list of dict
+        Every result of the grid, finished earlier or now.
+    """
+    from tqdm.auto import tqdm
+
+    profile = get_profile(profile)
+    backbones = _check_choices(backbones or profile.backbones, BACKBONES, "backbone(s)")
+    optimizers = _check_choices(optimizers or profile.optimizers, OPTIMIZERS, "optimizer(s)")
+    tl_types = _check_choices(tl_types, TL_TYPES, "transfer type(s)")
+    n_folds = int(n_folds or profile.folds)
+    if "mstl" in tl_types:
+        if stage1_dir is None:
+            raise DataError("MSTL needs stage-1 models: pass stage1_dir (CLI: --stage1), or run only CTL.")
+        missing = [str(stage1_model_path(stage1_dir, b)) for b in backbones if not stage1_model_path(stage1_dir, b).is_file()]
+        if missing:
+            raise DataError(f"no stage-1 model at {', '.join(missing)}. Fix: run `mstl pretrain ... --backbone B --out {stage1_dir}` first.")
+    folds = nested_cv_folds(dataset.labels, dataset.groups, n_folds=n_folds, seed=seed)
+    out_dir = Path(out_dir)
+    manifest = {
+        "profile": profile.to_dict(), "seed": seed, "n_folds": n_folds,
+        "dataset": {"name": dataset.name, "root": str(dataset.root), "classes": list(dataset.class_names),
+                    "counts": dataset.counts(), "fingerprint": data_fingerprint(dataset)},
+        "folds": [{"train": f.train.tolist(), "val": f.val.tolist(), "test": f.test.tolist()} for f in folds],
+    }
+    manifest_path = out_dir / MANIFEST
+    if manifest_path.is_file():
+        previous = json.loads(manifest_path.read_text())
+        for key in ("profile", "seed", "n_folds", "dataset", "folds"):
+            if previous.get(key) != manifest[key]:
+                raise DataError(
+                    f"{out_dir} holds a grid run with a different {key}; its results cannot be mixed with this one. "
+                    "Fix: choose a new output folder, or rerun with the same data and settings to finish it."
+                )
+        manifest["created"] = previous.get("created")
+        manifest["grid"] = sorted(set(map(tuple, previous.get("grid", []))) | set(product(tl_types, backbones, optimizers)))
+    else:
+        manifest["created"] = datetime.now(timezone.utc).isoformat(timespec="seconds")
+        manifest["grid"] = list(product(tl_types, backbones, optimizers))
+    manifest["versions"] = library_versions()
+    _write_json_atomically(manifest_path, manifest)
+
+    units = [(tl, b, o, f) for b, o, tl, f in product(backbones, optimizers, tl_types, folds)]
+    results = []
+    bar = tqdm(units, desc="Grid", unit="fold", disable=not progress)
+    for tl, backbone, optimizer, fold in bar:
+        path = result_path(out_dir, tl, backbone, optimizer, fold.index)
+        bar.set_postfix_str(f"{tl} {backbone} {optimizer} fold {fold.index}")
+        if path.is_file():
+            results.append(json.loads(path.read_text()))
+            continue
+        result = train_fold(
+            dataset, fold, tl=tl, backbone=backbone, optimizer=optimizer,
+            run_dir=out_dir / "runs" / f"{tl}-{backbone}-{optimizer}" / f"fold{fold.index}",
+            profile=profile, stage1_model=stage1_model_path(stage1_dir, backbone) if tl == "mstl" else None,
+            seed=seed, deterministic=deterministic, strategy=strategy, verbose=verbose,
+        )
+        _write_json_atomically(path, result)
+        results.append(result)
+    return results
+
+
+def load_results(out_dir) -> list[dict]:
+    """Every per-fold result written under ``out_dir/results``."""
+    out_dir = Path(out_dir)
+    if not (out_dir / MANIFEST).is_file():
+        raise DataError(f"{out_dir}: no {MANIFEST}; is this a grid folder written by `mstl grid`?")
+    return [json.loads(p.read_text()) for p in sorted((out_dir / "results").glob("*/fold*.json"))]
