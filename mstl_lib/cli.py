@@ -9,11 +9,12 @@ from __future__ import annotations
 
 import argparse
 import sys
+from pathlib import Path
 from typing import Callable, Sequence
 
 from mstl_lib import __version__
 from mstl_lib.errors import MSTLError
-from mstl_lib.profiles import PROFILES
+from mstl_lib.profiles import BACKBONES, OPTIMIZERS, PROFILES
 
 COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {}
 
@@ -61,6 +62,85 @@ def run_audit(args: argparse.Namespace) -> int:
     return 0
 
 
+@command("pretrain")
+def run_pretrain(args: argparse.Namespace) -> int:
+    from mstl_lib.stages import run_stage1
+
+    profile = _profile(args, "epochs_stage1")
+    summary = run_stage1(args.cells, args.out, backbone=args.backbone, optimizer=args.optimizer, profile=profile,
+                         seed=args.seed, weights=profile.weights, deterministic=args.deterministic,
+                         strategy=args.strategy, verbose=0 if args.quiet else "auto")
+    print(f"Stage 1 {summary['backbone']} ({summary['optimizer']}, profile {summary['profile']}): "
+          f"test accuracy {100 * summary['test_accuracy']:.1f}% on {summary['n_test']} patches, "
+          f"best epoch {summary['best_epoch']}; model saved to {summary['model']}")
+    return 0
+
+
+def _load_ultrasound(args: argparse.Namespace):
+    from mstl_lib.audit import audit_dataset
+    from mstl_lib.datasets import load_dataset
+
+    dataset = load_dataset(args.us, args.kind, on_error="skip")
+    report = audit_dataset(dataset, progress=not args.quiet)
+    conflicted = {p for c in report.conflicts for p in c["paths"]}
+    if conflicted:
+        print(f"Leaving out {len(conflicted)} image(s) filed under two labels (see `mstl audit {args.us}`).")
+        dataset = dataset.subset([i for i, p in enumerate(dataset.paths) if p not in conflicted])
+    if report.duplicate_groups:
+        print(f"Keeping {len(report.duplicate_groups)} group(s) of duplicates on one side of every split.")
+    return dataset.regroup(report.duplicate_groups)
+
+
+@command("grid")
+def run_grid_command(args: argparse.Namespace) -> int:
+    from mstl_lib.grid import run_grid
+    from mstl_lib.report import format_report
+
+    profile = _profile(args, "epochs_stage2")
+    dataset = _load_ultrasound(args)
+    tl_types = ("ctl",) if args.ctl_only else ("ctl", "mstl")
+    results = run_grid(dataset, args.out, stage1_dir=args.stage1, profile=profile, backbones=args.backbones,
+                       optimizers=args.optimizers, tl_types=tl_types, n_folds=args.folds, seed=args.seed,
+                       deterministic=args.deterministic, strategy=args.strategy, progress=not args.quiet)
+    print(format_report(results))
+    return 0
+
+
+@command("report")
+def run_report(args: argparse.Namespace) -> int:
+    import json
+
+    from mstl_lib.grid import MANIFEST, load_results
+    from mstl_lib.report import format_report, report_dict
+
+    results = load_results(args.dir)
+    manifest = json.loads((Path(args.dir) / MANIFEST).read_text())
+    print(json.dumps(report_dict(results, manifest), indent=2) if args.json else format_report(results, manifest=manifest))
+    return 0
+
+
+def _profile(args: argparse.Namespace, epochs_field: str):
+    """The profile named by --profile, with --epochs and --weights applied."""
+    from dataclasses import replace
+
+    from mstl_lib.profiles import get_profile
+
+    profile = get_profile(args.profile, **{epochs_field: args.epochs})
+    if args.weights is not None:
+        profile = replace(profile, weights=None if args.weights.lower() == "none" else args.weights)
+    return profile
+
+
+def _add_training_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--profile", choices=sorted(PROFILES), default="smoke", help="run profile (default smoke)")
+    p.add_argument("--epochs", type=int, default=None, help="override the profile's epochs for this stage")
+    p.add_argument("--weights", default=None, help="'imagenet', 'none' or a weights file (default: the profile's)")
+    p.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
+    p.add_argument("--deterministic", action="store_true", help="deterministic TensorFlow ops (slower, repeatable)")
+    p.add_argument("--strategy", choices=("mirrored", "multiworker"), default=None,
+                   help="tf.distribute strategy (multiworker reads TF_CONFIG)")
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of ``mstl``."""
     parser = argparse.ArgumentParser(
@@ -96,6 +176,28 @@ def build_parser() -> argparse.ArgumentParser:
                    help="dataset layout (default: folder per class)")
     p.add_argument("--max-distance", type=int, default=8, help="perceptual-hash bits two near duplicates may differ by (default 8)")
     p.add_argument("--json", action="store_true", help="print one JSON object (counts, skipped, duplicate_groups, conflicts)")
+
+    p = add("pretrain", "Stage 1: fine-tune an ImageNet backbone on cell-line patches (paper Fig. 3b).")
+    p.add_argument("cells", help="patch folder written by `mstl segment` (with manifest.csv)")
+    p.add_argument("--backbone", choices=BACKBONES, default="resnet50")
+    p.add_argument("--optimizer", choices=OPTIMIZERS, default="adagrad")
+    p.add_argument("--out", required=True, help="stage-1 folder; the model goes to OUT/<backbone>/model.keras")
+    _add_training_options(p)
+
+    p = add("grid", "Stage 2 and CTL over backbones x optimizers x folds (paper Table 1); resumable.")
+    p.add_argument("us", help="ultrasound dataset folder (benign/ and malignant/)")
+    p.add_argument("--kind", choices=("folder", "busi", "mendeley", "mt-small"), default="busi", help="dataset layout (default busi)")
+    p.add_argument("--stage1", default=None, help="stage-1 folder from `mstl pretrain` (needed for MSTL)")
+    p.add_argument("--out", required=True, help="grid folder (results are added fold by fold; rerun to resume)")
+    p.add_argument("--backbones", nargs="+", choices=BACKBONES, default=None, help="default: the profile's")
+    p.add_argument("--optimizers", nargs="+", choices=OPTIMIZERS, default=None, help="default: the profile's")
+    p.add_argument("--folds", type=int, default=None, help="outer folds (default: the profile's; paper 5)")
+    p.add_argument("--ctl-only", action="store_true", help="run conventional transfer learning only")
+    _add_training_options(p)
+
+    p = add("report", "Print Table 1 and the MSTL-vs-CTL statistics of a grid folder.")
+    p.add_argument("dir", help="grid folder")
+    p.add_argument("--json", action="store_true", help="print one JSON object")
     return parser
 
 
