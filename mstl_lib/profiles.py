@@ -94,13 +94,13 @@ class Profile:
 PROFILES: dict[str, Profile] = {
     "smoke": Profile(
         name="smoke",
-        description="CI and a first look: tiny data, one epoch, two folds, seconds per training.",
+        description="CI and a first look: tiny data, one epoch, three folds, seconds per training.",
         cell_frames_per_class=3,
         patches_per_class=24,
         ultrasound_per_class=24,
         epochs_stage1=1,
         epochs_stage2=1,
-        folds=2,
+        folds=3,
         weights=None,
         backbones=("resnet50",),
         optimizers=("adagrad",),
