@@ -119,6 +119,24 @@ def run_report(args: argparse.Namespace) -> int:
     return 0
 
 
+@command("book")
+def run_book(args: argparse.Namespace) -> int:
+    from mstl_lib.book import build_book
+
+    build_book(root=args.root, profile=args.profile, build_dir=args.build_dir, work_dir=args.work_dir,
+               seed=args.seed, execute=not args.no_execute, only=args.only)
+    return 0
+
+
+@command("student-edition")
+def run_student_edition(args: argparse.Namespace) -> int:
+    from mstl_lib.book import write_student_edition
+
+    for path in write_student_edition(args.out, root=args.root, overwrite=args.overwrite):
+        print(path)
+    return 0
+
+
 def _profile(args: argparse.Namespace, epochs_field: str):
     """The profile named by --profile, with --epochs and --weights applied."""
     from dataclasses import replace
@@ -194,6 +212,20 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--folds", type=int, default=None, help="outer folds (default: the profile's; paper 5)")
     p.add_argument("--ctl-only", action="store_true", help="run conventional transfer learning only")
     _add_training_options(p)
+
+    p = add("book", "Execute every notebook with papermill and build the HTML book (_build/html).")
+    p.add_argument("--profile", choices=sorted(PROFILES), default="smoke", help="profile of every notebook (default smoke)")
+    p.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
+    p.add_argument("--root", default=None, help="repository root (default: found from the working folder)")
+    p.add_argument("--build-dir", default=None, help="build folder (default ROOT/_build)")
+    p.add_argument("--work-dir", default=None, help="shared work folder of the notebooks (default BUILD/work/PROFILE)")
+    p.add_argument("--only", nargs="+", default=None, help="execute only notebooks whose name contains one of these")
+    p.add_argument("--no-execute", action="store_true", help="rebuild the HTML from notebooks executed earlier")
+
+    p = add("student-edition", "Write the notebooks without solution cells and outputs, for students.")
+    p.add_argument("out", help="new output folder")
+    p.add_argument("--root", default=None, help="repository root (default: found from the working folder)")
+    p.add_argument("--overwrite", action="store_true", help="replace an existing non-empty OUT")
 
     p = add("report", "Print Table 1 and the MSTL-vs-CTL statistics of a grid folder.")
     p.add_argument("dir", help="grid folder")
