@@ -129,7 +129,7 @@ def make_tf_dataset(
     import tensorflow as tf
 
     labels = np.asarray(labels)
-    if isinstance(source, np.ndarray):
+    if isinstance(source, np.ndarray) and source.dtype.kind not in "OUS":
         if source.dtype != np.uint8 or source.ndim != 4 or source.shape[-1] != 3:
             raise DataError(f"image arrays must be uint8 of shape (N, H, W, 3), got {source.dtype} {source.shape}.")
         if len(source) != len(labels):

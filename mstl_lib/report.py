@@ -104,7 +104,7 @@ def grid_statistics(results: list[dict], *, n_resamples: int = 2000, seed: int =
         optimizer), 95% intervals of AUC and accuracy from the pooled test
         predictions of all folds.
     """
-    from mstl_lib.stats import bootstrap_ci, corrected_resampled_ttest, paper_ttest
+    from mstl_lib.stats import corrected_resampled_ttest, paper_ttest
 
     frame = fold_frame(results)
     means = frame.groupby(["tl", "backbone", "optimizer"])["accuracy"].mean()
@@ -133,10 +133,26 @@ def grid_statistics(results: list[dict], *, n_resamples: int = 2000, seed: int =
     out["corrected_tests"] = corrected
     bootstrap = []
     for (tl, backbone, optimizer), (y_true, y_score) in sorted(_pooled_predictions(results).items()):
-        cis = bootstrap_ci(np.array(y_true), np.array(y_score), n_resamples=n_resamples, seed=seed)
-        bootstrap.append({"tl": tl, "backbone": backbone, "optimizer": optimizer, "n": len(y_true), **cis})
+        entry = {"tl": tl, "backbone": backbone, "optimizer": optimizer, "n": len(y_true)}
+        for metric in ("auc", "accuracy"):
+            entry[metric] = _bootstrap(y_true, y_score, metric, n_resamples, seed)
+        bootstrap.append(entry)
     out["bootstrap"] = bootstrap
     return out
+
+
+def _bootstrap(y_true, y_score, metric: str, n_resamples: int, seed: int) -> dict:
+    import warnings
+
+    from mstl_lib.stats import bootstrap_ci
+
+    y_true, y_score = np.asarray(y_true), np.asarray(y_score)
+    if metric == "auc" and len(np.unique(y_true)) < 2:
+        return {"estimate": None, "low": None, "high": None}
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        ci = bootstrap_ci(y_true, y_score, metric, n_resamples=n_resamples, seed=seed)
+    return {"estimate": float(ci.estimate), "low": float(ci.low), "high": float(ci.high)}
 
 
 def format_report(results: list[dict], statistics: dict | None = None, manifest: dict | None = None) -> str:
@@ -168,7 +184,7 @@ def format_report(results: list[dict], statistics: dict | None = None, manifest:
 
 
 def _ci(ci: dict) -> str:
-    if ci.get("estimate") is None or np.isnan(ci.get("estimate", np.nan)):
+    if ci.get("estimate") is None or not np.isfinite(ci["estimate"]) or not np.isfinite(ci["low"]):
         return "n/a"
     return f"{ci['estimate']:.3f} [{ci['low']:.3f}, {ci['high']:.3f}]"
 

@@ -51,7 +51,8 @@ Folder layouts written:
 * ultrasound (BUSI layout): ``OUT/benign/benign (1).png``,
   ``OUT/malignant/malignant (1).png``;
 * each with a ``synthetic.json`` record of the generator, seed, parameters
-  and library version.
+  and library version; the cell folder also holds ``ground_truth.json``, the
+  true box of every cell or cluster per frame.
 """
 
 from __future__ import annotations
@@ -70,11 +71,16 @@ __all__ = [
     "CELL_LINES",
     "ULTRASOUND_CLASSES",
     "CELL_FRAME_SIZE",
+    "DEBRIS_LABEL",
+    "RECORD_NAME",
+    "GROUND_TRUTH_NAME",
     "make_cell_frame",
     "make_ultrasound_image",
     "write_cell_frames",
     "write_ultrasound_set",
     "write_synthetic",
+    "cell_frame_name",
+    "ultrasound_name",
 ]
 
 CELL_LINES = ("hela", "mcf7", "h1299")
@@ -93,7 +99,7 @@ _KIND_ULTRASOUND = 1
 # Label given to debris pixels in the optional label image.
 DEBRIS_LABEL = -1
 
-Box = tuple[int, int, int, int]
+_BoxTuple = tuple[int, int, int, int]
 
 
 # ---------------------------------------------------------------------------
@@ -230,7 +236,7 @@ def _hela_object(rng) -> list[dict]:
     radii = radius * rng.uniform(0.6, 1.25, n_vert)
     poly = np.stack([radii * np.cos(angles), radii * np.sin(angles)], axis=1)
     poly = _chaikin(poly, 2)
-    aspect = rng.uniform(1.0, 1.45)
+    aspect = rng.uniform(1.15, 1.75)
     rot = rng.uniform(0, np.pi)
     poly = _rotate(_rotate(poly, -rot) * [aspect, 1.0 / np.sqrt(aspect)], rot)
     outlines = [poly]
@@ -254,7 +260,7 @@ def _hela_object(rng) -> list[dict]:
 
 def _mcf7_object(rng) -> list[dict]:
     """One MCF-7-like cluster: compact rounded cells packed tightly (sometimes one)."""
-    k = int(rng.choice([1, 2, 3, 3, 4, 4, 5, 5, 6, 7]))
+    k = int(rng.choice([1, 2, 3, 4, 4, 5, 5, 6, 6, 7]))
     if k == 1:
         radii = [rng.uniform(27, 33)]
     else:
@@ -271,7 +277,7 @@ def _mcf7_object(rng) -> list[dict]:
                 for cc, rr in zip(centres, radii[: len(centres)])
             )
             # keep the cluster compact: prefer spots near the cluster centre
-            if ok and np.linalg.norm(c - np.mean(centres, axis=0)) < 1.6 * max(radii) + 4 * len(centres):
+            if ok and np.linalg.norm(c - np.mean(centres, axis=0)) < 1.3 * max(radii) + 3 * len(centres):
                 centres.append(c)
                 break
         else:
@@ -339,9 +345,9 @@ _SHAPERS = {"hela": _hela_object, "mcf7": _mcf7_object, "h1299": _h1299_object}
 # Optical style per line: halo (bright ring outside), membrane (dark line),
 # relief (shadow-cast edge of a differential-interference-like image).
 _STYLE = {
-    "hela": dict(halo=14.0, membrane=26.0, relief=22.0),
-    "mcf7": dict(halo=22.0, membrane=30.0, relief=26.0),
-    "h1299": dict(halo=16.0, membrane=28.0, relief=24.0),
+    "hela": dict(halo=14.0, membrane=30.0, relief=9.0),
+    "mcf7": dict(halo=20.0, membrane=32.0, relief=10.0),
+    "h1299": dict(halo=16.0, membrane=30.0, relief=9.0),
 }
 
 
@@ -553,7 +559,7 @@ def make_cell_frame(
     occupied = np.zeros((h, w), np.uint8)
     labels = np.zeros((h, w), np.int32) if return_labels else None
     gap_kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * _GAP + 1, 2 * _GAP + 1))
-    boxes: list[Box] = []
+    boxes: list[_BoxTuple] = []
     area_scale = (h * w) / float(CELL_FRAME_SIZE[0] * CELL_FRAME_SIZE[1])
     target = max(1, int(round(rng.integers(34, 47) * area_scale)))
     failures = 0
@@ -717,9 +723,9 @@ def _lesion_mask(rng, n: int, centre, half_width: float, half_height: float, til
         t0 = rng.uniform(-np.pi, np.pi)
         width = rng.uniform(0.04, 0.09)
         diff = np.angle(np.exp(1j * (theta - t0)))
-        bump += rng.uniform(0.25, 0.7) * np.exp(-((diff / width) ** 2))
+        bump += rng.uniform(0.2, 0.55) * np.exp(-((diff / width) ** 2))
     rho_eff = rho / np.clip(1.0 + bump, 0.4, None)
-    edge = 0.03 + 0.12 * margin  # circumscribed (sharp) -> indistinct (blurred)
+    edge = 0.03 + 0.07 * margin  # circumscribed (sharp) -> indistinct (blurred)
     mask = _sigmoid((1.0 - rho_eff) / edge)
     return mask.astype(np.float32), rho_eff.astype(np.float32)
 
@@ -816,10 +822,16 @@ def make_ultrasound_image(
     # Echogenic halo of malignant margins, inside echoes of the lesion.
     halo = np.exp(-(((rho - 1.15) / 0.12) ** 2)) * (1.0 - mask)
     tissue = tissue * (1.0 + 0.8 * max(desc["margin"] - 0.4, 0.0) * halo)
-    level = rng.uniform(0.04, 0.22)
+    level = rng.uniform(0.01, 0.10)
     hetero = _smooth_noise(rng, (n, n), 1.5 * scale, 1.5 * scale)
-    inside = level * (1.0 + 0.9 * desc["echo"] * hetero)
-    inside = np.clip(inside, 0.01, None)
+    inside = level * np.clip(1.0 + 0.45 * desc["echo"] * hetero, 0.2, None)
+    # heterogeneous masses may hold echogenic foci (microcalcifications)
+    for _ in range(int(rng.poisson(4.0 * max(desc["echo"] - 0.5, 0.0)))):
+        ang, rad = rng.uniform(0, 2 * np.pi), rng.uniform(0, 0.6)
+        fx = int(round(cx + rad * half_w * np.cos(ang)))
+        fy = int(round(cy + rad * half_h * np.sin(ang)))
+        if 0 <= fx < n and 0 <= fy < n:
+            inside[fy, fx] += rng.uniform(0.4, 0.9)
     tissue = tissue * (1.0 - mask) + inside * mask
     tissue = tissue * factor
 
@@ -847,7 +859,7 @@ def make_ultrasound_image(
     depth = np.linspace(0.0, 1.0, n, dtype=np.float32)[:, None]
     attenuation = np.exp(-rng.uniform(0.4, 1.2) * depth) * (1 + rng.uniform(-0.15, 0.15) * depth)
     envelope = tissue * attenuation * _speckle(rng, (n, n), 0.8 * scale, 1.6 * scale)
-    dynamic = rng.uniform(3, 6)
+    dynamic = rng.uniform(6, 12)
     image = np.log1p(dynamic * envelope) / np.log1p(dynamic * 1.6)
     gain_db = rng.uniform(0.85, 1.1)
     image = image * gain_db * 255.0
@@ -866,3 +878,284 @@ def make_ultrasound_image(
         )
         return out, info
     return out
+
+
+# ---------------------------------------------------------------------------
+# Writers
+# ---------------------------------------------------------------------------
+
+RECORD_NAME = "synthetic.json"
+"""Name of the JSON record written next to the synthetic data."""
+
+GROUND_TRUTH_NAME = "ground_truth.json"
+"""Name of the JSON file holding the cell frames' ground-truth boxes."""
+
+
+def _write_png(path: Path, image: np.ndarray) -> None:
+    ok, buffer = cv2.imencode(".png", image)
+    if not ok:  # pragma: no cover - OpenCV failure
+        raise DataError(f"{path}: OpenCV could not encode the image as PNG.")
+    path.write_bytes(buffer.tobytes())
+
+
+def _write_json(path: Path, data: dict, compact: bool = False) -> None:
+    if compact:  # one entry per line: large but still diff- and grep-friendly
+        lines = [f"  {json.dumps(k)}: {json.dumps(data[k], separators=(',', ':'))}" for k in sorted(data)]
+        text = "{\n" + ",\n".join(lines) + "\n}"
+    else:
+        text = json.dumps(data, indent=2, sort_keys=True)
+    path.write_text(text + "\n", encoding="utf-8")
+
+
+def _record(generator: str, seed: int, parameters: dict, classes, counts: dict, layout: str) -> dict:
+    from mstl_lib import __version__
+
+    return {
+        "generator": f"mstl_lib.synthetic.{generator}",
+        "synthetic": True,
+        "seed": seed,
+        "parameters": parameters,
+        "classes": list(classes),
+        "counts": counts,
+        "layout": layout,
+        "mstl_lib_version": __version__,
+        "imitates": (
+            "Ayana et al., Diagnostics 2022, 12, 135: "
+            + (
+                "section 2.1, bright-field frames of HeLa, MCF-7 and NCI-H1299 cells"
+                if generator == "write_cell_frames"
+                else "section 2.2, breast ultrasound (Mendeley, MT-Small), BI-RADS descriptors"
+            )
+        ),
+    }
+
+
+def _progress(total: int, progress: bool, desc: str):
+    from tqdm.auto import tqdm
+
+    return tqdm(total=total, disable=not progress, desc=desc, unit="img")
+
+
+def cell_frame_name(cell_line: str, number: int) -> str:
+    """File name of frame ``number`` (from 1) of a cell line, e.g. ``hela_0001.png``."""
+    return f"{_check_cell_line(cell_line)}_{int(number):04d}.png"
+
+
+def ultrasound_name(label: str, number: int) -> str:
+    """BUSI-style file name of image ``number`` (from 1), e.g. ``benign (1).png``."""
+    return f"{_check_label(label)} ({int(number)}).png"
+
+
+def write_cell_frames(
+    out_dir,
+    frames_per_class: int,
+    *,
+    seed: int = 0,
+    size: tuple[int, int] = CELL_FRAME_SIZE,
+    overwrite: bool = False,
+    progress: bool = True,
+) -> Path:
+    """Write synthetic microscopy frames of the three cell lines to disk.
+
+    Layout: ``out_dir/<cell_line>/<cell_line>_<NNNN>.png`` (numbered from
+    0001), plus ``synthetic.json`` (the record of how the data were made) and
+    ``ground_truth.json`` (``{"hela/hela_0001.png": [[x, y, w, h], ...], ...}``).
+    Frame ``k`` of a line depends only on ``(seed, line, k)``.
+
+    Parameters
+    ----------
+    out_dir : path-like
+        Folder to create; it must not hold files unless ``overwrite``.
+    frames_per_class : int
+        Frames per cell line (positive).
+    seed : int, optional
+        Non-negative seed; default 0.
+    size : tuple of int, optional
+        ``(height, width)`` of each frame; default 904 x 1224.
+    overwrite : bool, optional
+        Replace the contents of a non-empty ``out_dir`` (default False: refuse).
+    progress : bool, optional
+        Show a progress bar over images (default True).
+
+    Returns
+    -------
+    pathlib.Path
+        ``out_dir``.
+
+    Raises
+    ------
+    DataError
+        For a non-positive count, a bad seed or size.
+    OutputExistsError
+        If ``out_dir`` holds files and ``overwrite`` is False.
+    """
+    count = _check_count(frames_per_class, "frames_per_class")
+    seed = _check_seed(seed)
+    size = _check_frame_size(size)
+    out = prepare_output_dir(out_dir, overwrite=overwrite)
+    truth: dict[str, list[list[int]]] = {}
+    with _progress(count * len(CELL_LINES), progress, "cell frames") as bar:
+        for class_index, line in enumerate(CELL_LINES):
+            folder = out / line
+            folder.mkdir()
+            for index in range(count):
+                rng = _image_rng(seed, _KIND_CELLS, class_index, index)
+                frame, boxes = make_cell_frame(line, rng, size=size)
+                name = cell_frame_name(line, index + 1)
+                _write_png(folder / name, frame)
+                truth[f"{line}/{name}"] = [list(b) for b in boxes]
+                bar.update(1)
+    record = _record(
+        "write_cell_frames",
+        seed,
+        {"frames_per_class": count, "size": list(size)},
+        CELL_LINES,
+        {line: count for line in CELL_LINES},
+        "<cell_line>/<cell_line>_<NNNN>.png",
+    )
+    _write_json(out / RECORD_NAME, record)
+    _write_json(out / GROUND_TRUTH_NAME, truth, compact=True)
+    return out
+
+
+def write_ultrasound_set(
+    out_dir,
+    per_class: int,
+    *,
+    seed: int = 0,
+    size: int = 128,
+    difficulty: float = 0.5,
+    overwrite: bool = False,
+    progress: bool = True,
+) -> Path:
+    """Write a synthetic benign/malignant ultrasound set in the BUSI layout.
+
+    Layout: ``out_dir/benign/benign (1).png``, ...,
+    ``out_dir/malignant/malignant (1).png``, ... (numbered from 1), plus
+    ``synthetic.json``. Image ``k`` of a class depends only on
+    ``(seed, class, k)`` (and ``size``, ``difficulty``).
+
+    Parameters
+    ----------
+    out_dir : path-like
+        Folder to create; it must not hold files unless ``overwrite``.
+    per_class : int
+        Images per class (positive).
+    seed : int, optional
+        Non-negative seed; default 0.
+    size : int, optional
+        Side of the square images (default 128).
+    difficulty : float, optional
+        In [0, 1]; see :func:`make_ultrasound_image` (default 0.5).
+    overwrite : bool, optional
+        Replace the contents of a non-empty ``out_dir`` (default False: refuse).
+    progress : bool, optional
+        Show a progress bar over images (default True).
+
+    Returns
+    -------
+    pathlib.Path
+        ``out_dir``.
+
+    Raises
+    ------
+    DataError
+        For a non-positive count, a bad seed, size or difficulty.
+    OutputExistsError
+        If ``out_dir`` holds files and ``overwrite`` is False.
+    """
+    count = _check_count(per_class, "per_class")
+    seed = _check_seed(seed)
+    size = _check_us_size(size)
+    difficulty = _check_difficulty(difficulty)
+    out = prepare_output_dir(out_dir, overwrite=overwrite)
+    with _progress(count * len(ULTRASOUND_CLASSES), progress, "ultrasound") as bar:
+        for class_index, label in enumerate(ULTRASOUND_CLASSES):
+            folder = out / label
+            folder.mkdir()
+            for index in range(count):
+                rng = _image_rng(seed, _KIND_ULTRASOUND, class_index, index)
+                image = make_ultrasound_image(label, rng, size=size, difficulty=difficulty)
+                _write_png(folder / ultrasound_name(label, index + 1), image)
+                bar.update(1)
+    record = _record(
+        "write_ultrasound_set",
+        seed,
+        {"per_class": count, "size": size, "difficulty": difficulty},
+        ULTRASOUND_CLASSES,
+        {label: count for label in ULTRASOUND_CLASSES},
+        "<class>/<class> (<N>).png",
+    )
+    _write_json(out / RECORD_NAME, record)
+    return out
+
+
+def write_synthetic(
+    out_dir,
+    profile="smoke",
+    *,
+    seed: int = 0,
+    overwrite: bool = False,
+    progress: bool = True,
+    difficulty: float = 0.5,
+) -> dict:
+    """Write both synthetic datasets with the sizes of a run profile.
+
+    Writes ``out_dir/cells/`` (:func:`write_cell_frames`, the profile's
+    ``cell_frames_per_class``) and ``out_dir/ultrasound/``
+    (:func:`write_ultrasound_set`, the profile's ``ultrasound_per_class``).
+    Both sub-folders are checked before anything is written, so a refusal
+    leaves the disk unchanged.
+
+    Parameters
+    ----------
+    out_dir : path-like
+        Parent folder; created if needed.
+    profile : str or Profile, optional
+        ``"smoke"`` (default), ``"lab"`` or ``"paper"``.
+    seed : int, optional
+        Non-negative seed for both sets; default 0.
+    overwrite : bool, optional
+        Replace existing ``cells/`` and ``ultrasound/`` folders (default
+        False: refuse if either holds files).
+    progress : bool, optional
+        Show progress bars (default True).
+    difficulty : float, optional
+        Ultrasound difficulty in [0, 1] (default 0.5).
+
+    Returns
+    -------
+    dict
+        ``{"cells": Path, "ultrasound": Path}``.
+
+    Raises
+    ------
+    DataError
+        For an unknown profile, a bad seed or difficulty.
+    OutputExistsError
+        If ``cells/`` or ``ultrasound/`` holds files and ``overwrite`` is False.
+    """
+    from mstl_lib.errors import OutputExistsError
+    from mstl_lib.profiles import get_profile
+
+    prof = get_profile(profile)
+    seed = _check_seed(seed)
+    difficulty = _check_difficulty(difficulty)
+    root = Path(out_dir)
+    paths = {"cells": root / "cells", "ultrasound": root / "ultrasound"}
+    if not overwrite:
+        for path in paths.values():
+            if path.exists() and (not path.is_dir() or any(path.iterdir())):
+                raise OutputExistsError(path)
+    write_cell_frames(
+        paths["cells"], prof.cell_frames_per_class, seed=seed, overwrite=overwrite, progress=progress
+    )
+    write_ultrasound_set(
+        paths["ultrasound"],
+        prof.ultrasound_per_class,
+        seed=seed,
+        difficulty=difficulty,
+        overwrite=overwrite,
+        progress=progress,
+    )
+    return paths
