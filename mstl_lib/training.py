@@ -191,7 +191,8 @@ def fit_model(
                                         save_weights_only=True, initial_value_threshold=best_so_far),
         keras.callbacks.CSVLogger(str(history_path), append=True),
     ]
-    model.fit(train_data, validation_data=val_data, epochs=int(epochs), callbacks=callbacks, verbose=verbose)
+    model.fit(train_data, validation_data=val_data, epochs=int(epochs), callbacks=callbacks, verbose=verbose,
+              shuffle=False)
     history = read_history(history_path)
     if best_path.is_file():
         model.load_weights(str(best_path))
