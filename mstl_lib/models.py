@@ -89,6 +89,7 @@ __all__ = [
     "build_stage1_model",
     "build_stage2_model",
     "build_ctl_model",
+    "load_model",
     "make_optimizer",
 ]
 
@@ -162,7 +163,7 @@ class WeightsUnavailableError(MSTLError, FileNotFoundError):
         self.folder = Path(folder)
         message = (
             f"ImageNet weights for {backbone} are not available: {self.folder / file_name} "
-            f"does not exist and could not be downloaded"
+            f"is not in Keras' cache and could not be downloaded"
             + (f" ({reason})" if reason else "")
             + f". Fix: on a machine with internet, download {url} and copy it, named "
             f"exactly {file_name}, into {self.folder} (Keras' cache: $KERAS_HOME/models, "
@@ -371,6 +372,7 @@ def ensure_imagenet_weights(backbone: str) -> Path:
     """
     info = imagenet_weights_info(backbone)
     folder = keras_weights_dir()
+    was_cached = (folder / info.file_name).is_file()
     try:
         # get_file returns the cached file when it is present and its hash
         # matches; otherwise it downloads (and removes partial downloads).
@@ -378,7 +380,15 @@ def ensure_imagenet_weights(backbone: str) -> Path:
             info.file_name, info.url, cache_subdir="models", file_hash=info.file_hash
         )
     except Exception as exc:  # Keras raises a bare Exception on URL failures
-        raise WeightsUnavailableError(backbone, info.file_name, info.url, folder, str(exc)) from exc
+        reason = str(exc)
+        if was_cached:
+            # get_file re-downloads a file that fails its hash check and, when
+            # that fails, deletes it.
+            reason = (
+                f"the cached file failed Keras' MD5 check ({info.file_hash}), so Keras tried to "
+                f"download it again and removed it when that failed: {reason}"
+            )
+        raise WeightsUnavailableError(backbone, info.file_name, info.url, folder, reason) from exc
     return Path(path)
 
 
@@ -394,8 +404,10 @@ def _input_shape(image_size) -> tuple[int, int, int]:
         shape = (image_size, image_size, 3)
     else:
         try:
+            if isinstance(image_size, (str, bytes)):
+                raise TypeError
             shape = tuple(int(s) for s in image_size)
-        except TypeError:
+        except (TypeError, ValueError):
             raise DataError(
                 f"image_size must be an int or a (height, width[, 3]) tuple, got {image_size!r}."
             ) from None
@@ -628,6 +640,12 @@ def build_stage2_model(
         )
     clone = keras.models.clone_model(stage1_model)
     clone.set_weights(stage1_model.get_weights())
+    # Normalization (EfficientNet's stem) computes its mean and variance from
+    # its variables once, when built or loaded; set_weights does not redo it,
+    # so without this the copy would normalise with the initial 0 / 1.
+    for layer in clone.layers:
+        if hasattr(layer, "finalize_state") and layer.weights:
+            layer.finalize_state()
     features = clone.get_layer(POOL_LAYER).output
     outputs = _binary_head(features, hidden_units, dropout_rate)
     if name is None:
@@ -689,6 +707,38 @@ def build_ctl_model(
     model = keras.Model(base.input, outputs, name=f"{backbone}_ctl")
     model.trainable = True
     return model
+
+
+def load_model(path, compile: bool = True) -> keras.Model:
+    """Load a ``.keras`` model saved from this module, in safe mode.
+
+    Importing this module registers :class:`BackbonePreprocessing`, which
+    ``keras.models.load_model`` needs; this helper makes sure of that and
+    never enables unsafe (Lambda) deserialisation.
+
+    Parameters
+    ----------
+    path : path-like
+        A ``.keras`` file written by ``model.save``.
+    compile : bool, default True
+        Passed to ``keras.models.load_model``.
+
+    Returns
+    -------
+    keras.Model
+        The model, predicting exactly as the saved one.
+
+    Raises
+    ------
+    DataError
+        If the file does not exist or is not a ``.keras`` file.
+    """
+    path = Path(path)
+    if path.suffix != ".keras":
+        raise DataError(f"{path}: expected a '.keras' file written by model.save().")
+    if not path.is_file():
+        raise DataError(f"{path}: model file not found. Fix: check the path.")
+    return keras.models.load_model(path, compile=compile, safe_mode=True)
 
 
 # --------------------------------------------------------------------------
