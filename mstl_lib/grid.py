@@ -180,3 +180,33 @@ def load_results(out_dir) -> list[dict]:
     if not (out_dir / MANIFEST).is_file():
         raise DataError(f"{out_dir}: no {MANIFEST}; is this a grid folder written by `mstl grid`?")
     return [json.loads(p.read_text()) for p in sorted((out_dir / "results").glob("*/fold*.json"))]
+
+
+def load_fold_model(grid_dir, tl: str, backbone: str, optimizer: str, fold: int = 0, *, stage1_dir=None,
+                    image_size: int = 75):
+    """Rebuild the trained model of one grid run from its best weights.
+
+    Parameters
+    ----------
+    grid_dir : path-like
+        Grid folder of :func:`run_grid`.
+    tl, backbone, optimizer, fold
+        Which run.
+    stage1_dir : path-like, optional
+        Stage-1 folder (the architecture of an MSTL model comes from its stage-1 model).
+    image_size : int
+        Input size the grid was trained at.
+    """
+    from mstl_lib.models import build_ctl_model, build_stage2_model, load_model
+
+    weights = Path(grid_dir) / "runs" / f"{tl}-{backbone}-{optimizer}" / f"fold{fold}" / "best.weights.h5"
+    if not weights.is_file():
+        raise DataError(f"{weights}: no trained weights for {tl} {backbone} {optimizer} fold {fold}. Fix: run the grid first.")
+    if tl == "mstl":
+        if stage1_dir is None:
+            raise DataError("an MSTL model is rebuilt from its stage-1 model: pass stage1_dir.")
+        model = build_stage2_model(load_model(stage1_model_path(stage1_dir, backbone)))
+    else:
+        model = build_ctl_model(backbone, weights=None, image_size=image_size)
+    model.load_weights(str(weights))
+    return model

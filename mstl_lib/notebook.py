@@ -1,0 +1,62 @@
+"""What every lesson notebook does first: quiet logs, print versions, open the workspace."""
+
+from __future__ import annotations
+
+import logging
+import os
+import warnings
+
+from mstl_lib.profiles import PROFILES
+from mstl_lib.workspace import Workspace
+
+
+def setup_notebook(profile: str = "smoke", work_dir=None, seed: int = 0, *, progress: bool = True,
+                   **data_options) -> Workspace:
+    """Prepare a lesson: quiet TensorFlow, fix the seed, print versions and profile.
+
+    Parameters
+    ----------
+    profile : {"smoke", "lab", "paper"}
+        The run profile (the notebook's ``profile`` parameter).
+    work_dir : path-like, optional
+        Shared work folder; default ``$MSTL_WORK_DIR`` or ``~/mstl_work``, per profile.
+    seed : int
+        Seed of everything random.
+    progress : bool
+        Show progress bars during long steps.
+    **data_options
+        ``cells_dir``, ``ultrasound_dir``, ``ultrasound_kind`` for real data.
+
+    Returns
+    -------
+    Workspace
+    """
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    warnings.filterwarnings("ignore", message=".*__array__ implementation doesn't accept a copy keyword.*")
+    import keras
+    import matplotlib
+    import tensorflow as tf
+
+    from mstl_lib import __version__
+    from mstl_lib.grid import library_versions
+
+    tf.get_logger().setLevel(logging.ERROR)
+    logging.getLogger("absl").setLevel(logging.ERROR)
+    matplotlib.rcParams.update({"figure.dpi": 100, "savefig.bbox": "tight"})
+    keras.utils.set_random_seed(seed)
+    workspace = Workspace(profile=profile, root=work_dir, seed=seed, progress=progress,
+                          **{k: v for k, v in data_options.items() if v is not None})
+    versions = library_versions()
+    print(f"mstl_lib {__version__} | TensorFlow {versions['tensorflow']} | Keras {versions['keras']} | "
+          f"Python {versions['python']}")
+    print(f"Profile '{workspace.profile.name}': {PROFILES[workspace.profile.name].description}")
+    print(f"Work folder: {workspace.root}")
+    return workspace
+
+
+def profile_caption(workspace: Workspace) -> str:
+    """A line to print under every result: which profile, seed and data produced it."""
+    p = workspace.profile
+    data = workspace.ultrasound_dir or "synthetic data"
+    return (f"Profile '{p.name}' (epochs {p.epochs_stage1}/{p.epochs_stage2}, {p.folds} folds, "
+            f"weights {p.weights or 'random'}), seed {workspace.seed}, {data}.")
