@@ -13,6 +13,7 @@ the notebooks computed, for the profile printed on each page.
 
 from __future__ import annotations
 
+import re
 import shutil
 import subprocess
 import sys
@@ -25,6 +26,11 @@ from mstl_lib.profiles import get_profile
 
 BOOK_FILES = ("_config.yml", "_toc.yml", "references.bib")
 BOOK_DIRS = ("book",)
+FRAMEWORK_NOISE = re.compile(
+    r"^(WARNING: All log messages before absl::InitializeLog|[IWE]\d{4} [\d:. ]+\d+ (cudart_stub|cpu_feature_guard|port|"
+    r"cuda_platform|cuda_executor|cuda_diagnostics|gpu_device)\.cc|To enable the following instructions)"
+)
+"""TensorFlow's start-up lines about absent GPUs and CPU instructions, which say nothing about the lesson."""
 SOLUTION_TAG = "solution"
 INJECTED_TAG = "injected-parameters"
 
@@ -78,7 +84,7 @@ def execute_notebooks(
         try:
             papermill.execute_notebook(
                 str(notebook), str(target), cwd=str(notebook.parent), kernel_name=kernel_name,
-                parameters={"profile": profile, "work_dir": str(work_dir), "seed": seed},
+                parameters={"profile": profile, "work_dir": str(work_dir), "seed": seed, "progress": False},
                 progress_bar=False, request_save_on_cell_execute=False,
             )
         except papermill.PapermillExecutionError as error:
@@ -91,10 +97,25 @@ def execute_notebooks(
             tags = cell.metadata.get("tags", [])
             if INJECTED_TAG in tags and "remove-cell" not in tags:
                 cell.metadata["tags"] = [*tags, "remove-cell"]
+            if cell.cell_type == "code":
+                cell.outputs = strip_framework_noise(cell.outputs)
         nbformat.write(document, target)
         log(f"  done in {time.perf_counter() - started:.0f} s")
         executed.append(target)
     return executed
+
+
+def strip_framework_noise(outputs: list) -> list:
+    """Drop TensorFlow's start-up log lines from a cell's stderr outputs (see :data:`FRAMEWORK_NOISE`)."""
+    kept = []
+    for output in outputs:
+        if output.get("output_type") == "stream" and output.get("name") == "stderr":
+            lines = [line for line in output["text"].splitlines(keepends=True) if not FRAMEWORK_NOISE.match(line)]
+            if not "".join(lines).strip():
+                continue
+            output["text"] = "".join(lines)
+        kept.append(output)
+    return kept
 
 
 def stage_sources(root: Path, stage: Path) -> None:

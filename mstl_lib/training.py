@@ -76,6 +76,15 @@ def get_strategy(name: str | None = None):
     return tf.distribute.MultiWorkerMirroredStrategy()
 
 
+def _load_weights_quietly(model, path: Path) -> None:
+    """Load saved weights; the optimizer's slots are not needed and Keras' warning about them is dropped."""
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message="Skipping variable loading for optimizer")
+        model.load_weights(str(path))
+
+
 @dataclass
 class FitResult:
     """What :func:`fit_model` returns.
@@ -96,6 +105,21 @@ class FitResult:
     history: dict[str, list[float]] = field(default_factory=dict)
     best_epoch: int = 0
     run_dir: Path | None = None
+
+
+def _learning_rate_logger():
+    """A callback that adds the optimizer's current learning rate to each epoch's logs."""
+    import keras
+
+    class LearningRateLogger(keras.callbacks.Callback):
+        def on_epoch_end(self, epoch, logs=None):
+            if logs is not None:
+                # the rate the epoch was trained with (the schedule has already stepped past it)
+                schedule = self.model.optimizer._learning_rate
+                step = max(int(self.model.optimizer.iterations.numpy()) - 1, 0)
+                logs["learning_rate"] = float(schedule(step) if callable(schedule) else self.model.optimizer.learning_rate)
+
+    return LearningRateLogger()
 
 
 def read_history(path) -> dict[str, list[float]]:
@@ -178,7 +202,7 @@ def fit_model(
     mode = "max" if any(k in monitor for k in ("acc", "auc")) else "min"
     done_path = run_dir / "fit.json"
     if done_path.is_file() and best_path.is_file():
-        model.load_weights(str(best_path))
+        _load_weights_quietly(model, best_path)
         done = json.loads(done_path.read_text())
         return FitResult(model=model, history=read_history(history_path), best_epoch=done["best_epoch"], run_dir=run_dir)
     previous = read_history(history_path)
@@ -189,13 +213,14 @@ def fit_model(
         keras.callbacks.BackupAndRestore(str(run_dir / "backup"), delete_checkpoint=True),
         keras.callbacks.ModelCheckpoint(str(best_path), monitor=monitor, mode=mode, save_best_only=True,
                                         save_weights_only=True, initial_value_threshold=best_so_far),
+        _learning_rate_logger(),
         keras.callbacks.CSVLogger(str(history_path), append=True),
     ]
     model.fit(train_data, validation_data=val_data, epochs=int(epochs), callbacks=callbacks, verbose=verbose,
               shuffle=False)
     history = read_history(history_path)
     if best_path.is_file():
-        model.load_weights(str(best_path))
+        _load_weights_quietly(model, best_path)
     values = history.get(monitor, [])
     finite = [(v, i) for i, v in enumerate(values) if not math.isnan(v)]
     best_epoch = ((max if mode == "max" else min)(finite)[1] + 1) if finite else len(values)
