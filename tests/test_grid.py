@@ -1,0 +1,117 @@
+"""The grid end to end on tiny synthetic data with ResNet50: stage 1, MSTL and CTL, kill and resume, report."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+import time
+from dataclasses import replace
+
+import pytest
+
+from mstl_lib.datasets import load_busi
+from mstl_lib.errors import DataError
+from mstl_lib.grid import load_fold_model, load_results, result_path, run_grid
+from mstl_lib.profiles import get_profile
+from mstl_lib.report import format_report, grid_statistics, report_dict, table1
+from mstl_lib.stages import run_stage1, stage1_model_path
+from mstl_lib.synthetic import write_cell_frames, write_ultrasound_set
+
+pytestmark = pytest.mark.slow
+PROFILE = replace(get_profile("smoke"), epochs_stage1=1, epochs_stage2=1, folds=3)
+
+
+@pytest.fixture(scope="module")
+def workdir(tmp_path_factory):
+    from mstl_lib.patches import build_patch_dataset
+
+    root = tmp_path_factory.mktemp("grid")
+    write_cell_frames(root / "frames", 3, seed=0, size=(452, 612), progress=False)
+    build_patch_dataset(root / "frames", root / "patches", per_class=10, progress=False)
+    write_ultrasound_set(root / "us", 9, seed=0, progress=False)
+    summary = run_stage1(root / "patches", root / "stage1", backbone="resnet50", optimizer="adagrad",
+                         profile=PROFILE, verbose=0)
+    assert stage1_model_path(root / "stage1", "resnet50").is_file()
+    assert summary["n_test"] > 0 and 0 <= summary["test_accuracy"] <= 1
+    return root
+
+
+GRID_SCRIPT = """
+from dataclasses import replace
+from mstl_lib.datasets import load_busi
+from mstl_lib.grid import run_grid
+from mstl_lib.profiles import get_profile
+profile = replace(get_profile("smoke"), epochs_stage1=1, epochs_stage2=1, folds=3)
+run_grid(load_busi({us!r}), {out!r}, stage1_dir={stage1!r}, profile=profile, progress=False)
+"""
+
+
+def test_killed_grid_resumes_and_report_has_every_column(workdir):
+    out = workdir / "grid"
+    script = workdir / "grid.py"
+    script.write_text(textwrap.dedent(GRID_SCRIPT.format(us=str(workdir / "us"), out=str(out),
+                                                         stage1=str(workdir / "stage1"))))
+    process = subprocess.Popen([sys.executable, str(script)], start_new_session=True,
+                               stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    first = result_path(out, "ctl", "resnet50", "adagrad", 0)
+    deadline = time.time() + 240
+    while not first.is_file() and time.time() < deadline and process.poll() is None:
+        time.sleep(0.5)
+    assert first.is_file(), process.stderr.read().decode()[-2000:] if process.poll() is not None else "no result in time"
+    os.killpg(process.pid, signal.SIGKILL)
+    process.wait()
+    finished = {p: p.read_bytes() for p in (out / "results").glob("*/*.json")}
+    assert 1 <= len(finished) < 6
+
+    results = run_grid(load_busi(workdir / "us"), out, stage1_dir=workdir / "stage1", profile=PROFILE, progress=False)
+    assert len(results) == 6
+    for path, content in finished.items():
+        assert path.read_bytes() == content  # finished results untouched
+    assert not list((out / "results").glob("*/*.tmp"))
+
+    loaded = load_results(out)
+    table = table1(loaded)
+    assert list(table.columns) == ["TL type", "CNN", "Optimizer", "Folds", "AUC", "F1 score", "Specificity",
+                                   "Sensitivity", "Loss", "Test accuracy", "Average"]
+    assert sorted(table["TL type"]) == ["CTL", "MSTL"] and set(table["Folds"]) == {3}
+    text = format_report(loaded, manifest=json.loads((out / "manifest.json").read_text()))
+    assert "Corrected resampled t-test" in text and "Bootstrap" in text and "Profile: smoke" in text
+    for result in loaded:
+        assert result["n_train_augmented"] == 3 * result["n_train"]
+        assert len(result["y_score"]) == result["n_test"]
+    tested = sorted(i for r in loaded if r["tl"] == "mstl" for i in r["test_images"])
+    assert len(tested) == len(set(tested)) == 18  # every image tested exactly once per arm
+
+    model = load_fold_model(out, "mstl", "resnet50", "adagrad", 0, stage1_dir=workdir / "stage1")
+    assert model.output.shape[-1] == 1
+
+
+def test_grid_refuses_a_folder_of_another_configuration(workdir):
+    out = workdir / "grid"
+    if not (out / "manifest.json").is_file():
+        pytest.skip("needs the grid of the previous test")
+    other = replace(PROFILE, epochs_stage2=2)
+    with pytest.raises(DataError, match="different profile"):
+        run_grid(load_busi(workdir / "us"), out, stage1_dir=workdir / "stage1", profile=other, progress=False)
+
+
+def test_report_statistics_shape(workdir):
+    out = workdir / "grid"
+    if not (out / "manifest.json").is_file():
+        pytest.skip("needs the grid of the previous test")
+    stats = grid_statistics(load_results(out), n_resamples=200)
+    assert stats["n_configurations"] == 1 and stats["paper_ttest"]["p"] is None
+    assert 0 <= stats["corrected_tests"][0]["p"] <= 1
+    data = report_dict(load_results(out), json.loads((out / "manifest.json").read_text()))
+    assert {"table1", "folds", "statistics", "manifest"} <= set(data)
+    assert data["manifest"]["versions"]["tensorflow"]
+
+
+def test_mstl_without_stage1_is_refused(workdir):
+    with pytest.raises(DataError, match="mstl pretrain"):
+        run_grid(load_busi(workdir / "us"), workdir / "g2", stage1_dir=workdir / "none", profile=PROFILE,
+                 progress=False)
