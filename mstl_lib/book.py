@@ -130,7 +130,8 @@ def stage_sources(root: Path, stage: Path) -> None:
 
 def build_html(stage: Path, out_root: Path, *, warnings_as_errors: bool = True) -> Path:
     """Run ``jupyter-book build`` on the staged sources; return the HTML folder."""
-    command = [sys.executable, "-m", "jupyter_book", "build", str(stage), "--path-output", str(out_root),
+    runner = "from jupyter_book.cli.main import main; import sys; sys.exit(main())"
+    command = [sys.executable, "-c", runner, "build", str(stage), "--path-output", str(out_root),
                "--builder", "html", "--keep-going"]
     if warnings_as_errors:
         command += ["-W", "-n"]
