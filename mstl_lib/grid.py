@@ -205,7 +205,7 @@ def load_fold_model(grid_dir, tl: str, backbone: str, optimizer: str, fold: int 
     if tl == "mstl":
         if stage1_dir is None:
             raise DataError("an MSTL model is rebuilt from its stage-1 model: pass stage1_dir.")
-        model = build_stage2_model(load_model(stage1_model_path(stage1_dir, backbone)))
+        model = build_stage2_model(load_model(stage1_model_path(stage1_dir, backbone), compile=False))
     else:
         model = build_ctl_model(backbone, weights=None, image_size=image_size)
     model.load_weights(str(weights))

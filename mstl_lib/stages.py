@@ -169,7 +169,7 @@ def train_fold(
     import keras
 
     from mstl_lib.metrics import binary_metrics, roc_curve
-    from mstl_lib.models import build_ctl_model, build_stage2_model
+    from mstl_lib.models import build_ctl_model, build_stage2_model, load_model
 
     if tl not in TL_TYPES:
         raise DataError(f"tl must be one of {TL_TYPES}, got {tl!r}.")
@@ -185,7 +185,7 @@ def train_fold(
             )
 
         def build():
-            return build_stage2_model(keras.models.load_model(stage1_model, safe_mode=True))
+            return build_stage2_model(load_model(stage1_model, compile=False))
     else:
         def build():
             return build_ctl_model(backbone, weights=weights, image_size=profile.image_size)

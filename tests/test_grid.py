@@ -13,6 +13,7 @@ from dataclasses import replace
 
 import pytest
 
+from mstl_lib.cli import main
 from mstl_lib.datasets import load_busi
 from mstl_lib.errors import DataError
 from mstl_lib.grid import load_fold_model, load_results, result_path, run_grid
@@ -33,15 +34,19 @@ def workdir(tmp_path_factory):
     write_cell_frames(root / "frames", 3, seed=0, size=(452, 612), progress=False)
     build_patch_dataset(root / "frames", root / "patches", per_class=10, progress=False)
     write_ultrasound_set(root / "us", 9, seed=0, progress=False)
-    summary = run_stage1(root / "patches", root / "stage1", backbone="resnet50", optimizer="adagrad",
-                         profile=PROFILE, verbose=0)
-    assert stage1_model_path(root / "stage1", "resnet50").is_file()
-    assert summary["n_test"] > 0 and 0 <= summary["test_accuracy"] <= 1
+    code = main(["pretrain", str(root / "patches"), "--backbone", "resnet50", "--optimizer", "adagrad",
+                 "--out", str(root / "stage1"), "--profile", "smoke", "--epochs", "1", "-q"])
+    assert code == 0 and stage1_model_path(root / "stage1", "resnet50").is_file()
+    summary = json.loads((root / "stage1" / "resnet50" / "stage1.json").read_text())
+    assert summary["n_test"] > 0 and 0 <= summary["test_accuracy"] <= 1 and summary["weights"] is None
+    again = run_stage1(root / "patches", root / "stage1", backbone="resnet50", profile=PROFILE, verbose=0)
+    assert again["best_epoch"] == summary["best_epoch"]  # a finished stage 1 is loaded, not retrained
     return root
 
 
 GRID_SCRIPT = """
 from dataclasses import replace
+from mstl_lib.cli import main
 from mstl_lib.datasets import load_busi
 from mstl_lib.grid import run_grid
 from mstl_lib.profiles import get_profile
@@ -109,6 +114,18 @@ def test_report_statistics_shape(workdir):
     data = report_dict(load_results(out), json.loads((out / "manifest.json").read_text()))
     assert {"table1", "folds", "statistics", "manifest"} <= set(data)
     assert data["manifest"]["versions"]["tensorflow"]
+
+
+def test_report_command(workdir, capsys):
+    out = workdir / "grid"
+    if not (out / "manifest.json").is_file():
+        pytest.skip("needs the grid of the first test")
+    assert main(["report", str(out)]) == 0
+    text = capsys.readouterr().out
+    assert "Table 1" in text and "MSTL" in text and "CTL" in text
+    assert main(["report", str(out), "--json"]) == 0
+    assert len(json.loads(capsys.readouterr().out)["folds"]) == 6
+    assert main(["report", str(workdir)]) == 2
 
 
 def test_mstl_without_stage1_is_refused(workdir):
