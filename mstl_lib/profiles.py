@@ -95,7 +95,7 @@ PROFILES: dict[str, Profile] = {
     "smoke": Profile(
         name="smoke",
         description="CI and a first look: tiny data, one epoch, three folds, seconds per training.",
-        cell_frames_per_class=3,
+        cell_frames_per_class=5,
         patches_per_class=24,
         ultrasound_per_class=24,
         epochs_stage1=1,
