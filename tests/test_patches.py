@@ -118,3 +118,13 @@ def test_load_patch_dataset_groups_by_frame_and_filters_splits(raw_frames, tmp_p
         load_patch_dataset(out, split="holdout")
     with pytest.raises(DataError, match="no manifest.csv"):
         load_patch_dataset(tmp_path)
+
+
+def test_frame_statistics_sees_the_spindles(raw_frames):
+    from mstl_lib.datasets import load_folder_dataset
+    from mstl_lib.patches import frame_statistics
+
+    table = frame_statistics(load_folder_dataset(raw_frames, verify=False))
+    assert len(table) == 12 and (table["cells"] > 0).all()
+    elongation = table.groupby("line")["median elongation"].mean()
+    assert elongation["h1299"] > elongation["hela"] > elongation["mcf7"]

@@ -92,3 +92,14 @@ def test_check_no_leak_detects_a_split_group():
     groups = np.array(["a", "a", "b", "c"])
     with pytest.raises(DataError, match="group 'a'"):
         check_no_leak(groups, np.array([0, 2]), np.array([1, 3]))
+
+
+def test_fold_table_counts_each_part():
+    from mstl_lib.splits import fold_table
+
+    labels = np.repeat([0, 1], 50)
+    folds = nested_cv_folds(labels, None, n_folds=5)
+    table = fold_table(labels, folds)
+    assert table.shape == (5, 6)
+    assert table[("images", "train")].tolist() == [len(f.train) for f in folds]
+    assert (table[("images", "test")] == 20).all() and (table[("positive share", "test")] == 0.5).all()
