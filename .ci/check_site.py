@@ -1,8 +1,8 @@
 """Check the built book in a real headless browser (Debian's chromium).
 
 For every page in _toc.yml: the page loads, its images all load (no broken
-figures), lesson pages show at least one figure, and no page shows an error
-output or a traceback. Exits non-zero with a list of problems.
+figures), lesson pages show at least one figure, widgets come with their saved
+state, and no page shows an error output or a traceback. Exits non-zero with a list of problems.
 
 Usage: python .ci/check_site.py [_build/html] [--screenshots DIR]
 """
@@ -33,6 +33,8 @@ return {
   errors: main.querySelectorAll('.output.error, .output.traceback, div.cell_output .error').length,
   traceback: main.innerText.includes('Traceback (most recent call last)'),
   text: main.innerText.length,
+  widgetViews: document.querySelectorAll('script[type="application/vnd.jupyter.widget-view+json"]').length,
+  widgetState: document.querySelectorAll('script[type="application/vnd.jupyter.widget-state+json"]').length,
 };
 """
 
@@ -86,13 +88,15 @@ def main() -> int:
             driver.get(url)
             driver.find_element(By.TAG_NAME, "main")
             state = driver.execute_script(PAGE_STATE)
-            line = f"{page}: {state['images']} images, {state['text']} characters"
+            line = f"{page}: {state['images']} images, {state['widgetViews']} widgets, {state['text']} characters"
             if state["broken"]:
                 problems.append(f"{page}: broken images {state['broken']}")
             if page.startswith("notebooks/") and state["images"] == 0:
                 problems.append(f"{page}: a lesson page without any figure")
             if state["errors"] or state["traceback"]:
                 problems.append(f"{page}: shows an error output or a traceback")
+            if state["widgetViews"] and not state["widgetState"]:
+                problems.append(f"{page}: widgets without saved widget state (they would render as nothing)")
             if state["text"] < 500:
                 problems.append(f"{page}: almost empty ({state['text']} characters)")
             print(line)
