@@ -74,8 +74,6 @@ def run_stage1(
     dict
         Summary: paths, best epoch, test accuracy, confusion matrix, classes.
     """
-    import keras
-
     from mstl_lib.models import build_stage1_model
     from mstl_lib.patches import load_patch_dataset, patch_splits
 
