@@ -57,14 +57,35 @@ def test_interrupted_run_resumes_from_its_last_epoch(tmp_path, monkeypatch):
 
     monkeypatch.setattr(keras.Model, "fit", fit_that_dies)
     with pytest.raises(KeyboardInterrupt):
-        fit_model(_tiny_model, train, val, run_dir=tmp_path, epochs=4, steps_per_epoch=4, verbose=0)
+        fit_model(_tiny_model, train, val, run_dir=tmp_path, epochs=4, steps_per_epoch=4, verbose=0, backup_interval=0)
     assert len(read_history(tmp_path / "history.csv")["epoch"]) == 2
-    assert (tmp_path / "backup").is_dir()
+    assert (tmp_path / "backup").is_dir() and (tmp_path / "best.weights.h5").is_file()
     monkeypatch.setattr(keras.Model, "fit", original_fit)
-    result = fit_model(_tiny_model, train, val, run_dir=tmp_path, epochs=4, steps_per_epoch=4, verbose=0)
-    assert result.history["epoch"] == [0.0, 1.0, 2.0, 3.0]  # epochs 3 and 4 only were run again
+    trained = []
+    monkeypatch.setattr(keras.callbacks.CSVLogger, "on_epoch_begin", lambda self, epoch, logs=None: trained.append(epoch))
+    result = fit_model(_tiny_model, train, val, run_dir=tmp_path, epochs=4, steps_per_epoch=4, verbose=0, backup_interval=0)
+    assert trained == [2, 3]  # only the epochs after the backup were trained again
+    assert result.history["epoch"] == [0.0, 1.0, 2.0, 3.0]
     assert not (tmp_path / "backup").exists()
     assert 1 <= result.best_epoch <= 4
+
+
+def test_run_killed_before_any_backup_starts_over_without_duplicate_history(tmp_path, monkeypatch):
+    train, val = _data()
+    original_fit = keras.Model.fit
+
+    def fit_that_dies(self, *args, **kwargs):
+        kwargs["callbacks"] = [*kwargs["callbacks"], StopAfter(2)]
+        return original_fit(self, *args, **kwargs)
+
+    monkeypatch.setattr(keras.Model, "fit", fit_that_dies)
+    with pytest.raises(KeyboardInterrupt):
+        fit_model(_tiny_model, train, val, run_dir=tmp_path, epochs=3, steps_per_epoch=4, verbose=0,
+                  backup_interval=3600)
+    assert not (tmp_path / "backup").exists()  # no backup written within the interval
+    monkeypatch.setattr(keras.Model, "fit", original_fit)
+    result = fit_model(_tiny_model, train, val, run_dir=tmp_path, epochs=3, steps_per_epoch=4, verbose=0)
+    assert result.history["epoch"] == [0.0, 1.0, 2.0]
 
 
 def test_best_validation_epoch_is_restored_and_finished_runs_are_loaded(tmp_path):
