@@ -230,12 +230,44 @@ def render(report: dict) -> str:
     return "\n".join(out).rstrip() + "\n"
 
 
+README_START = "<!-- benchmark-summary:start (written by benchmarks/run_all.py) -->"
+README_END = "<!-- benchmark-summary:end -->"
+
+
+def readme_block(report: dict, page_text: str) -> str:
+    """The headline figures for README.md: the page's summary table and the machine it came from."""
+    lines = page_text.splitlines()
+    start = lines.index("## Summary") + 1
+    end = next(i for i in range(start, len(lines)) if lines[i].startswith("## "))
+    summary = [line for line in lines[start:end] if line.strip()]
+    machine = report["machine"]
+    gpus = ", ".join(map(str, machine.get("gpus") or [])) or "no GPU"
+    source = (f"Measured on {machine.get('cpu', 'an unknown CPU')}, {machine.get('logical_cpus', '?')} logical CPUs, "
+              f"{machine.get('memory_gib', '?')} GiB, {gpus}")
+    return "\n".join([README_START, "", source + f", {report['generated'][:10]} (full report: book/benchmarks.md).",
+                      "", *summary, "", README_END])
+
+
+def update_readme(report: dict, page_text: str, readme: Path) -> None:
+    """Replace the marked block of README.md with the current headline figures."""
+    if not readme.is_file():
+        return
+    text = readme.read_text()
+    if README_START not in text or README_END not in text:
+        return
+    before, rest = text.split(README_START, 1)
+    after = rest.split(README_END, 1)[1]
+    readme.write_text(before + readme_block(report, page_text) + after)
+
+
 def write_outputs(report: dict, out_dir: Path, page: Path) -> None:
     text = render(report)  # also stores each figure's notes in the report
     out_dir.mkdir(parents=True, exist_ok=True)
     (out_dir / "report.json").write_text(json.dumps(report, indent=1, default=str) + "\n")
     page.parent.mkdir(parents=True, exist_ok=True)
     page.write_text(text)
+    if page.resolve() == DEFAULT_PAGE.resolve():
+        update_readme(report, text, DEFAULT_PAGE.parents[1] / "README.md")
 
 
 # --------------------------------------------------------------------------- main
