@@ -83,7 +83,7 @@ def explain(result: dict) -> list[str]:
         f"per epoch; a stage-2 or CTL fold runs {STAGE2_TRAIN} training images (120 tripled) and "
         f"{STAGE2_VAL} validation images per epoch; {EPOCHS} epochs each. A backbone's share of the paper's grid "
         f"is one stage 1 plus {FOLDS} folds x {OPTIMIZERS} optimizers x {TL_TYPES} transfer types of stage 2. "
-        "The estimate leaves out data loading before the first epoch, the per-epoch checkpoint writes and the "
+        "The estimate leaves out data loading before the first epoch, the periodic backups and the "
         "test predictions.",
         "To get GPU figures: on a machine with a GPU, run `python benchmarks/run_all.py --only training gpu`; "
         "figure 3 then measures the GPU's throughput and this table turns it into per-epoch and per-run times.",
