@@ -63,8 +63,8 @@ def test_killed_grid_resumes_and_report_has_every_column(workdir):
     process = subprocess.Popen([sys.executable, str(script)], start_new_session=True,
                                stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     first = result_path(out, "ctl", "resnet50", "adagrad", 0)
-    deadline = time.time() + 240
-    while not first.is_file() and time.time() < deadline and process.poll() is None:
+    deadline = time.monotonic() + 240
+    while not first.is_file() and time.monotonic() < deadline and process.poll() is None:
         time.sleep(0.5)
     assert first.is_file(), process.stderr.read().decode()[-2000:] if process.poll() is not None else "no result in time"
     os.killpg(process.pid, signal.SIGKILL)

@@ -47,15 +47,21 @@ class StopAfter(keras.callbacks.Callback):
             raise KeyboardInterrupt
 
 
-def test_interrupted_run_resumes_from_its_last_epoch(tmp_path, monkeypatch):
-    train, val = _data()
+def _die_after(monkeypatch, epochs: int):
+    """Make the next Model.fit calls die after ``epochs`` epochs; returns the original fit."""
     original_fit = keras.Model.fit
 
     def fit_that_dies(self, *args, **kwargs):
-        kwargs["callbacks"] = [*kwargs["callbacks"], StopAfter(2)]
+        kwargs["callbacks"] = [*kwargs["callbacks"], StopAfter(epochs)]
         return original_fit(self, *args, **kwargs)
 
     monkeypatch.setattr(keras.Model, "fit", fit_that_dies)
+    return original_fit
+
+
+def test_interrupted_run_resumes_from_its_last_epoch(tmp_path, monkeypatch):
+    train, val = _data()
+    original_fit = _die_after(monkeypatch, 2)
     with pytest.raises(KeyboardInterrupt):
         fit_model(_tiny_model, train, val, run_dir=tmp_path, epochs=4, steps_per_epoch=4, verbose=0, backup_interval=0)
     assert len(read_history(tmp_path / "history.csv")["epoch"]) == 2
@@ -72,13 +78,7 @@ def test_interrupted_run_resumes_from_its_last_epoch(tmp_path, monkeypatch):
 
 def test_run_killed_before_any_backup_starts_over_without_duplicate_history(tmp_path, monkeypatch):
     train, val = _data()
-    original_fit = keras.Model.fit
-
-    def fit_that_dies(self, *args, **kwargs):
-        kwargs["callbacks"] = [*kwargs["callbacks"], StopAfter(2)]
-        return original_fit(self, *args, **kwargs)
-
-    monkeypatch.setattr(keras.Model, "fit", fit_that_dies)
+    original_fit = _die_after(monkeypatch, 2)
     with pytest.raises(KeyboardInterrupt):
         fit_model(_tiny_model, train, val, run_dir=tmp_path, epochs=3, steps_per_epoch=4, verbose=0,
                   backup_interval=3600)
