@@ -60,6 +60,7 @@ def execute_notebooks(
     profile: str = "smoke",
     work_dir: Path,
     seed: int = 0,
+    weights: str = "profile",
     only: list[str] | None = None,
     kernel_name: str = "python3",
     log=print,
@@ -84,7 +85,8 @@ def execute_notebooks(
         try:
             papermill.execute_notebook(
                 str(notebook), str(target), cwd=str(notebook.parent), kernel_name=kernel_name,
-                parameters={"profile": profile, "work_dir": str(work_dir), "seed": seed, "progress": False},
+                parameters={"profile": profile, "work_dir": str(work_dir), "seed": seed, "progress": False,
+                            "weights": weights},
                 progress_bar=False, request_save_on_cell_execute=False,
             )
         except papermill.PapermillExecutionError as error:
@@ -149,6 +151,7 @@ def build_book(
     build_dir=None,
     work_dir=None,
     seed: int = 0,
+    weights: str = "profile",
     execute: bool = True,
     only: list[str] | None = None,
     log=print,
@@ -165,16 +168,26 @@ def build_book(
         Default ``ROOT/_build``; the HTML goes to ``BUILD/html``, executed
         notebooks to ``BUILD/src/notebooks``.
     work_dir : path-like, optional
-        Shared work folder of the notebooks; default ``BUILD/work/<profile>``.
+        Shared work folder of the notebooks; default ``BUILD/work/<profile>`` (``<profile>-imagenet``
+        with other weights than the profile's).
+    weights : str
+        ``"profile"`` (the profile's own), ``"imagenet"`` or ``"none"``; see
+        :func:`mstl_lib.notebook.setup_notebook`.
     execute : bool
         False rebuilds the HTML from notebooks executed earlier.
     """
     root = find_book_root(root)
     build_dir = Path(build_dir) if build_dir else root / "_build"
     stage = build_dir / "src"
-    work_dir = Path(work_dir) if work_dir else build_dir / "work" / get_profile(profile).name
+    if work_dir is None:
+        from mstl_lib.notebook import profile_with_weights
+        from mstl_lib.workspace import work_folder_name
+
+        work_dir = build_dir / "work" / work_folder_name(profile_with_weights(profile, weights))
+    work_dir = Path(work_dir)
     if execute:
-        execute_notebooks(root, stage / "notebooks", profile=profile, work_dir=work_dir, seed=seed, only=only, log=log)
+        execute_notebooks(root, stage / "notebooks", profile=profile, work_dir=work_dir, seed=seed, weights=weights,
+                          only=only, log=log)
     elif not list((stage / "notebooks").glob("*.ipynb")):
         raise DataError(f"{stage / 'notebooks'} holds no executed notebooks; run without --no-execute first.")
     stage_sources(root, stage)

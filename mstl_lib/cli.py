@@ -124,7 +124,7 @@ def run_book(args: argparse.Namespace) -> int:
     from mstl_lib.book import build_book
 
     build_book(root=args.root, profile=args.profile, build_dir=args.build_dir, work_dir=args.work_dir,
-               seed=args.seed, execute=not args.no_execute, only=args.only)
+               seed=args.seed, weights=args.weights, execute=not args.no_execute, only=args.only)
     return 0
 
 
@@ -221,6 +221,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--work-dir", default=None, help="shared work folder of the notebooks (default BUILD/work/PROFILE)")
     p.add_argument("--only", nargs="+", default=None, help="execute only notebooks whose name contains one of these")
     p.add_argument("--no-execute", action="store_true", help="rebuild the HTML from notebooks executed earlier")
+    p.add_argument("--weights", default="profile",
+                   help="initial backbone weights: 'profile' (default: the profile's own), 'imagenet' (needs Keras' "
+                        "cache or internet) or 'none'")
 
     p = add("student-edition", "Write the notebooks without solution cells and outputs, for students.")
     p.add_argument("out", help="new output folder")

@@ -11,7 +11,7 @@ from mstl_lib.workspace import Workspace
 
 
 def setup_notebook(profile: str = "smoke", work_dir=None, seed: int = 0, *, progress: bool = True,
-                   **data_options) -> Workspace:
+                   weights: str | None = "profile", **data_options) -> Workspace:
     """Prepare a lesson: quiet TensorFlow, fix the seed, print versions and profile.
 
     Parameters
@@ -24,6 +24,10 @@ def setup_notebook(profile: str = "smoke", work_dir=None, seed: int = 0, *, prog
         Seed of everything random.
     progress : bool
         Show progress bars during long steps.
+    weights : "profile", "imagenet", "none" or a path
+        Initial weights of the backbones; ``"profile"`` keeps the profile's
+        (``smoke`` and ``lab``: random, so that they run offline; ``paper``:
+        ImageNet). ``"imagenet"`` needs Keras' cache or an internet connection.
     **data_options
         ``cells_dir``, ``ultrasound_dir``, ``ultrasound_kind`` for real data.
 
@@ -44,7 +48,7 @@ def setup_notebook(profile: str = "smoke", work_dir=None, seed: int = 0, *, prog
     logging.getLogger("absl").setLevel(logging.ERROR)
     matplotlib.rcParams.update({"figure.dpi": 100, "savefig.bbox": "tight"})
     keras.utils.set_random_seed(seed)
-    workspace = Workspace(profile=profile, root=work_dir, seed=seed, progress=progress,
+    workspace = Workspace(profile=profile_with_weights(profile, weights), root=work_dir, seed=seed, progress=progress,
                           **{k: v for k, v in data_options.items() if v is not None})
     versions = library_versions()
     print(f"mstl_lib {__version__} | TensorFlow {versions['tensorflow']} | Keras {versions['keras']} | "
@@ -52,6 +56,18 @@ def setup_notebook(profile: str = "smoke", work_dir=None, seed: int = 0, *, prog
     print(f"Profile '{workspace.profile.name}': {PROFILES[workspace.profile.name].description}")
     print(f"Work folder: {workspace.root}")
     return workspace
+
+
+def profile_with_weights(profile, weights: str | None = "profile"):
+    """The profile, with its initial weights replaced unless ``weights`` is ``"profile"``."""
+    from dataclasses import replace
+
+    from mstl_lib.profiles import get_profile
+
+    profile = get_profile(profile)
+    if weights == "profile":
+        return profile
+    return replace(profile, weights=None if weights in (None, "none", "None") else weights)
 
 
 def profile_caption(workspace: Workspace) -> str:

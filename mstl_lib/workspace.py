@@ -25,6 +25,14 @@ def default_work_dir() -> Path:
     return Path(os.environ.get("MSTL_WORK_DIR") or Path.home() / "mstl_work").expanduser()
 
 
+def work_folder_name(profile: Profile) -> str:
+    """The profile's name, plus the initial weights where they differ from the profile's own
+    (``lab-imagenet``), so that runs with other weights never share results."""
+    if profile.weights == get_profile(profile.name).weights:
+        return profile.name
+    return f"{profile.name}-{Path(str(profile.weights)).stem if profile.weights else 'random'}"
+
+
 @dataclass
 class Workspace:
     """Where each step of the pipeline keeps its output, for one profile and seed.
@@ -55,7 +63,7 @@ class Workspace:
 
     def __post_init__(self):
         self.profile = get_profile(self.profile)
-        self.root = Path(self.root).expanduser() if self.root else default_work_dir() / self.profile.name
+        self.root = Path(self.root).expanduser() if self.root else default_work_dir() / work_folder_name(self.profile)
         self.root.mkdir(parents=True, exist_ok=True)
 
     # --- places ---------------------------------------------------------------------

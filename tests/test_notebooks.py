@@ -10,7 +10,7 @@ import pytest
 from mstl_lib.book import find_book_root, list_notebooks
 
 NOTEBOOKS = list_notebooks(find_book_root())
-PARAMETERS = {"profile", "work_dir", "seed", "progress", "ultrasound_dir", "ultrasound_kind", "cells_dir"}
+PARAMETERS = {"profile", "work_dir", "seed", "weights", "progress", "ultrasound_dir", "ultrasound_kind", "cells_dir"}
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
