@@ -174,7 +174,19 @@ def audit_dataset(
                        duplicate_groups=groups, conflicts=conflicts)
 
 
-def group_duplicates(dataset: ImageDataset, report: AuditReport | None = None, **options) -> ImageDataset:
-    """Return ``dataset`` with every duplicate group merged into one split group."""
+def group_duplicates(dataset: ImageDataset, report: AuditReport | None = None, *, drop_conflicts: bool = False,
+                     **options) -> ImageDataset:
+    """Return ``dataset`` with every duplicate group merged into one split group.
+
+    Parameters
+    ----------
+    report : AuditReport, optional
+        The dataset's audit; made with ``**options`` when not given.
+    drop_conflicts : bool
+        Also leave out the images filed under two labels (their true label is unknown).
+    """
     report = report if report is not None else audit_dataset(dataset, **options)
+    if drop_conflicts and report.conflicts:
+        conflicted = {p for c in report.conflicts for p in c["paths"]}
+        dataset = dataset.subset([i for i, p in enumerate(dataset.paths) if p not in conflicted])
     return dataset.regroup(report.duplicate_groups)

@@ -77,18 +77,17 @@ def run_pretrain(args: argparse.Namespace) -> int:
 
 
 def _load_ultrasound(args: argparse.Namespace):
-    from mstl_lib.audit import audit_dataset
+    from mstl_lib.audit import audit_dataset, group_duplicates
     from mstl_lib.datasets import load_dataset
 
     dataset = load_dataset(args.us, args.kind, on_error="skip")
     report = audit_dataset(dataset, progress=not args.quiet)
-    conflicted = {p for c in report.conflicts for p in c["paths"]}
-    if conflicted:
-        print(f"Leaving out {len(conflicted)} image(s) filed under two labels (see `mstl audit {args.us}`).")
-        dataset = dataset.subset([i for i, p in enumerate(dataset.paths) if p not in conflicted])
+    if report.conflicts:
+        n = sum(len(c["paths"]) for c in report.conflicts)
+        print(f"Leaving out {n} image(s) filed under two labels (see `mstl audit {args.us}`).")
     if report.duplicate_groups:
         print(f"Keeping {len(report.duplicate_groups)} group(s) of duplicates on one side of every split.")
-    return dataset.regroup(report.duplicate_groups)
+    return group_duplicates(dataset, report, drop_conflicts=True)
 
 
 @command("grid")

@@ -26,6 +26,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
 
+import keras
+
 from mstl_lib.errors import DataError
 
 STRATEGIES = (None, "default", "mirrored", "multiworker")
@@ -43,7 +45,6 @@ def set_seed(seed: int, deterministic: bool = False) -> None:
         that two runs on the same CPU give identical weights and metrics
         (slower; it cannot be turned off again within the process).
     """
-    import keras
     import tensorflow as tf
 
     keras.utils.set_random_seed(int(seed))
@@ -79,65 +80,60 @@ def get_strategy(name: str | None = None):
     return tf.distribute.MultiWorkerMirroredStrategy()
 
 
-def _make_checkpoint_class():
-    import keras
+class ResumableCheckpoint(keras.callbacks.BackupAndRestore):
+    """Backup for resumption plus best-epoch weights, with few disk writes.
 
-    class _ResumableCheckpoint(keras.callbacks.BackupAndRestore):
-        """Backup for resumption plus best-epoch weights, with few disk writes.
+    The weights of the best validation epoch are kept in memory and put
+    back into the model when training ends; they are written to disk
+    (``best.weights.h5``, with ``best.json``) together with each backup of
+    the training state, at most every ``min_interval`` seconds, and at the end.
+    """
 
-        The weights of the best validation epoch are kept in memory and put
-        back into the model when training ends; they are written to disk
-        (``best.weights.h5``, with ``best.json``) together with each backup of
-        the training state, at most every ``min_interval`` seconds, and at the end.
-        """
+    def __init__(self, backup_dir, best_path, *, monitor="val_loss", mode="min", min_interval=60.0):
+        super().__init__(str(backup_dir), save_freq="epoch", delete_checkpoint=True)
+        self.best_path = Path(best_path)
+        self.best_record = self.best_path.with_suffix("").with_suffix(".json")
+        self.monitor, self.mode, self.min_interval = monitor, mode, float(min_interval)
+        previous = json.loads(self.best_record.read_text()) if self.best_record.is_file() else {}
+        self.best_value = previous.get("value")
+        self.best_weights = None
+        self._last_save = time.monotonic()
 
-        def __init__(self, backup_dir, best_path, *, monitor="val_loss", mode="min", min_interval=60.0):
-            super().__init__(str(backup_dir), save_freq="epoch", delete_checkpoint=True)
-            self.best_path = Path(best_path)
-            self.best_record = self.best_path.with_suffix("").with_suffix(".json")
-            self.monitor, self.mode, self.min_interval = monitor, mode, float(min_interval)
-            previous = json.loads(self.best_record.read_text()) if self.best_record.is_file() else {}
-            self.best_value = previous.get("value")
-            self.best_weights = None
+    def _improved(self, value) -> bool:
+        if value is None or math.isnan(value):
+            return False
+        if self.best_value is None:
+            return True
+        return value > self.best_value if self.mode == "max" else value < self.best_value
+
+    def on_epoch_end(self, epoch, logs=None):
+        self._current_epoch = epoch + 1
+        self._last_batch_seen = 0
+        value = (logs or {}).get(self.monitor)
+        if self._improved(value):
+            self.best_value, self.best_epoch = float(value), epoch + 1
+            self.best_weights = self.model.get_weights()
+        last = epoch + 1 >= self.params.get("epochs", 0)
+        if not last and time.monotonic() - self._last_save >= self.min_interval:
+            self._save_model()
+            self._write_best()
             self._last_save = time.monotonic()
 
-        def _improved(self, value) -> bool:
-            if value is None or math.isnan(value):
-                return False
-            if self.best_value is None:
-                return True
-            return value > self.best_value if self.mode == "max" else value < self.best_value
+    def _write_best(self):
+        if self.best_weights is None:
+            return
+        current = self.model.get_weights()
+        self.model.set_weights(self.best_weights)
+        self.model.save_weights(str(self.best_path), overwrite=True)
+        self.model.set_weights(current)
+        self.best_record.write_text(json.dumps({"epoch": self.best_epoch, "value": self.best_value}))
 
-        def on_epoch_end(self, epoch, logs=None):
-            self._current_epoch = epoch + 1
-            self._last_batch_seen = 0
-            value = (logs or {}).get(self.monitor)
-            if self._improved(value):
-                self.best_value, self.best_epoch = float(value), epoch + 1
-                self.best_weights = self.model.get_weights()
-            last = epoch + 1 >= self.params.get("epochs", 0)
-            if not last and time.monotonic() - self._last_save >= self.min_interval:
-                self._save_model()
-                self._write_best()
-                self._last_save = time.monotonic()
-
-        def _write_best(self):
-            if self.best_weights is None:
-                return
-            current = self.model.get_weights()
+    def on_train_end(self, logs=None):
+        if self.best_weights is not None:
             self.model.set_weights(self.best_weights)
             self.model.save_weights(str(self.best_path), overwrite=True)
-            self.model.set_weights(current)
             self.best_record.write_text(json.dumps({"epoch": self.best_epoch, "value": self.best_value}))
-
-        def on_train_end(self, logs=None):
-            if self.best_weights is not None:
-                self.model.set_weights(self.best_weights)
-                self.model.save_weights(str(self.best_path), overwrite=True)
-                self.best_record.write_text(json.dumps({"epoch": self.best_epoch, "value": self.best_value}))
-            super().on_train_end(logs)
-
-    return _ResumableCheckpoint
+        super().on_train_end(logs)
 
 
 def _resume_epoch(backup_dir: Path) -> int:
@@ -190,19 +186,15 @@ class FitResult:
     run_dir: Path | None = None
 
 
-def _learning_rate_logger():
-    """A callback that adds the optimizer's current learning rate to each epoch's logs."""
-    import keras
+class LearningRateLogger(keras.callbacks.Callback):
+    """Adds the learning rate each epoch was trained with to that epoch's logs."""
 
-    class LearningRateLogger(keras.callbacks.Callback):
-        def on_epoch_end(self, epoch, logs=None):
-            if logs is not None:
-                # the rate the epoch was trained with (the schedule has already stepped past it)
-                schedule = self.model.optimizer._learning_rate
-                step = max(int(self.model.optimizer.iterations.numpy()) - 1, 0)
-                logs["learning_rate"] = float(schedule(step) if callable(schedule) else self.model.optimizer.learning_rate)
-
-    return LearningRateLogger()
+    def on_epoch_end(self, epoch, logs=None):
+        if logs is not None:
+            # the rate the epoch was trained with (the schedule has already stepped past it)
+            schedule = self.model.optimizer._learning_rate
+            step = max(int(self.model.optimizer.iterations.numpy()) - 1, 0)
+            logs["learning_rate"] = float(schedule(step) if callable(schedule) else self.model.optimizer.learning_rate)
 
 
 def read_history(path) -> dict[str, list[float]]:
@@ -271,8 +263,6 @@ def fit_model(
     verbose : int or "auto"
         Keras progress output.
     """
-    import keras
-
     from mstl_lib.models import make_optimizer
 
     if epochs < 1:
@@ -298,9 +288,9 @@ def fit_model(
     backup_dir = run_dir / "backup"
     resume_epoch = _resume_epoch(backup_dir)
     _truncate_history(history_path, resume_epoch)
-    checkpoint = _make_checkpoint_class()(backup_dir, best_path, monitor=monitor, mode=mode,
+    checkpoint = ResumableCheckpoint(backup_dir, best_path, monitor=monitor, mode=mode,
                                      min_interval=backup_interval)
-    callbacks = [checkpoint, _learning_rate_logger(), keras.callbacks.CSVLogger(str(history_path), append=True)]
+    callbacks = [checkpoint, LearningRateLogger(), keras.callbacks.CSVLogger(str(history_path), append=True)]
     model.fit(train_data, validation_data=val_data, epochs=int(epochs), callbacks=callbacks, verbose=verbose,
               shuffle=False)
     history = read_history(history_path)

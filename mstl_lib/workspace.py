@@ -139,15 +139,12 @@ class Workspace:
         dataset : ImageDataset
         report : AuditReport
         """
-        from mstl_lib.audit import audit_dataset
+        from mstl_lib.audit import audit_dataset, group_duplicates
         from mstl_lib.datasets import load_dataset
 
         dataset = load_dataset(self.ultrasound_root(), self.ultrasound_kind, on_error="skip")
         report = audit_dataset(dataset, progress=self.progress)
-        if drop_conflicts and report.conflicts:
-            conflicted = {p for c in report.conflicts for p in c["paths"]}
-            dataset = dataset.subset([i for i, p in enumerate(dataset.paths) if p not in conflicted])
-        return dataset.regroup(report.duplicate_groups), report
+        return group_duplicates(dataset, report, drop_conflicts=drop_conflicts), report
 
     def grid(self, **options) -> list[dict]:
         """The grid of the profile (resumed where it stopped); returns every fold result."""
