@@ -190,6 +190,12 @@ def build_book(
                           only=only, log=log)
     elif not list((stage / "notebooks").glob("*.ipynb")):
         raise DataError(f"{stage / 'notebooks'} holds no executed notebooks; run without --no-execute first.")
+    missing = [nb.name for nb in list_notebooks(root) if not (stage / "notebooks" / nb.name).is_file()]
+    if missing:
+        raise DataError(
+            f"{stage / 'notebooks'} lacks executed notebooks {missing}, so the book cannot be built. "
+            "Fix: run `mstl book` once without --only (later runs with --only replace just those lessons)."
+        )
     stage_sources(root, stage)
     log("Building the HTML book ...")
     html = build_html(stage, build_dir.parent if build_dir.name == "_build" else build_dir)
