@@ -188,13 +188,12 @@ def build_book(
     if execute:
         execute_notebooks(root, stage / "notebooks", profile=profile, work_dir=work_dir, seed=seed, weights=weights,
                           only=only, log=log)
-    elif not list((stage / "notebooks").glob("*.ipynb")):
-        raise DataError(f"{stage / 'notebooks'} holds no executed notebooks; run without --no-execute first.")
     missing = [nb.name for nb in list_notebooks(root) if not (stage / "notebooks" / nb.name).is_file()]
     if missing:
         raise DataError(
             f"{stage / 'notebooks'} lacks executed notebooks {missing}, so the book cannot be built. "
-            "Fix: run `mstl book` once without --only (later runs with --only replace just those lessons)."
+            "Fix: run `mstl book` once without --only or --no-execute (later runs with --only replace just "
+            "those lessons)."
         )
     stage_sources(root, stage)
     log("Building the HTML book ...")
