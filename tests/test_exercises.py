@@ -1,0 +1,99 @@
+"""The exercise checks: right answers pass, wrong or missing ones fail with a sentence."""
+
+import numpy as np
+import pytest
+
+from mstl_lib.diagnostics import summarize_predictions
+from mstl_lib.exercises import CHECKS, check, reference
+
+
+def test_confusion_metrics_reference_matches_the_equations():
+    ref = reference("confusion_metrics", tn=38, fp=2, fn=5, tp=35)
+    assert ref["sensitivity"] == pytest.approx(35 / 40)
+    assert ref["specificity"] == pytest.approx(38 / 40)
+    assert ref["accuracy"] == pytest.approx(73 / 80)
+    assert ref["f1"] == pytest.approx(2 * 35 / (2 * 35 + 2 + 5))
+
+
+def test_check_prints_tick_for_a_right_answer(capsys):
+    answer = {"accuracy": 73 / 80, "sensitivity": 35 / 40, "specificity": 38 / 40, "f1": 70 / 77}
+    assert check("confusion_metrics", answer, tn=38, fp=2, fn=5, tp=35)
+    assert capsys.readouterr().out.startswith("✓")
+
+
+def test_check_explains_a_wrong_answer(capsys):
+    answer = {"accuracy": 73 / 80, "sensitivity": 38 / 40, "specificity": 35 / 40, "f1": 70 / 77}
+    assert not check("confusion_metrics", answer, tn=38, fp=2, fn=5, tp=35)
+    out = capsys.readouterr().out
+    assert out.startswith("✗") and "sensitivity" in out
+
+
+def test_missing_answer_is_not_an_error(capsys):
+    assert not check("one_error", None, fold_size=40)
+    assert not check("one_error", ..., fold_size=40)
+    assert "No answer yet" in capsys.readouterr().out
+
+
+def test_scalar_and_tuple_checks():
+    assert check("one_error", 2.5, fold_size=40)
+    assert not check("one_error", 1.0, fold_size=40)
+    assert check("split_721", (14280, 4080, 2040))
+    assert not check("split_721", (14280, 3060, 3060))
+    assert check("nested_shares", (0.6, 0.2, 0.2), n_folds=5)
+    assert check("cheaper_classifier", "B", matrices={"A": {"fn": 4, "fp": 1}, "B": {"fn": 1, "fp": 10}},
+                 cost_fn=20, cost_fp=1)
+
+
+def test_cell_boxes_check():
+    from mstl_lib.segmentation import segment_frame
+
+    frame = np.full((200, 300), 120, np.uint8)
+    frame[50:120, 80:170] = 60
+    frame[150:155, 20:25] = 60  # a speck: its box is below the cut-off
+    seg = segment_frame(frame, return_intermediates=True)
+    assert check("cell_boxes", [b.as_tuple() for b in seg.boxes], segmentation=seg)
+    assert not check("cell_boxes", [], segmentation=seg)
+
+
+def test_grouped_split_check():
+    groups = np.repeat(np.arange(20), 2)
+    labels = np.repeat(np.arange(20) % 2, 2)
+    test = np.flatnonzero(np.isin(groups, [0, 1, 2, 3]))
+    train = np.setdiff1d(np.arange(40), test)
+    assert check("grouped_split", (train, test), groups=groups, labels=labels)
+    leaky_test = np.arange(7)  # cuts group 3 in two
+    assert not check("grouped_split", (np.setdiff1d(np.arange(40), leaky_test), leaky_test), groups=groups)
+
+
+def test_every_check_is_listed():
+    assert set(CHECKS) == {"one_error", "confusion_metrics", "cheaper_classifier", "split_721", "cell_boxes",
+                           "nested_shares", "grouped_split", "last_map_size", "grad_cam"}
+
+
+def test_collapse_is_recognised():
+    y = np.array([0, 0, 1, 1])
+    collapsed = summarize_predictions(y, [0.61, 0.62, 0.6, 0.63])
+    assert collapsed.collapsed and collapsed.one_class and "Collapsed" in collapsed.sentence()
+    assert collapsed.accuracy == 0.5
+    flat = summarize_predictions(y, [0.499, 0.5, 0.501, 0.502])
+    assert flat.collapsed and not flat.one_class
+    fine = summarize_predictions(y, [0.1, 0.3, 0.8, 0.9])
+    assert not fine.collapsed and "Not collapsed" in fine.sentence()
+
+
+def test_smallest_fold_sd_behind_the_critical_reading_page():
+    """book/paper_critical.md: 99.0 % over five folds of 40 is 2 errors; the smallest sample SD is 1.37."""
+    accuracies = 100 * (1 - np.array([1, 1, 0, 0, 0]) / 40)
+    assert accuracies.mean() == pytest.approx(99.0)
+    assert accuracies.std(ddof=1) == pytest.approx(1.369, abs=1e-3)
+    assert accuracies.std(ddof=1) / np.sqrt(5) == pytest.approx(0.612, abs=1e-3)
+    # two errors in one fold give a larger SD
+    assert (100 * (1 - np.array([2, 0, 0, 0, 0]) / 40)).std(ddof=1) > 1.369
+
+
+def test_interval_quoted_in_honest_evaluation():
+    """book/honest_evaluation.md: 99.0 % of 200 is 198 correct; exact 95 % interval 96.4 % to 99.9 %."""
+    from scipy.stats import binomtest
+
+    low, high = binomtest(198, 200).proportion_ci(0.95, "exact")
+    assert round(100 * low, 1) == 96.4 and round(100 * high, 1) == 99.9
