@@ -47,6 +47,11 @@ def setup_notebook(profile: str = "smoke", work_dir=None, seed: int = 0, *, prog
     tf.get_logger().setLevel(logging.ERROR)
     logging.getLogger("absl").setLevel(logging.ERROR)
     matplotlib.rcParams.update({"figure.dpi": 100, "savefig.bbox": "tight"})
+    import pandas as pd
+
+    pd.set_option("display.max_colwidth", None)  # tables show whole cells, never "thr…"
+    pd.set_option("display.max_columns", 50)
+    pd.set_option("display.width", 250)
     keras.utils.set_random_seed(seed)
     workspace = Workspace(profile=profile_with_weights(profile, weights), root=work_dir, seed=seed, progress=progress,
                           **{k: v for k, v in data_options.items() if v is not None})
@@ -54,8 +59,21 @@ def setup_notebook(profile: str = "smoke", work_dir=None, seed: int = 0, *, prog
     print(f"mstl_lib {__version__} | TensorFlow {versions['tensorflow']} | Keras {versions['keras']} | "
           f"Python {versions['python']}")
     print(f"Profile '{workspace.profile.name}': {PROFILES[workspace.profile.name].description}")
-    print(f"Work folder: {workspace.root}")
+    print(f"Work folder: {_shown_path(workspace.root)}")
     return workspace
+
+
+def _shown_path(path) -> str:
+    """A folder as a reader should see it: relative to the book or to ``~``, never the machine's absolute path."""
+    from pathlib import Path
+
+    path = Path(path).resolve()
+    for base, prefix in ((Path(__file__).resolve().parents[1], ""), (Path.home().resolve(), "~/")):
+        try:
+            return prefix + path.relative_to(base).as_posix()
+        except ValueError:
+            continue
+    return f"{path.name} (set by the work_dir parameter or $MSTL_WORK_DIR)"
 
 
 def profile_with_weights(profile, weights: str | None = "profile"):
