@@ -16,6 +16,15 @@ page cannot run the widget), and the tests call them directly.
 
 Controls update on release (``continuous_update=False``), because each
 redraw re-runs the segmentation or a forward and a backward pass.
+
+The figure goes into the widget's ``Output`` by setting its ``outputs``
+(:meth:`ipywidgets.Output.append_display_data`), never by capturing output
+with ``with output:`` as ``ipywidgets.interactive_output`` does. Captured
+output makes a headless client (papermill, nbclient) act as a front end and
+send comm messages back to the kernel on the shell channel while it waits
+there for the cell's reply; that is the known deadlock of widget cells under
+nbclient. Setting ``outputs`` sends nothing back, renders the same in
+JupyterLab, and the executed notebook keeps the figure in the widget state.
 """
 
 from __future__ import annotations
@@ -35,26 +44,41 @@ __all__ = [
 ]
 
 
-def _display_figure(fig) -> None:
-    """Show a Figure in the current output as a PNG (works with any matplotlib backend)."""
-    from IPython.display import Image, display
+def _render(output, draw, kwargs) -> None:
+    """Draw into ``output``, replacing what it showed; a DataError becomes a message, not a traceback."""
+    from IPython.core.formatters import format_display_data
+    from IPython.display import Image
 
-    buffer = io.BytesIO()
-    fig.savefig(buffer, format="png", bbox_inches="tight")
-    display(Image(data=buffer.getvalue(), format="png"))
-
-
-def _render(draw, kwargs) -> None:
-    """Draw and display; a DataError becomes a message instead of a traceback.
-
-    Called by ``ipywidgets.interactive_output`` inside its ``Output``.
-    """
     try:
         fig = draw(**kwargs)
     except DataError as exc:
-        print(f"Cannot draw with these settings: {exc}")
+        output.outputs = ({"output_type": "stream", "name": "stdout",
+                           "text": f"Cannot draw with these settings: {exc}\n"},)
         return
-    _display_figure(fig)
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format="png", bbox_inches="tight")
+    data, metadata = format_display_data(Image(data=buffer.getvalue(), format="png"))
+    output.outputs = ({"output_type": "display_data", "data": data, "metadata": metadata},)
+
+
+def _explorer_output(controls: dict, show):
+    """An ``Output`` redrawn by ``show(output, **values)`` now and whenever a control's value changes.
+
+    Like ``ipywidgets.interactive_output``, but ``show`` fills the output's
+    ``outputs`` instead of printing inside ``with output:`` (see the module
+    docstring for why).
+    """
+    import ipywidgets as widgets
+
+    output = widgets.Output()
+
+    def redraw(change=None):
+        show(output, **{name: control.value for name, control in controls.items()})
+
+    for control in controls.values():
+        control.observe(redraw, "value")
+    redraw()
+    return output
 
 
 # --------------------------------------------------------------------------- segmentation
@@ -193,13 +217,13 @@ def segmentation_explorer(frame, **defaults):
     controls["auto_offset"].observe(_toggle, "value")
     extra = dict(defaults)
 
-    def show(block_size, auto_offset, offset, min_box_sum):
+    def show(output, block_size, auto_offset, offset, min_box_sum):
         # draw_segmentation is looked up at call time, so it can be wrapped.
-        _render(draw_segmentation, dict(frame=frame, block_size=block_size,
-                                        offset=None if auto_offset else offset,
-                                        min_box_sum=min_box_sum, **extra))
+        _render(output, draw_segmentation, dict(frame=frame, block_size=block_size,
+                                                offset=None if auto_offset else offset,
+                                                min_box_sum=min_box_sum, **extra))
 
-    output = widgets.interactive_output(show, controls)
+    output = _explorer_output(controls, show)
     box = widgets.VBox([
         widgets.HBox([controls["block_size"], controls["min_box_sum"]]),
         widgets.HBox([controls["auto_offset"], controls["offset"]]),
@@ -403,12 +427,12 @@ def feature_map_explorer(models, images, labels=None, *, layers=None, n_channels
                                   layout=widgets.Layout(width="420px")),
     }
 
-    def show(index, stage):
-        _render(draw_feature_explorer, dict(models=models, images=images, index=index, stage=stage,
-                                            labels=labels, layers=layers, n_channels=n_channels,
-                                            class_names=class_names))
+    def show(output, index, stage):
+        _render(output, draw_feature_explorer, dict(models=models, images=images, index=index, stage=stage,
+                                                    labels=labels, layers=layers, n_channels=n_channels,
+                                                    class_names=class_names))
 
-    output = widgets.interactive_output(show, controls)
+    output = _explorer_output(controls, show)
     box = widgets.VBox([widgets.HBox(list(controls.values())), output])
     box.controls = controls
     box.output = output

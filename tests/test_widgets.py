@@ -96,6 +96,26 @@ def test_segmentation_explorer_redraws_on_change(frame, spy):
     assert len(calls) == 5
 
 
+def test_explorer_fills_its_output_without_capturing(frame, monkeypatch):
+    # Figures go into Output.outputs, not through `with output:` (which makes nbclient send comm
+    # messages back on the shell channel while it waits for the cell's reply).
+    box = widgets.segmentation_explorer(frame, block_size=41)
+    assert box.output.msg_id == ""
+    (first,) = box.output.outputs
+    assert first["output_type"] == "display_data" and "image/png" in first["data"]
+    box.controls["block_size"].value = 21
+    (second,) = box.output.outputs
+    assert second["data"]["image/png"] != first["data"]["image/png"]
+
+    def refuse(**kwargs):
+        raise DataError("no cells")
+
+    monkeypatch.setattr(widgets, "draw_segmentation", refuse)
+    box.controls["min_box_sum"].value = 150
+    (message,) = box.output.outputs
+    assert message["output_type"] == "stream" and message["text"] == "Cannot draw with these settings: no cells\n"
+
+
 def test_segmentation_explorer_bad_input(frame):
     with pytest.raises(DataError, match="odd"):
         widgets.segmentation_explorer(frame, block_size=20)
