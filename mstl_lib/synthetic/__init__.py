@@ -69,6 +69,7 @@ __all__ = [
     "write_synthetic",
     "cell_frame_name",
     "ultrasound_name",
+    "IFSystem", "fractal_categories", "filling_rate", "render_fractal", "make_fractal_dataset",
 ]
 
 from mstl_lib.synthetic._common import (  # noqa: F401  (private names: used by the tests)
@@ -81,6 +82,7 @@ from mstl_lib.synthetic._common import (  # noqa: F401  (private names: used by 
     _image_rng,
 )
 from mstl_lib.synthetic.cells import make_cell_frame
+from mstl_lib.synthetic.fractals import IFSystem, filling_rate, fractal_categories, make_fractal_dataset, render_fractal
 from mstl_lib.synthetic.ultrasound import make_ultrasound_image
 from mstl_lib.synthetic.writers import (
     GROUND_TRUTH_NAME,
