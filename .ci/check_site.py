@@ -2,7 +2,12 @@
 
 For every page in _toc.yml: the page loads, its images all load (no broken
 figures), lesson pages show at least one figure, widgets come with their saved
-state, and no page shows an error output or a traceback. Exits non-zero with a list of problems.
+state, and no page shows an error output or a traceback. The text rules
+(:func:`text_problems`) also fail a page that shows an absolute path of the
+build machine (``/tmp/...``, ``/home/...``, ``/root/...``, ``/work/...`` or the
+repository's own folder), an output with a raw ``np.float64(...)`` or
+``TtestResult(...)`` repr, or a table cell that pandas cut short ("thr…",
+"Ima..."). Exits non-zero with a list of problems.
 
 Usage: python .ci/check_site.py [_build/html] [--screenshots DIR]
 """
@@ -12,14 +17,12 @@ from __future__ import annotations
 import argparse
 import functools
 import http.server
+import re
 import sys
 import threading
 from pathlib import Path
 
 import yaml
-from selenium import webdriver
-from selenium.webdriver.chrome.service import Service
-from selenium.webdriver.common.by import By
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -33,10 +36,51 @@ return {
   errors: main.querySelectorAll('.output.error, .output.traceback, div.cell_output .error').length,
   traceback: main.innerText.includes('Traceback (most recent call last)'),
   text: main.innerText.length,
+  pageText: main.innerText,
+  outputs: Array.from(main.querySelectorAll('div.cell_output, .output')).map(o => o.innerText),
+  cells: Array.from(main.querySelectorAll('table td, table th')).map(c => c.innerText.trim()),
   widgetViews: document.querySelectorAll('script[type="application/vnd.jupyter.widget-view+json"]').length,
   widgetState: document.querySelectorAll('script[type="application/vnd.jupyter.widget-state+json"]').length,
 };
 """
+
+
+MACHINE_PATH = re.compile(r"(?<![\w.:/~-])/(?:tmp|home|root|work|Users|private|var/folders)/[^\s'\"<>)]*")
+"""An absolute path of the build machine; not a URL (``https://host/work/``) nor a relative one (``_build/work``)."""
+RAW_REPRS = ("np.float64(", "np.float32(", "np.int64(", "TtestResult(", "TTestResult(")
+"""Reprs that mean a result was printed raw instead of as a sentence or a table."""
+TRUNCATED = re.compile(r"\w(?:…|\.\.\.)$")
+"""A table cell ending in an ellipsis right after a word character: pandas' cut ("thr…", "Ima...")."""
+
+
+def text_problems(page_text: str, outputs=(), cells=(), build_root: str | None = None) -> list[str]:
+    """The text rules of the site check, for one page; pure, so the tests can call it.
+
+    Parameters
+    ----------
+    page_text : str
+        All visible text of the page.
+    outputs : sequence of str
+        The text of each code-cell output.
+    cells : sequence of str
+        The text of each table cell (``td`` and ``th``).
+    build_root : str, optional
+        The repository's absolute path on the build machine; also refused anywhere in the page.
+    """
+    problems = []
+    paths = sorted(set(MACHINE_PATH.findall(page_text)))
+    root = (build_root or "").rstrip("/")
+    if root.count("/") >= 2 and re.search(re.escape(root) + r"(?![\w.-])", page_text) and not any(p.startswith(root) for p in paths):
+        paths.insert(0, root)
+    if paths:
+        problems.append(f"shows an absolute path of the build machine: {', '.join(paths[:3])}")
+    raw = sorted({r for r in RAW_REPRS for output in outputs if r in output})
+    if raw:
+        problems.append(f"prints raw reprs instead of sentences or tables: {', '.join(raw)}")
+    cut = [c for c in cells if TRUNCATED.search(c)]
+    if cut:
+        problems.append(f"has table cells cut short by pandas: {', '.join(repr(c) for c in cut[:3])}")
+    return problems
 
 
 def toc_pages(toc_path: Path) -> list[str]:
@@ -58,7 +102,10 @@ def serve(directory: Path) -> tuple[http.server.ThreadingHTTPServer, str]:
     return server, f"http://127.0.0.1:{server.server_address[1]}"
 
 
-def browser() -> webdriver.Chrome:
+def browser():
+    from selenium import webdriver
+    from selenium.webdriver.chrome.service import Service
+
     options = webdriver.ChromeOptions()
     options.binary_location = "/usr/bin/chromium"
     for flag in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
@@ -75,6 +122,8 @@ def main() -> int:
     parser.add_argument("html", nargs="?", default=str(ROOT / "_build" / "html"))
     parser.add_argument("--screenshots", default=None, help="save a full-page PNG of every page here")
     args = parser.parse_args()
+    from selenium.webdriver.common.by import By
+
     html = Path(args.html)
     server, base = serve(html)
     driver = browser()
@@ -97,6 +146,8 @@ def main() -> int:
                 problems.append(f"{page}: shows an error output or a traceback")
             if state["widgetViews"] and not state["widgetState"]:
                 problems.append(f"{page}: widgets without saved widget state (they would render as nothing)")
+            for problem in text_problems(state["pageText"], state["outputs"], state["cells"], str(ROOT)):
+                problems.append(f"{page}: {problem}")
             if state["text"] < 500:
                 problems.append(f"{page}: almost empty ({state['text']} characters)")
             print(line)

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-__all__ = ["PredictionSummary", "summarize_predictions"]
+__all__ = ["PredictionSummary", "difference_verdict", "summarize_predictions"]
 
 #: Scores spread over less than this (max - min) count as constant.
 MIN_SPREAD = 0.01
@@ -89,3 +89,33 @@ def summarize_predictions(y_true, y_score, threshold: float = 0.5) -> Prediction
         score_min=float(y_score.min()), score_max=float(y_score.max()),
         accuracy=float((predicted == y_true.astype(bool)).mean()), majority_share=share, threshold=float(threshold),
     )
+
+
+def difference_verdict(mean_a: float, sd_a: float, n_a: int, mean_b: float, sd_b: float, n_b: int,
+                       *, what_a: str = "A", what_b: str = "B", unit: float = 100.0, suffix: str = " points") -> str:
+    """A measured difference of two means, its standard error, and whether it is resolved.
+
+    The difference ``mean_a - mean_b`` is *resolved* when it is more than two
+    standard errors, sqrt(sd_a**2 / n_a + sd_b**2 / n_b), from zero. Folds of
+    one dataset are not independent, so this standard error is, if anything,
+    too small: a difference that is not resolved by it is not resolved at all.
+
+    Returns
+    -------
+    str
+        One sentence, e.g. "A is 12.4 ± 2.4 points above B (mean ± standard
+        error): the difference is resolved."
+    """
+    import math
+
+    diff = mean_a - mean_b
+    se = math.sqrt(sd_a ** 2 / n_a + sd_b ** 2 / n_b)
+    direction = "above" if diff > 0 else "below"
+    head = (f"{what_a} is {unit * abs(diff):.1f} ± {unit * se:.1f}{suffix} {direction} {what_b} "
+            f"(difference ± standard error, {n_a} and {n_b} folds)")
+    if se == 0:
+        return head + "."
+    if abs(diff) > 2 * se:
+        return head + f": more than two standard errors, so the measurement resolves the difference."
+    return (head + f": within two standard errors of zero, so this measurement does not show a difference "
+            f"in either direction.")

@@ -97,3 +97,12 @@ def test_interval_quoted_in_honest_evaluation():
 
     low, high = binomtest(198, 200).proportion_ci(0.95, "exact")
     assert round(100 * low, 1) == 96.4 and round(100 * high, 1) == 99.9
+
+
+def test_difference_verdict():
+    from mstl_lib.diagnostics import difference_verdict
+
+    unresolved = difference_verdict(0.700, 0.096, 25, 0.671, 0.101, 25, what_a="free", what_b="grouped")
+    assert "does not show a difference" in unresolved and "2.9 ± 2.8 points above" in unresolved
+    resolved = difference_verdict(0.792, 0.071, 25, 0.668, 0.105, 25)
+    assert "resolves the difference" in resolved
