@@ -18,6 +18,7 @@ import tempfile
 from pathlib import Path
 
 from mstl_lib.errors import DataError, MSTLError
+from mstl_lib.quiet import quiet_environment
 
 
 def run_in_child(function, *args, log_path=None, **kwargs):
@@ -29,6 +30,8 @@ def run_in_child(function, *args, log_path=None, **kwargs):
         A module-level function of an importable module.
     log_path : path-like, optional
         File that receives the child's standard output and error (appended).
+        The child gets TensorFlow's quiet log level
+        (:func:`mstl_lib.quiet.quiet_environment`).
 
     Raises
     ------
@@ -42,7 +45,7 @@ def run_in_child(function, *args, log_path=None, **kwargs):
         log = open(log_path, "a") if log_path else subprocess.DEVNULL
         try:
             done = subprocess.run([sys.executable, "-m", "mstl_lib.child", str(job), str(result)],
-                                  stdout=log, stderr=log)
+                                  stdout=log, stderr=log, env=quiet_environment())
         finally:
             if log_path:
                 log.close()

@@ -15,8 +15,11 @@ from typing import Callable, Sequence
 from mstl_lib import __version__
 from mstl_lib.errors import MSTLError
 from mstl_lib.profiles import BACKBONES, OPTIMIZERS, PROFILES
+from mstl_lib.quiet import import_tensorflow_quietly, quiet_this_process
 
 COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {}
+TENSORFLOW_COMMANDS = ("pretrain", "grid")
+"""Sub-commands that train in this process: TensorFlow is imported quietly before they start."""
 
 
 def command(name: str):
@@ -27,12 +30,17 @@ def command(name: str):
     return register
 
 
+def _progress(args: argparse.Namespace) -> bool:
+    """Progress bars unless --quiet, and only on a terminal (in a log file they repeat line after line)."""
+    return not args.quiet and sys.stderr.isatty()
+
+
 @command("synth")
 def run_synth(args: argparse.Namespace) -> int:
     from mstl_lib.synthetic import write_synthetic
 
     written = write_synthetic(args.out, profile=args.size, seed=args.seed, overwrite=args.overwrite,
-                              progress=not args.quiet)
+                              progress=_progress(args))
     for what, path in written.items():
         print(f"{what}: {path}")
     return 0
@@ -43,7 +51,7 @@ def run_segment(args: argparse.Namespace) -> int:
     from mstl_lib.patches import build_patch_dataset
 
     summary = build_patch_dataset(args.raw, args.out, per_class=args.per_class, seed=args.seed,
-                                  overwrite=args.overwrite, on_error=args.on_error, progress=not args.quiet)
+                                  overwrite=args.overwrite, on_error=args.on_error, progress=_progress(args))
     print(summary.format_text())
     return 0
 
@@ -57,7 +65,7 @@ def run_audit(args: argparse.Namespace) -> int:
     if args.kind == "busi":
         options["include_normal"] = True
     dataset = load_dataset(args.data, args.kind, **options)
-    report = audit_dataset(dataset, max_distance=args.max_distance, progress=not (args.quiet or args.json))
+    report = audit_dataset(dataset, max_distance=args.max_distance, progress=_progress(args) and not args.json)
     print(report.to_json() if args.json else report.format_text())
     return 0
 
@@ -69,7 +77,7 @@ def run_pretrain(args: argparse.Namespace) -> int:
     profile = _profile(args, "epochs_stage1")
     summary = run_stage1(args.cells, args.out, backbone=args.backbone, optimizer=args.optimizer, profile=profile,
                          seed=args.seed, weights=profile.weights, deterministic=args.deterministic,
-                         strategy=args.strategy, verbose=0 if args.quiet else "auto")
+                         strategy=args.strategy, verbose=0 if args.quiet else ("auto" if sys.stdout.isatty() else 2))
     print(f"Stage 1 {summary['backbone']} ({summary['optimizer']}, profile {summary['profile']}): "
           f"test accuracy {100 * summary['test_accuracy']:.1f}% on {summary['n_test']} patches, "
           f"best epoch {summary['best_epoch']}; model saved to {summary['model']}")
@@ -81,7 +89,7 @@ def _load_ultrasound(args: argparse.Namespace):
     from mstl_lib.datasets import load_dataset
 
     dataset = load_dataset(args.us, args.kind, on_error="skip")
-    report = audit_dataset(dataset, progress=not args.quiet)
+    report = audit_dataset(dataset, progress=_progress(args))
     if report.conflicts:
         n = sum(len(c["paths"]) for c in report.conflicts)
         print(f"Leaving out {n} image(s) filed under two labels (see `mstl audit {args.us}`).")
@@ -100,7 +108,7 @@ def run_grid_command(args: argparse.Namespace) -> int:
     tl_types = ("ctl",) if args.ctl_only else ("ctl", "mstl")
     results = run_grid(dataset, args.out, stage1_dir=args.stage1, profile=profile, backbones=args.backbones,
                        optimizers=args.optimizers, tl_types=tl_types, n_folds=args.folds, seed=args.seed,
-                       deterministic=args.deterministic, strategy=args.strategy, progress=not args.quiet)
+                       deterministic=args.deterministic, strategy=args.strategy, progress=_progress(args))
     print(format_report(results))
     return 0
 
@@ -238,7 +246,10 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     """Run ``mstl`` with ``argv`` (default: ``sys.argv[1:]``); returns the exit status."""
     args = build_parser().parse_args(argv)
+    quiet_this_process()  # before TensorFlow loads, here or in a kernel or training process started from here
     try:
+        if args.command in TENSORFLOW_COMMANDS:
+            import_tensorflow_quietly()
         return COMMANDS[args.command](args)
     except MSTLError as error:
         print(f"mstl {args.command}: error: {error}", file=sys.stderr)

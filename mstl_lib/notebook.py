@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import logging
-import os
 import warnings
 
 from mstl_lib.profiles import PROFILES
+from mstl_lib.quiet import quiet_this_process
 from mstl_lib.workspace import Workspace
 
 
@@ -35,7 +35,7 @@ def setup_notebook(profile: str = "smoke", work_dir=None, seed: int = 0, *, prog
     -------
     Workspace
     """
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    quiet_this_process()
     warnings.filterwarnings("ignore", message=".*__array__ implementation doesn't accept a copy keyword.*")
     import keras
     import matplotlib
