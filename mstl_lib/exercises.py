@@ -8,8 +8,8 @@ Every exercise in which a student writes code ends with a cell such as::
 :func:`check` computes the reference answer with the library itself (the
 same functions the lessons use), compares it with the student's value and
 prints one sentence: ``✓ ...`` when they agree, ``✗ ...`` with what was
-expected otherwise. It returns ``True`` or ``False`` and never raises for a
-wrong or missing answer, so a notebook keeps running.
+expected otherwise. It never raises for a wrong or missing answer, so a
+notebook keeps running; :func:`evaluate` returns the verdict and the sentence.
 
 The checks, by lesson:
 
@@ -33,7 +33,7 @@ from collections.abc import Callable, Mapping
 
 import numpy as np
 
-__all__ = ["CHECKS", "check", "reference"]
+__all__ = ["CHECKS", "check", "evaluate", "reference"]
 
 OK, WRONG = "✓", "✗"
 
@@ -229,8 +229,8 @@ def reference(name: str, **context):
     return CHECKS[name][0](**context)
 
 
-def check(name: str, value, **context) -> bool:
-    """Compare a student's answer with the library's and print a ✓/✗ sentence.
+def evaluate(name: str, value, **context) -> tuple[bool, str]:
+    """Whether a student's answer matches the library's, and the sentence that says so.
 
     Parameters
     ----------
@@ -244,20 +244,25 @@ def check(name: str, value, **context) -> bool:
 
     Returns
     -------
-    bool
-        Whether the answer matches.
+    (bool, str)
+        Whether the answer matches, and a sentence starting with ✓ or ✗.
     """
     if name not in CHECKS:
         raise KeyError(f"unknown exercise {name!r}; known: {', '.join(CHECKS)}.")
-    _, compare, what = CHECKS[name]
+    _, compare, _ = CHECKS[name]
     if value is None or value is Ellipsis:
-        print(f"{WRONG} No answer yet: replace the ... in the cell above with your code, then run this cell again.")
-        return False
+        return False, f"{WRONG} No answer yet: replace the ... in the cell above with your code, then run this cell again."
     expected = reference(name, **context)
     try:
         detail = compare(value, expected, **context)
     except _Mismatch as mismatch:
-        print(f"{WRONG} Not yet: {mismatch}")
-        return False
-    print(f"{OK} Correct: {detail}.")
-    return True
+        return False, f"{WRONG} Not yet: {mismatch}"
+    return True, f"{OK} Correct: {detail}."
+
+
+def check(name: str, value, **context) -> None:
+    """Print whether a student's answer matches the library's (see :func:`evaluate`).
+
+    Returns nothing, so that a check cell shows only the sentence.
+    """
+    print(evaluate(name, value, **context)[1])

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from mstl_lib.diagnostics import summarize_predictions
-from mstl_lib.exercises import CHECKS, check, reference
+from mstl_lib.exercises import CHECKS, check, evaluate, reference
 
 
 def test_confusion_metrics_reference_matches_the_equations():
@@ -17,31 +17,33 @@ def test_confusion_metrics_reference_matches_the_equations():
 
 def test_check_prints_tick_for_a_right_answer(capsys):
     answer = {"accuracy": 73 / 80, "sensitivity": 35 / 40, "specificity": 38 / 40, "f1": 70 / 77}
-    assert check("confusion_metrics", answer, tn=38, fp=2, fn=5, tp=35)
+    assert evaluate("confusion_metrics", answer, tn=38, fp=2, fn=5, tp=35)[0]
+    assert check("confusion_metrics", answer, tn=38, fp=2, fn=5, tp=35) is None  # a cell shows only the sentence
     assert capsys.readouterr().out.startswith("✓")
 
 
 def test_check_explains_a_wrong_answer(capsys):
     answer = {"accuracy": 73 / 80, "sensitivity": 38 / 40, "specificity": 35 / 40, "f1": 70 / 77}
-    assert not check("confusion_metrics", answer, tn=38, fp=2, fn=5, tp=35)
+    assert not evaluate("confusion_metrics", answer, tn=38, fp=2, fn=5, tp=35)[0]
+    check("confusion_metrics", answer, tn=38, fp=2, fn=5, tp=35)
     out = capsys.readouterr().out
     assert out.startswith("✗") and "sensitivity" in out
 
 
 def test_missing_answer_is_not_an_error(capsys):
-    assert not check("one_error", None, fold_size=40)
-    assert not check("one_error", ..., fold_size=40)
+    assert not evaluate("one_error", None, fold_size=40)[0]
+    check("one_error", ..., fold_size=40)
     assert "No answer yet" in capsys.readouterr().out
 
 
 def test_scalar_and_tuple_checks():
-    assert check("one_error", 2.5, fold_size=40)
-    assert not check("one_error", 1.0, fold_size=40)
-    assert check("split_721", (14280, 4080, 2040))
-    assert not check("split_721", (14280, 3060, 3060))
-    assert check("nested_shares", (0.6, 0.2, 0.2), n_folds=5)
-    assert check("cheaper_classifier", "B", matrices={"A": {"fn": 4, "fp": 1}, "B": {"fn": 1, "fp": 10}},
-                 cost_fn=20, cost_fp=1)
+    assert evaluate("one_error", 2.5, fold_size=40)[0]
+    assert not evaluate("one_error", 1.0, fold_size=40)[0]
+    assert evaluate("split_721", (14280, 4080, 2040))[0]
+    assert not evaluate("split_721", (14280, 3060, 3060))[0]
+    assert evaluate("nested_shares", (0.6, 0.2, 0.2), n_folds=5)[0]
+    assert evaluate("cheaper_classifier", "B", matrices={"A": {"fn": 4, "fp": 1}, "B": {"fn": 1, "fp": 10}},
+                    cost_fn=20, cost_fp=1)[0]
 
 
 def test_cell_boxes_check():
@@ -51,8 +53,8 @@ def test_cell_boxes_check():
     frame[50:120, 80:170] = 60
     frame[150:155, 20:25] = 60  # a speck: its box is below the cut-off
     seg = segment_frame(frame, return_intermediates=True)
-    assert check("cell_boxes", [b.as_tuple() for b in seg.boxes], segmentation=seg)
-    assert not check("cell_boxes", [], segmentation=seg)
+    assert evaluate("cell_boxes", [b.as_tuple() for b in seg.boxes], segmentation=seg)[0]
+    assert not evaluate("cell_boxes", [], segmentation=seg)[0]
 
 
 def test_grouped_split_check():
@@ -60,9 +62,9 @@ def test_grouped_split_check():
     labels = np.repeat(np.arange(20) % 2, 2)
     test = np.flatnonzero(np.isin(groups, [0, 1, 2, 3]))
     train = np.setdiff1d(np.arange(40), test)
-    assert check("grouped_split", (train, test), groups=groups, labels=labels)
+    assert evaluate("grouped_split", (train, test), groups=groups, labels=labels)[0]
     leaky_test = np.arange(7)  # cuts group 3 in two
-    assert not check("grouped_split", (np.setdiff1d(np.arange(40), leaky_test), leaky_test), groups=groups)
+    assert not evaluate("grouped_split", (np.setdiff1d(np.arange(40), leaky_test), leaky_test), groups=groups)[0]
 
 
 def test_every_check_is_listed():
