@@ -218,8 +218,8 @@ def run(quick: bool = False) -> dict:
             f"({pinned}, OMP/OpenBLAS threads 1, cv2.setNumThreads(1)), against the equivalent bare "
             f"sequence of OpenCV / scikit-image / NumPy calls written in the benchmark (bare_segment). "
             f"Each sample times {data['per_sample']} segmentations of one frame; library and bare samples "
-            f"alternate, {data['repeats']} of each after a warm-up round; medians. The figure of the issue "
-            f"is the first row{' (the real frame)' if _real_frame_path() else ' (no real frame found: synthetic)'}."
+            f"alternate, {data['repeats']} of each after a warm-up round; medians. The target applies to "
+            f"the first row{' (the real frame)' if _real_frame_path() else ' (no real frame found: synthetic)'}."
         ),
         "checks": checks,
         "tables": [{

@@ -198,8 +198,8 @@ def run(quick: bool = False) -> dict:
 def explain(result: dict) -> list[str]:
     per = result.get("raw", {}).get("backbones", [])
     notes = [
-        "The issue quotes about 19, 76 and 37 training images/s for ResNet50, InceptionV3 and EfficientNetB2 "
-        "on this kind of CPU; the first table is what this machine measured in this run.",
+        "Earlier measurements on this kind of CPU gave about 19, 76 and 37 training images/s for ResNet50, "
+        "InceptionV3 and EfficientNetB2; the first table is what this machine measured in this run.",
         "fit_model's epoch includes what its callbacks do at the end of every epoch: the checkpoint copies the "
         "weights in memory when the validation loss improves, writes a backup of weights and optimizer state "
         "for resumption at most every 60 s (backup_interval), and the CSV and learning-rate loggers add a line. "
