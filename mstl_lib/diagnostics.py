@@ -61,9 +61,12 @@ class PredictionSummary:
             return (f"Collapsed: the scores hardly vary ({scores}), although the threshold "
                     f"{self.threshold:g} splits them into {self.predicted_malignant} malignant and "
                     f"{self.predicted_benign} benign; the model does not tell the images apart.")
-        return (f"Not collapsed: the model predicts {self.predicted_malignant} of {self.n} test images "
+        head = (f"Not collapsed: the model predicts {self.predicted_malignant} of {self.n} test images "
                 f"malignant and {self.predicted_benign} benign ({scores}); accuracy {self.accuracy:.0%} "
-                f"against {self.majority_share:.0%} for always guessing the larger class.")
+                f"against {self.majority_share:.0%} for always guessing the larger class")
+        if self.accuracy <= self.majority_share:
+            return head + ", so it does not yet tell the classes apart."
+        return head + "."
 
 
 def summarize_predictions(y_true, y_score, threshold: float = 0.5) -> PredictionSummary:

@@ -80,7 +80,9 @@ def test_collapse_is_recognised():
     flat = summarize_predictions(y, [0.499, 0.5, 0.501, 0.502])
     assert flat.collapsed and not flat.one_class
     fine = summarize_predictions(y, [0.1, 0.3, 0.8, 0.9])
-    assert not fine.collapsed and "Not collapsed" in fine.sentence()
+    assert not fine.collapsed and "Not collapsed" in fine.sentence() and "does not yet" not in fine.sentence()
+    guessing = summarize_predictions(y, [0.4, 0.6, 0.45, 0.7])
+    assert not guessing.collapsed and "does not yet tell the classes apart" in guessing.sentence()
 
 
 def test_smallest_fold_sd_behind_the_critical_reading_page():
