@@ -14,6 +14,7 @@ from typing import Callable, Sequence
 
 from mstl_lib import __version__
 from mstl_lib.errors import MSTLError
+from mstl_lib.book import CELL_TIMEOUTS
 from mstl_lib.profiles import BACKBONES, OPTIMIZERS, PROFILES
 from mstl_lib.quiet import import_tensorflow_quietly, quiet_this_process
 
@@ -131,7 +132,8 @@ def run_book(args: argparse.Namespace) -> int:
     from mstl_lib.book import build_book
 
     build_book(root=args.root, profile=args.profile, build_dir=args.build_dir, work_dir=args.work_dir,
-               seed=args.seed, weights=args.weights, execute=not args.no_execute, only=args.only)
+               seed=args.seed, weights=args.weights, execute=not args.no_execute, only=args.only,
+               cell_timeout=args.cell_timeout)
     return 0
 
 
@@ -228,6 +230,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--work-dir", default=None, help="shared work folder of the notebooks (default BUILD/work/PROFILE)")
     p.add_argument("--only", nargs="+", default=None, help="execute only notebooks whose name contains one of these")
     p.add_argument("--no-execute", action="store_true", help="rebuild the HTML from notebooks executed earlier")
+    p.add_argument("--cell-timeout", type=float, default=None, metavar="SECONDS",
+                   help="time limit of one notebook cell; a cell past it, or a kernel that dies or stops answering, "
+                        "ends the run with the lesson, the cell and the fix (default per profile: "
+                        + ", ".join(f"{name} {seconds:g} s" for name, seconds in CELL_TIMEOUTS.items()) + ")")
     p.add_argument("--weights", default="profile",
                    help="initial backbone weights: 'profile' (default: the profile's own), 'imagenet' (needs Keras' "
                         "cache or internet) or 'none'")
