@@ -4,7 +4,9 @@ Wall time of ``mstl book --profile smoke --build-dir <fresh temporary folder>``:
 papermill executes every notebook in the smoke profile (from generating the
 synthetic data on), then Jupyter Book builds the HTML with warnings as
 errors. Target: <= 10 minutes. One run (it takes minutes): a single
-measurement, not a median.
+measurement, not a median. The run has the smoke profile's time limit per
+cell and the kernel watchdog of ``mstl book`` (mstl_lib/book.py), so a stalled
+kernel ends it with a message instead of hanging the benchmarks.
 
 ``--quick`` does not build the book (it cannot be made to take seconds); the
 figure is then reported as not run.
