@@ -275,6 +275,32 @@ def test_ultrasound_difficulty_controls_separability():
     assert acc[1.0] < acc[0.0] - 0.2
 
 
+def test_ultrasound_nuisances_vary_independently_of_class():
+    # size and position vary widely and alike in both classes (as in real scans), so the class
+    # signal is in the descriptors; at the default difficulty few descriptors contradict the label
+    info = {label: [syn.make_ultrasound_image(label, i, size=64, return_info=True)[1] for i in range(40)]
+            for label in syn.ULTRASOUND_CLASSES}
+    for label, rows in info.items():
+        radius = np.array([np.sqrt(r["half_axes"][0] * r["half_axes"][1]) for r in rows])
+        cx = np.array([r["centre"][0] for r in rows])
+        assert radius.max() / radius.min() > 3, label
+        assert cx.max() - cx.min() > 0.45 * 64, label
+    med = {label: np.median([np.sqrt(r["half_axes"][0] * r["half_axes"][1]) for r in rows])
+           for label, rows in info.items()}
+    assert abs(med["benign"] - med["malignant"]) < 0.25 * min(med.values())
+
+    def wrong_side(difficulty):
+        wrong = []
+        for c, label in enumerate(syn.ULTRASOUND_CLASSES):
+            for i in range(60):
+                _, row = syn.make_ultrasound_image(label, i, size=32, difficulty=difficulty, return_info=True)
+                wrong += [(v > 0.5) != bool(c) for v in row["descriptors"].values()]
+        return float(np.mean(wrong))
+
+    assert wrong_side(0.0) == 0.0
+    assert wrong_side(0.5) < 0.15 < 0.3 < wrong_side(1.0)
+
+
 # --------------------------------------------------------------------------- writers
 
 
