@@ -74,7 +74,7 @@ class CellStall(Exception):
         """What happened, in words."""
         waited = f"{self.waited:.0f} s"
         return {
-            "timeout": f"the cell was still running after {waited}, its time limit",
+            "timeout": f"the cell was still running after {waited} (its time limit: {self.limit:g} s)",
             "dropped": f"the kernel never took up the request ({waited} idle, no reply)",
             "silent": f"the kernel stopped answering (no heartbeat for {HEARTBEAT_SECONDS} s; {waited} into the cell)",
             "died": f"the kernel died {waited} into the cell (out of memory, or a crash in native code)",
@@ -324,11 +324,12 @@ def _register_engine():
         async def async_execute_cell(self, cell, cell_index, execution_count=None, store_history=True):
             self.acknowledged = False
             self.current_cell_index = cell_index
+            self.cell_started = monotonic()
             try:
                 return await super().async_execute_cell(cell, cell_index, execution_count, store_history)
             except DeadKernelError:
                 self.shutdown_kernel = "immediate"
-                waited = monotonic() - getattr(self, "cell_started", monotonic())
+                waited = monotonic() - self.cell_started
                 raise CellStall("died", cell_index, cell.source, waited) from None
             except CellStall:
                 self.shutdown_kernel = "immediate"  # a stopped kernel cannot shut itself down
@@ -352,7 +353,7 @@ def _register_engine():
                 raise
 
         async def _watch(self, msg_id, cell, timeout, task_poll_output_msg, task_poll_kernel_alive):
-            self.cell_started = started = monotonic()
+            started = self.cell_started
             nudged_at = idle_at = silent_since = None
             while True:
                 try:

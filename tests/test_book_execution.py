@@ -54,6 +54,7 @@ def test_a_stopped_kernel_ends_the_run_with_the_fix(tmp_path):
     assert wall < 60
     assert error is not None
     assert error.startswith("01_probe.ipynb, cell 3 of 4 (`import os, signal`): the cell was still running after")
+    assert "(its time limit: 5 s)" in error
     assert "--only 01" in error and "--cell-timeout SECONDS` (now 5 s)" in error
     executed = nbformat.read(root / "out" / "01_probe.ipynb", as_version=4)  # written as far as it ran
     assert [o.get("text") for o in executed.cells[2].outputs] == ["before\n"]
@@ -80,6 +81,16 @@ def test_a_dropped_request_is_retried_once_from_a_fresh_kernel(tmp_path, monkeyp
     retries = [line for line in lines if "retrying the lesson once from a fresh kernel" in line]
     assert len(retries) == 1 and "cell 3 of 3 (`print(\"never\")`)" in retries[0]
     assert "the kernel never took up the request" in error and "--only 01" in error
+
+
+@pytest.mark.slow
+def test_a_long_cell_the_kernel_took_up_is_not_a_dropped_request(tmp_path, monkeypatch):
+    monkeypatch.setattr(book, "ACK_SECONDS", 1)
+    root = lesson_root(tmp_path, "import time\ntime.sleep(4)\nprint('slept')")
+    error, lines, _ = run(root, cell_timeout=60)
+    assert error is None and not any("retrying" in line for line in lines)
+    executed = nbformat.read(root / "out" / "01_probe.ipynb", as_version=4)
+    assert executed.cells[-1].outputs[0]["text"] == "slept\n"
 
 
 def test_every_profile_has_a_cell_time_limit():
