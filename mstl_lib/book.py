@@ -335,9 +335,28 @@ def _register_engine():
                 self.shutdown_kernel = "immediate"  # a stopped kernel cannot shut itself down
                 raise
 
+        async def async_wait_for_reply(self, msg_id, cell=None):
+            if cell is not None:
+                return await super().async_wait_for_reply(msg_id, cell)
+            # papermill's last request (kernel_info, for the notebook's language_info): never wait long.
+            deadline = monotonic() + 2 * self.ack_seconds
+            while monotonic() < deadline:
+                try:
+                    msg = await ensure_async(self.kc.shell_channel.get_msg(timeout=1))
+                except Empty:
+                    continue
+                if msg["parent_header"].get("msg_id") == msg_id:
+                    return msg
+            self.log.warning("No reply to kernel_info; the notebook gets Python's language_info.")
+            return {"content": {"language_info": {
+                "name": "python", "version": sys.version.split()[0], "mimetype": "text/x-python",
+                "file_extension": ".py", "pygments_lexer": "ipython3", "nbconvert_exporter": "python",
+                "codemirror_mode": {"name": "ipython", "version": 3}}}}
+
         # nbclient's synchronous names are bound to its own coroutines: bind them to these.
         start_new_kernel = run_sync(async_start_new_kernel)
         execute_cell = run_sync(async_execute_cell)
+        wait_for_reply = run_sync(async_wait_for_reply)
 
         def process_message(self, msg, cell, cell_index):
             if msg.get("msg_type") == "status" and msg["content"].get("execution_state") == "busy":
