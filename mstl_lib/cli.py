@@ -15,7 +15,7 @@ from typing import Callable, Sequence
 from mstl_lib import __version__
 from mstl_lib.errors import MSTLError
 from mstl_lib.book import CELL_TIMEOUTS
-from mstl_lib.profiles import BACKBONES, OPTIMIZERS, PROFILES
+from mstl_lib.profiles import ALL_BACKBONES, ARMS, OPTIMIZERS, PROFILES
 from mstl_lib.quiet import import_tensorflow_quietly, quiet_this_process
 
 COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {}
@@ -76,7 +76,8 @@ def run_pretrain(args: argparse.Namespace) -> int:
     from mstl_lib.stages import run_stage1
 
     profile = _profile(args, "epochs_stage1")
-    summary = run_stage1(args.cells, args.out, backbone=args.backbone, optimizer=args.optimizer, profile=profile,
+    summary = run_stage1(args.cells, args.out, backbone=args.backbone or profile.backbones[0],
+                         optimizer=args.optimizer or profile.optimizers[0], profile=profile,
                          seed=args.seed, weights=profile.weights, deterministic=args.deterministic,
                          strategy=args.strategy, verbose=0 if args.quiet else ("auto" if sys.stdout.isatty() else 2))
     print(f"Stage 1 {summary['backbone']} ({summary['optimizer']}, profile {summary['profile']}): "
@@ -106,9 +107,8 @@ def run_grid_command(args: argparse.Namespace) -> int:
 
     profile = _profile(args, "epochs_stage2")
     dataset = _load_ultrasound(args)
-    tl_types = ("ctl",) if args.ctl_only else ("ctl", "mstl")
     results = run_grid(dataset, args.out, stage1_dir=args.stage1, profile=profile, backbones=args.backbones,
-                       optimizers=args.optimizers, tl_types=tl_types, n_folds=args.folds, seed=args.seed,
+                       optimizers=args.optimizers, arms=args.arms, n_folds=args.folds, seed=args.seed,
                        deterministic=args.deterministic, strategy=args.strategy, progress=_progress(args))
     print(format_report(results))
     return 0
@@ -161,7 +161,9 @@ def _profile(args: argparse.Namespace, epochs_field: str):
 def _add_training_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--profile", choices=sorted(PROFILES), default="smoke", help="run profile (default smoke)")
     p.add_argument("--epochs", type=int, default=None, help="override the profile's epochs for this stage")
-    p.add_argument("--weights", default=None, help="'imagenet', 'none' or a weights file (default: the profile's)")
+    p.add_argument("--weights", default=None,
+                   help="'imagenet', 'fractaldb' (generic pretraining made locally), 'none' or a weights file "
+                        "(default: the profile's)")
     p.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
     p.add_argument("--deterministic", action="store_true", help="deterministic TensorFlow ops (slower, repeatable)")
     p.add_argument("--strategy", choices=("mirrored", "multiworker"), default=None,
@@ -204,22 +206,25 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--max-distance", type=int, default=8, help="perceptual-hash bits two near duplicates may differ by (default 8)")
     p.add_argument("--json", action="store_true", help="print one JSON object (counts, skipped, duplicate_groups, conflicts)")
 
-    p = add("pretrain", "Stage 1: fine-tune an ImageNet backbone on cell-line patches (paper Fig. 3b).")
+    p = add("pretrain", "Stage 1: fine-tune an ImageNet (or generic) backbone on cell-line patches (paper Fig. 3b).")
     p.add_argument("cells", help="patch folder written by `mstl segment` (with manifest.csv)")
-    p.add_argument("--backbone", choices=BACKBONES, default="resnet50")
-    p.add_argument("--optimizer", choices=OPTIMIZERS, default="adagrad")
-    p.add_argument("--out", required=True, help="stage-1 folder; the model goes to OUT/<backbone>/model.keras")
+    p.add_argument("--backbone", choices=ALL_BACKBONES, default=None, help="default: the profile's first")
+    p.add_argument("--optimizer", choices=OPTIMIZERS, default=None, help="default: the profile's first")
+    p.add_argument("--out", required=True,
+                   help="stage-1 folder; the model goes to OUT/<backbone>-<optimizer>/model.keras")
     _add_training_options(p)
 
-    p = add("grid", "Stage 2 and CTL over backbones x optimizers x folds (paper Table 1); resumable.")
+    p = add("grid", "Stage 2 (MSTL), CTL, training from scratch and a classical baseline over backbones x "
+                    "optimizers x folds (paper Table 1); resumable.")
     p.add_argument("us", help="ultrasound dataset folder (benign/ and malignant/)")
     p.add_argument("--kind", choices=("folder", "busi", "mendeley", "mt-small"), default="busi", help="dataset layout (default busi)")
     p.add_argument("--stage1", default=None, help="stage-1 folder from `mstl pretrain` (needed for MSTL)")
     p.add_argument("--out", required=True, help="grid folder (results are added fold by fold; rerun to resume)")
-    p.add_argument("--backbones", nargs="+", choices=BACKBONES, default=None, help="default: the profile's")
+    p.add_argument("--backbones", nargs="+", choices=ALL_BACKBONES, default=None, help="default: the profile's")
     p.add_argument("--optimizers", nargs="+", choices=OPTIMIZERS, default=None, help="default: the profile's")
     p.add_argument("--folds", type=int, default=None, help="outer folds (default: the profile's; paper 5)")
-    p.add_argument("--ctl-only", action="store_true", help="run conventional transfer learning only")
+    p.add_argument("--arms", nargs="+", choices=ARMS, default=None,
+                   help="transfer types to run (default: the profile's; lab: scratch ctl mstl baseline)")
     _add_training_options(p)
 
     p = add("book", "Execute every notebook with papermill and build the HTML book (_build/html).")

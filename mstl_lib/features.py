@@ -39,7 +39,7 @@ import re
 import numpy as np
 
 from mstl_lib.errors import DataError
-from mstl_lib.models import BACKBONES, FEATURE_LAYERS, LAST_CONV_LAYER
+from mstl_lib.models import ALL_BACKBONES, FEATURE_LAYERS, LAST_CONV_LAYER
 
 __all__ = [
     "N_STAGES",
@@ -60,6 +60,7 @@ EXTRA_STAGE_LAYERS = {
     "resnet50": ("conv1_relu",),
     "inceptionv3": ("mixed0", "mixed3"),
     "efficientnetb2": ("block1b_add", "stem_activation"),
+    "resnet10": ("stem_relu",),
 }
 
 # A layer unique to each backbone, used to recognise it in a model.
@@ -67,6 +68,7 @@ _SIGNATURE_LAYERS = {
     "resnet50": "conv5_block3_out",
     "inceptionv3": "mixed10",
     "efficientnetb2": "top_activation",
+    "resnet10": "stage4_out",
 }
 
 
@@ -77,6 +79,9 @@ def _depth(backbone: str, name: str) -> float:
         if not match:
             return 0
         return int(match.group(1)) + (int(match.group(2)) / 100 if match.group(2) else 0)
+    if backbone == "resnet10":
+        match = re.match(r"stage(\d+)", name)
+        return int(match.group(1)) if match else 0
     if backbone == "inceptionv3":
         match = re.match(r"mixed(\d+)", name)
         return int(match.group(1)) if match else -1
@@ -115,7 +120,7 @@ def detect_backbone(model) -> str:
             return backbone
     raise DataError(
         f"Model {getattr(model, 'name', '?')!r} is not built on one of the backbones "
-        f"{', '.join(BACKBONES)} (none of the layers {', '.join(_SIGNATURE_LAYERS.values())} "
+        f"{', '.join(ALL_BACKBONES)} (none of the layers {', '.join(_SIGNATURE_LAYERS.values())} "
         "is in it). Fix: pass the layer names explicitly (layers=[...])."
     )
 
@@ -146,9 +151,9 @@ def conv_stage_layers(model_or_backbone) -> list[str]:
     """
     if isinstance(model_or_backbone, str):
         backbone = model_or_backbone.lower()
-        if backbone not in BACKBONES:
+        if backbone not in ALL_BACKBONES:
             raise DataError(
-                f"Unknown backbone {model_or_backbone!r}; expected one of {', '.join(BACKBONES)}."
+                f"Unknown backbone {model_or_backbone!r}; expected one of {', '.join(ALL_BACKBONES)}."
             )
         model = None
     else:

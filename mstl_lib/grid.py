@@ -1,4 +1,8 @@
-"""The paper's experiment grid: backbones x optimizers x {CTL, MSTL} x folds.
+"""The paper's experiment grid: backbones x optimizers x arms x folds.
+
+The arms are the paper's two transfer types, CTL and MSTL, plus training from
+scratch and a classical baseline where the profile asks for them
+(:data:`mstl_lib.profiles.ARMS`).
 
 :func:`run_grid` writes one JSON result per (configuration, fold) under
 ``OUT/results/`` and a ``manifest.json`` recording the profile, seed, folds,
@@ -24,9 +28,9 @@ from mstl_lib import __version__
 from mstl_lib.child import run_in_child
 from mstl_lib.datasets import ImageDataset
 from mstl_lib.errors import DataError
-from mstl_lib.profiles import BACKBONES, OPTIMIZERS, Profile, get_profile
+from mstl_lib.profiles import ALL_BACKBONES, ARMS, OPTIMIZERS, Profile, get_profile
 from mstl_lib.splits import nested_cv_folds
-from mstl_lib.stages import TL_TYPES, stage1_model_path, train_fold
+from mstl_lib.stages import stage1_model_path, train_fold
 
 MANIFEST = "manifest.json"
 
@@ -73,6 +77,50 @@ def _check_choices(values, allowed, what) -> tuple[str, ...]:
     return values
 
 
+BASELINE_CONFIG = ("hog-lbp", "logistic-regression")
+"""The (backbone, optimizer) names under which the classical baseline's results are filed."""
+
+
+def _grid_units(arms, backbones, optimizers, folds) -> list[tuple]:
+    """Every (arm, backbone, optimizer, fold) of the grid, networks first, the baseline last."""
+    units = [(tl, b, o, f) for b, o, tl, f in product(backbones, optimizers, [a for a in arms if a != "baseline"], folds)]
+    if "baseline" in arms:
+        units += [("baseline", *BASELINE_CONFIG, f) for f in folds]
+    return units
+
+
+def _check_stage1(stage1_dir, backbones, optimizers) -> None:
+    if stage1_dir is None:
+        raise DataError("MSTL needs stage-1 models: pass stage1_dir (CLI: --stage1), or leave MSTL out (--arms).")
+    missing = [str(stage1_model_path(stage1_dir, b, o)) for b in backbones for o in optimizers
+               if not stage1_model_path(stage1_dir, b, o).is_file()]
+    if missing:
+        raise DataError(f"no stage-1 model at {', '.join(missing)}. Fix: run `mstl pretrain CELLS --backbone B "
+                        f"--optimizer O --out {stage1_dir}` for each, first (the paper trains stage 1 per CNN and "
+                        "optimizer).")
+
+
+def _write_manifest(out_dir: Path, manifest: dict, arms, backbones, optimizers) -> None:
+    """Write ``manifest.json``, refusing a folder made for other data or settings."""
+    manifest_path = out_dir / MANIFEST
+    configurations = set(product(arms, backbones, optimizers))
+    if manifest_path.is_file():
+        previous = json.loads(manifest_path.read_text())
+        for key in ("profile", "seed", "n_folds", "dataset", "folds"):
+            if previous.get(key) != manifest[key]:
+                raise DataError(
+                    f"{out_dir} holds a grid run with a different {key}; its results cannot be mixed with this one. "
+                    "Fix: choose a new output folder, or rerun with the same data and settings to finish it."
+                )
+        manifest["created"] = previous.get("created")
+        configurations |= set(map(tuple, previous.get("grid", [])))
+    else:
+        manifest["created"] = datetime.now(timezone.utc).isoformat(timespec="seconds")
+    manifest["grid"] = sorted(configurations)
+    manifest["versions"] = library_versions()
+    _write_json_atomically(manifest_path, manifest)
+
+
 def run_grid(
     dataset: ImageDataset,
     out_dir,
@@ -81,7 +129,7 @@ def run_grid(
     profile: str | Profile = "smoke",
     backbones: Sequence[str] | None = None,
     optimizers: Sequence[str] | None = None,
-    tl_types: Sequence[str] = TL_TYPES,
+    arms: Sequence[str] | None = None,
     n_folds: int | None = None,
     seed: int = 0,
     deterministic: bool = False,
@@ -100,12 +148,15 @@ def run_grid(
     out_dir : path-like
         Grid folder (``manifest.json``, ``results/``, ``runs/``).
     stage1_dir : path-like, optional
-        Folder of stage-1 runs (``<backbone>/model.keras``); needed for MSTL.
+        Folder of stage-1 runs (``<backbone>-<optimizer>/model.keras``); needed for MSTL.
     profile : str or Profile
-        Sizes and hyperparameters; its ``backbones``, ``optimizers`` and
-        ``folds`` are the defaults of the next three arguments.
+        Sizes and hyperparameters; its ``backbones``, ``optimizers``,
+        ``arms`` and ``folds`` are the defaults of the next four arguments.
     backbones, optimizers : sequence of str, optional
-    tl_types : sequence of {"ctl", "mstl"}
+    arms : sequence of {"scratch", "ctl", "mstl", "baseline"}, optional
+        The transfer types (:data:`mstl_lib.profiles.ARMS`). ``baseline`` is
+        the classical HOG + LBP + logistic regression of
+        :mod:`mstl_lib.baseline`, trained on the same folds.
     n_folds : int, optional
         Outer folds (paper: 5); each is tested once.
     seed : int
@@ -127,16 +178,12 @@ def run_grid(
     from tqdm.auto import tqdm
 
     profile = get_profile(profile)
-    backbones = _check_choices(backbones or profile.backbones, BACKBONES, "backbone(s)")
+    backbones = _check_choices(backbones or profile.backbones, ALL_BACKBONES, "backbone(s)")
     optimizers = _check_choices(optimizers or profile.optimizers, OPTIMIZERS, "optimizer(s)")
-    tl_types = _check_choices(tl_types, TL_TYPES, "transfer type(s)")
+    arms = _check_choices(arms or profile.arms, ARMS, "arm(s)")
     n_folds = int(n_folds or profile.folds)
-    if "mstl" in tl_types:
-        if stage1_dir is None:
-            raise DataError("MSTL needs stage-1 models: pass stage1_dir (CLI: --stage1), or run only CTL.")
-        missing = [str(stage1_model_path(stage1_dir, b)) for b in backbones if not stage1_model_path(stage1_dir, b).is_file()]
-        if missing:
-            raise DataError(f"no stage-1 model at {', '.join(missing)}. Fix: run `mstl pretrain ... --backbone B --out {stage1_dir}` first.")
+    if "mstl" in arms:
+        _check_stage1(stage1_dir, backbones, optimizers)
     folds = nested_cv_folds(dataset.labels, dataset.groups, n_folds=n_folds, seed=seed)
     out_dir = Path(out_dir)
     manifest = {
@@ -145,25 +192,12 @@ def run_grid(
                     "counts": dataset.counts(), "fingerprint": data_fingerprint(dataset)},
         "folds": [{"train": f.train.tolist(), "val": f.val.tolist(), "test": f.test.tolist()} for f in folds],
     }
-    manifest_path = out_dir / MANIFEST
-    if manifest_path.is_file():
-        previous = json.loads(manifest_path.read_text())
-        for key in ("profile", "seed", "n_folds", "dataset", "folds"):
-            if previous.get(key) != manifest[key]:
-                raise DataError(
-                    f"{out_dir} holds a grid run with a different {key}; its results cannot be mixed with this one. "
-                    "Fix: choose a new output folder, or rerun with the same data and settings to finish it."
-                )
-        manifest["created"] = previous.get("created")
-        manifest["grid"] = sorted(set(map(tuple, previous.get("grid", []))) | set(product(tl_types, backbones, optimizers)))
-    else:
-        manifest["created"] = datetime.now(timezone.utc).isoformat(timespec="seconds")
-        manifest["grid"] = list(product(tl_types, backbones, optimizers))
-    manifest["versions"] = library_versions()
-    _write_json_atomically(manifest_path, manifest)
+    _write_manifest(out_dir, manifest, arms, backbones, optimizers)
+    if "ctl" in arms:
+        _prepare_initial_weights(profile, backbones, seed, isolate, out_dir)
 
-    units = [(tl, b, o, f) for b, o, tl, f in product(backbones, optimizers, tl_types, folds)]
     results = []
+    units = _grid_units(arms, backbones, optimizers, folds)
     bar = tqdm(units, desc="Grid", unit="fold", disable=not progress)
     for tl, backbone, optimizer, fold in bar:
         path = result_path(out_dir, tl, backbone, optimizer, fold.index)
@@ -171,20 +205,47 @@ def run_grid(
         if path.is_file():
             results.append(json.loads(path.read_text()))
             continue
-        arguments = dict(
-            tl=tl, backbone=backbone, optimizer=optimizer,
-            run_dir=out_dir / "runs" / f"{tl}-{backbone}-{optimizer}" / f"fold{fold.index}",
-            profile=profile, stage1_model=stage1_model_path(stage1_dir, backbone) if tl == "mstl" else None,
-            seed=seed, deterministic=deterministic, strategy=strategy, verbose=verbose,
-        )
-        if isolate:
-            arguments["run_dir"].mkdir(parents=True, exist_ok=True)
-            result = run_in_child(train_fold, dataset, fold, log_path=arguments["run_dir"] / "train.log", **arguments)
+        if tl == "baseline":
+            from mstl_lib.baseline import run_baseline_fold
+
+            result = run_baseline_fold(dataset, fold, seed=seed, image_size=profile.image_size)
+            result["profile"] = profile.name
         else:
-            result = train_fold(dataset, fold, **arguments)
+            result = _train_network_fold(dataset, fold, out_dir, tl, backbone, optimizer, profile=profile,
+                                         stage1_dir=stage1_dir, seed=seed, deterministic=deterministic,
+                                         strategy=strategy, verbose=verbose, isolate=isolate)
         _write_json_atomically(path, result)
         results.append(result)
     return results
+
+
+def _prepare_initial_weights(profile: Profile, backbones, seed: int, isolate: bool, out_dir: Path) -> None:
+    """Make the generic stage's weights (once, cached) before the folds that start from them."""
+    from mstl_lib.generic import GENERIC_WEIGHTS, ensure_generic_weights, generic_weights_path
+
+    if profile.weights != GENERIC_WEIGHTS:
+        return
+    for backbone in backbones:
+        if generic_weights_path(backbone, profile, seed).is_file():
+            continue
+        if isolate:
+            run_in_child(ensure_generic_weights, backbone, profile, seed=seed, log_path=out_dir / "generic.log")
+        else:
+            ensure_generic_weights(backbone, profile, seed=seed)
+
+
+def _train_network_fold(dataset, fold, out_dir: Path, tl, backbone, optimizer, *, profile, stage1_dir, seed,
+                        deterministic, strategy, verbose, isolate) -> dict:
+    arguments = dict(
+        tl=tl, backbone=backbone, optimizer=optimizer,
+        run_dir=out_dir / "runs" / f"{tl}-{backbone}-{optimizer}" / f"fold{fold.index}",
+        profile=profile, stage1_model=stage1_model_path(stage1_dir, backbone, optimizer) if tl == "mstl" else None,
+        seed=seed, deterministic=deterministic, strategy=strategy, verbose=verbose,
+    )
+    if not isolate:
+        return train_fold(dataset, fold, **arguments)
+    arguments["run_dir"].mkdir(parents=True, exist_ok=True)
+    return run_in_child(train_fold, dataset, fold, log_path=arguments["run_dir"] / "train.log", **arguments)
 
 
 def load_results(out_dir) -> list[dict]:
@@ -218,7 +279,7 @@ def load_fold_model(grid_dir, tl: str, backbone: str, optimizer: str, fold: int 
     if tl == "mstl":
         if stage1_dir is None:
             raise DataError("an MSTL model is rebuilt from its stage-1 model: pass stage1_dir.")
-        model = build_stage2_model(load_model(stage1_model_path(stage1_dir, backbone), compile=False))
+        model = build_stage2_model(load_model(stage1_model_path(stage1_dir, backbone, optimizer), compile=False))
     else:
         model = build_ctl_model(backbone, weights=None, image_size=image_size)
     model.load_weights(str(weights))

@@ -68,10 +68,13 @@ from pathlib import Path
 import keras
 
 from mstl_lib.errors import DataError, MSTLError
-from mstl_lib.profiles import BACKBONES, OPTIMIZERS
+from mstl_lib.profiles import ALL_BACKBONES, BACKBONES, LAB_BACKBONES, OPTIMIZERS
 
 __all__ = [
     "BACKBONES",
+    "LAB_BACKBONES",
+    "ALL_BACKBONES",
+    "RESNET10_WIDTHS",
     "OPTIMIZERS",
     "MIN_IMAGE_SIZE",
     "HEAD_UNITS",
@@ -91,6 +94,8 @@ __all__ = [
     "build_ctl_model",
     "load_model",
     "make_optimizer",
+    "set_batchnorm_momentum",
+    "resnet10_trunk",
 ]
 
 #: Smallest accepted side of the square input (the paper's size, and
@@ -113,7 +118,11 @@ PREPROCESSING_MODES = {
     "resnet50": "caffe",
     "inceptionv3": "tf",
     "efficientnetb2": "none",
+    "resnet10": "tf",
 }
+
+#: Channels of the four stages of the lab network ``resnet10`` (our choice).
+RESNET10_WIDTHS = (16, 32, 64, 128)
 
 #: Names of the layers that end each convolutional stage of each backbone,
 #: shallow to deep; all reachable with ``model.get_layer`` on any model built
@@ -125,6 +134,8 @@ FEATURE_LAYERS = {
     "inceptionv3": ("mixed2", "mixed7", "mixed10"),
     # 19x19, 10x10, 5x5, 3x3, 3x3
     "efficientnetb2": ("block2c_add", "block3c_add", "block5d_add", "block7b_add", "top_activation"),
+    # 38x38, 19x19, 10x10, 5x5
+    "resnet10": ("stage1_out", "stage2_out", "stage3_out", "stage4_out"),
 }
 
 #: The last convolutional feature map of each backbone (Grad-CAM's default).
@@ -285,8 +296,18 @@ class BackbonePreprocessing(keras.layers.Layer):
 
 
 def _check_backbone(backbone) -> str:
-    if backbone not in BACKBONES:
-        raise DataError(f"Unknown backbone {backbone!r}; expected one of {', '.join(BACKBONES)}.")
+    if backbone not in ALL_BACKBONES:
+        raise DataError(f"Unknown backbone {backbone!r}; expected one of {', '.join(ALL_BACKBONES)}.")
+    return backbone
+
+
+def _check_imagenet_backbone(backbone) -> str:
+    if _check_backbone(backbone) not in BACKBONES:
+        raise DataError(
+            f"{backbone} has no ImageNet weights (it is a small network for CPU classrooms, not one of the "
+            f"paper's {', '.join(BACKBONES)}). Fix: use weights='fractaldb' (generic pretraining made "
+            "locally) or None, or one of the paper's backbones with 'imagenet'."
+        )
     return backbone
 
 
@@ -309,7 +330,7 @@ def imagenet_weights_info(backbone: str) -> ImageNetWeights:
     DataError
         If the backbone is unknown.
     """
-    return _IMAGENET_WEIGHTS[_check_backbone(backbone)]
+    return _IMAGENET_WEIGHTS[_check_imagenet_backbone(backbone)]
 
 
 def keras_weights_dir() -> Path:
@@ -439,6 +460,7 @@ def _check_weights(weights, backbone: str):
     if weights is None:
         return None
     if isinstance(weights, str) and weights == "imagenet":
+        _check_imagenet_backbone(backbone)
         ensure_imagenet_weights(backbone)
         return "imagenet"
     if isinstance(weights, (str, os.PathLike)):
@@ -508,23 +530,74 @@ def build_backbone(backbone: str, weights=None, image_size=75) -> keras.Model:
     checked = _check_weights(weights, backbone)
     inputs = keras.Input(shape=shape, name="image")
     x = BackbonePreprocessing(PREPROCESSING_MODES[backbone], name=PREPROCESS_LAYER)(inputs)
-    application = getattr(keras.applications, _APPLICATIONS[backbone])
-    base = application(
-        include_top=False,
-        weights="imagenet" if checked == "imagenet" else None,
-        input_tensor=x,
-        input_shape=shape,
-        pooling=None,
-    )
+    base = None
+    if backbone in LAB_BACKBONES:
+        features = resnet10_trunk(x)
+    else:
+        application = getattr(keras.applications, _APPLICATIONS[backbone])
+        base = application(
+            include_top=False,
+            weights="imagenet" if checked == "imagenet" else None,
+            input_tensor=x,
+            input_shape=shape,
+            pooling=None,
+        )
+        features = base.output
+    model = keras.Model(inputs, features, name=f"{backbone}_backbone")
     if isinstance(checked, Path):
+        # a .weights.h5 was saved from a model built here; a legacy .h5 is Keras' own (ImageNet) file
+        target = model if base is None or checked.name.endswith(".weights.h5") else base
         try:
-            base.load_weights(str(checked))
+            target.load_weights(str(checked))
         except Exception as exc:
             raise DataError(
                 f"{checked}: cannot load these weights into {backbone} at "
                 f"{shape[0]}x{shape[1]}: {exc}"
             ) from exc
-    return keras.Model(inputs, base.output, name=f"{backbone}_backbone")
+    return model
+
+
+def _basic_block(x, filters: int, stride: int, name: str):
+    """A ResNet basic block: two 3x3 convolutions with BatchNorm and an identity (or 1x1) shortcut."""
+    layers = keras.layers
+    shortcut = x
+    if stride != 1 or x.shape[-1] != filters:
+        shortcut = layers.Conv2D(filters, 1, strides=stride, use_bias=False, name=f"{name}_proj")(x)
+        shortcut = layers.BatchNormalization(name=f"{name}_proj_bn")(shortcut)
+    y = layers.Conv2D(filters, 3, strides=stride, padding="same", use_bias=False, name=f"{name}_conv1")(x)
+    y = layers.BatchNormalization(name=f"{name}_bn1")(y)
+    y = layers.ReLU(name=f"{name}_relu1")(y)
+    y = layers.Conv2D(filters, 3, padding="same", use_bias=False, name=f"{name}_conv2")(y)
+    y = layers.BatchNormalization(name=f"{name}_bn2")(y)
+    y = layers.Add(name=f"{name}_add")([shortcut, y])
+    return layers.ReLU(name=f"{name}_out")(y)
+
+
+def resnet10_trunk(x, widths=RESNET10_WIDTHS):
+    """The convolutional trunk of ``resnet10``, the lab profiles' small network.
+
+    A ResNet with one basic block per stage (He et al. 2016; 1 stem
+    convolution + 4 x 2 block convolutions, hence "10" with the classifier):
+    a 3x3 stride-2 stem, then four stages of ``widths`` channels, the last
+    three halving the map. At 75 x 75 the maps are 38, 38, 19, 10 and 5 pixels
+    wide. About 0.3 million parameters with the default widths, against
+    ResNet50's 23.5 million; on a 2-core CPU it trains about 20 times as many
+    images per second, so a classroom can run every stage in minutes. It is not one of the paper's networks (section 2.2).
+
+    Parameters
+    ----------
+    x : keras tensor
+        Preprocessed images (values in [-1, 1]).
+    widths : tuple of int
+        Channels of the four stages.
+    """
+    layers = keras.layers
+    x = layers.Conv2D(widths[0], 3, strides=2, padding="same", use_bias=False, name="stem_conv")(x)
+    x = layers.BatchNormalization(name="stem_bn")(x)
+    x = layers.ReLU(name="stem_relu")(x)
+    for index, filters in enumerate(widths, start=1):
+        x = _basic_block(x, filters, 1 if index == 1 else 2, name=f"stage{index}")
+    return x
 
 
 def _binary_head(features, hidden_units, dropout_rate):
@@ -739,6 +812,25 @@ def load_model(path, compile: bool = True) -> keras.Model:
     if not path.is_file():
         raise DataError(f"{path}: model file not found. Fix: check the path.")
     return keras.models.load_model(path, compile=compile, safe_mode=True)
+
+
+def set_batchnorm_momentum(model, momentum: float) -> int:
+    """Set the moving-average momentum of every BatchNormalization layer; return how many.
+
+    Keras' default, 0.99, lets a layer's moving mean and variance (the
+    statistics used at validation and test time) forget their start only
+    after several hundred updates. A stage-2 fold trains for about 23 updates
+    per epoch, so after a few epochs the statistics would still be mostly
+    those of the previous stage (or of the random start) and validation would
+    see another network than training. 0.9 forgets within a few dozen updates.
+    Set before compiling (the value is read when the training step is traced).
+    """
+    if not 0.0 <= float(momentum) < 1.0:
+        raise DataError(f"BatchNorm momentum must be in [0, 1), got {momentum!r}.")
+    layers = [layer for layer in model.layers if isinstance(layer, keras.layers.BatchNormalization)]
+    for layer in layers:
+        layer.momentum = float(momentum)
+    return len(layers)
 
 
 # --------------------------------------------------------------------------

@@ -17,6 +17,13 @@ from dataclasses import asdict, dataclass, fields, replace
 from mstl_lib.errors import DataError
 
 BACKBONES = ("resnet50", "inceptionv3", "efficientnetb2")
+"""The paper's three ImageNet CNNs (section 2.2), Keras applications."""
+LAB_BACKBONES = ("resnet10",)
+"""Small networks for CPU classrooms (not in the paper); see :func:`mstl_lib.models.build_backbone`."""
+ALL_BACKBONES = BACKBONES + LAB_BACKBONES
+ARMS = ("scratch", "ctl", "mstl", "baseline")
+"""Transfer types of the grid, in the order every table and figure shows them."""
+NETWORK_ARMS = ARMS[:3]
 OPTIMIZERS = ("sgd", "adam", "adagrad")
 
 
@@ -51,6 +58,20 @@ class Profile:
         ``"imagenet"`` or None (random initialisation; nothing downloads).
     backbones, optimizers : tuple of str
         The grid of the paper's Table 1 that this profile runs.
+    arms : tuple of str
+        The transfer types trained in the grid, from :data:`ARMS`: ``scratch``
+        (random start), ``ctl`` (``weights`` -> ultrasound), ``mstl``
+        (``weights`` -> cells -> ultrasound) and ``baseline`` (HOG + LBP
+        features with logistic regression, no network).
+    bn_momentum : float or None
+        Momentum of BatchNorm's moving statistics; None keeps Keras' 0.99
+        (see :func:`mstl_lib.models.set_batchnorm_momentum`).
+    patience : int or None
+        Early stopping on the validation loss after this many epochs without
+        improvement; None trains every epoch (the paper).
+    generic_categories, generic_per_category, epochs_generic : int
+        Size of the generic stage that replaces ImageNet when ``weights`` is
+        ``"fractaldb"`` (:mod:`mstl_lib.generic`).
     """
 
     name: str
@@ -68,12 +89,19 @@ class Profile:
     batch_size: int = 16
     learning_rate: float = 1e-3
     decay_rate: float = 0.96
+    arms: tuple[str, ...] = ("ctl", "mstl")
+    bn_momentum: float | None = None
+    patience: int | None = None
+    generic_categories: int = 0
+    generic_per_category: int = 0
+    epochs_generic: int = 0
 
     def to_dict(self) -> dict:
         """The profile as a plain dict (for manifests and JSON)."""
         data = asdict(self)
         data["backbones"] = list(self.backbones)
         data["optimizers"] = list(self.optimizers)
+        data["arms"] = list(self.arms)
         return data
 
     def with_overrides(self, **overrides) -> "Profile":
@@ -85,7 +113,7 @@ class Profile:
                 f"unknown profile field(s) {unknown}; known fields are {sorted(known)}."
             )
         clean = {k: v for k, v in overrides.items() if v is not None}
-        for key in ("backbones", "optimizers"):
+        for key in ("backbones", "optimizers", "arms"):
             if key in clean:
                 clean[key] = tuple(clean[key])
         return replace(self, **clean)
@@ -94,29 +122,42 @@ class Profile:
 PROFILES: dict[str, Profile] = {
     "smoke": Profile(
         name="smoke",
-        description="CI and a first look: tiny data, one epoch, three folds, seconds per training.",
+        description="CI and a first look: tiny data, the small resnet10, two epochs, three folds, seconds per training.",
         cell_frames_per_class=5,
         patches_per_class=24,
         ultrasound_per_class=24,
-        epochs_stage1=1,
-        epochs_stage2=1,
+        epochs_stage1=2,
+        epochs_stage2=2,
         folds=3,
-        weights=None,
-        backbones=("resnet50",),
-        optimizers=("adagrad",),
+        weights="fractaldb",
+        backbones=("resnet10",),
+        optimizers=("adam",),
+        arms=ARMS,
+        bn_momentum=0.9,
+        patience=None,
+        generic_categories=8,
+        generic_per_category=16,
+        epochs_generic=2,
     ),
     "lab": Profile(
         name="lab",
-        description="A classroom CPU run of about half an hour: small data, a few epochs, five folds.",
+        description="A classroom CPU run: the small resnet10, generic (fractal) pretraining instead of ImageNet, "
+                    "early stopping, five folds.",
         cell_frames_per_class=12,
         patches_per_class=300,
         ultrasound_per_class=100,
-        epochs_stage1=3,
-        epochs_stage2=5,
+        epochs_stage1=20,
+        epochs_stage2=30,
         folds=5,
-        weights=None,
-        backbones=("resnet50",),
-        optimizers=("adagrad",),
+        weights="fractaldb",
+        backbones=("resnet10",),
+        optimizers=("adam",),
+        arms=ARMS,
+        bn_momentum=0.9,
+        patience=8,
+        generic_categories=64,
+        generic_per_category=60,
+        epochs_generic=10,
     ),
     "paper": Profile(
         name="paper",

@@ -18,11 +18,19 @@ import numpy as np
 import pandas as pd
 
 from mstl_lib.errors import DataError
+from mstl_lib.profiles import ARMS
 
 METRIC_COLUMNS = (("auc", "AUC"), ("f1", "F1 score"), ("specificity", "Specificity"),
                   ("sensitivity", "Sensitivity"), ("loss", "Loss"), ("accuracy", "Test accuracy"))
 PERCENT = {"f1", "specificity", "sensitivity", "accuracy"}
-TL_NAMES = {"ctl": "CTL", "mstl": "MSTL"}
+TL_NAMES = {"scratch": "Scratch", "ctl": "CTL", "mstl": "MSTL", "baseline": "Baseline"}
+"""How each arm (:data:`mstl_lib.profiles.ARMS`) is named in tables and figures."""
+COMPARISONS = (("mstl", "ctl"), ("mstl", "scratch"), ("ctl", "scratch"))
+"""Pairs of arms compared fold by fold within one (CNN, optimizer): the paper's MSTL vs CTL first."""
+
+
+def _arm_order(values: pd.Series) -> pd.Series:
+    return values.map({arm: i for i, arm in enumerate(ARMS)})
 
 
 def fold_frame(results: list[dict]) -> pd.DataFrame:
@@ -34,7 +42,9 @@ def fold_frame(results: list[dict]) -> pd.DataFrame:
         row = {"tl": r["tl"], "backbone": r["backbone"], "optimizer": r["optimizer"], "fold": r["fold"]}
         row.update({k: r["metrics"][k] for k, _ in METRIC_COLUMNS})
         rows.append(row)
-    return pd.DataFrame(rows).sort_values(["tl", "backbone", "optimizer", "fold"]).reset_index(drop=True)
+    frame = pd.DataFrame(rows)
+    return frame.sort_values(["backbone", "optimizer", "tl", "fold"], key=lambda c: _arm_order(c) if c.name == "tl" else c,
+                             ).reset_index(drop=True)
 
 
 def _format(mean: float, std: float, key: str) -> str:
@@ -69,6 +79,8 @@ def table1(results: list[dict], formatted: bool = True) -> pd.DataFrame:
     stats.columns = [f"{k}_{'mean' if agg == 'mean' else 'std'}" for k, agg in stats.columns]
     stats["folds"] = grouped.size()
     stats = stats.reset_index()
+    stats = stats.sort_values(["tl", "backbone", "optimizer"], key=lambda c: _arm_order(c) if c.name == "tl" else c,
+                              ).reset_index(drop=True)
     average = stats.groupby(["tl", "backbone"])["accuracy_mean"].transform("mean")
     if not formatted:
         return stats.assign(average_accuracy=average)
@@ -92,19 +104,21 @@ def _pooled_predictions(results: list[dict]) -> dict:
 
 
 def grid_statistics(results: list[dict], *, n_resamples: int = 2000, seed: int = 0) -> dict:
-    """MSTL versus CTL: the paper's t-test, the corrected paired test, bootstrap CIs.
+    """The arms compared: the paper's t-test, corrected paired tests, collapsed folds, bootstrap CIs.
 
     Returns
     -------
     dict
         ``paper_ttest``: t-test over per-configuration mean accuracies, MSTL
         vs CTL, paired by (CNN, optimizer) (needs two or more configurations);
-        ``corrected_tests``: per configuration, the Nadeau-Bengio corrected
-        resampled t-test over folds; ``bootstrap``: per (TL type, CNN,
+        ``corrected_tests``: the Nadeau-Bengio corrected resampled t-test over
+        folds for each pair of :data:`COMPARISONS` per configuration and for
+        every network arm against the baseline (keys ``a``, ``b``);
+        ``collapsed``: :func:`collapsed_folds`; ``bootstrap``: per (arm, CNN,
         optimizer), 95% intervals of AUC and accuracy from the pooled test
         predictions of all folds.
     """
-    from mstl_lib.stats import corrected_resampled_ttest, paper_ttest
+    from mstl_lib.stats import paper_ttest
 
     frame = fold_frame(results)
     means = frame.groupby(["tl", "backbone", "optimizer"])["accuracy"].mean()
@@ -117,27 +131,58 @@ def grid_statistics(results: list[dict], *, n_resamples: int = 2000, seed: int =
         out["paper_ttest"] = {"t": float(t), "p": float(p), "mstl_mean": float(np.mean(mstl)), "ctl_mean": float(np.mean(ctl))}
     else:
         out["paper_ttest"] = {"t": None, "p": None, "note": "needs two or more (CNN, optimizer) configurations with both TL types"}
-    sizes = {(r["tl"], r["backbone"], r["optimizer"], r["fold"]): (r["n_train"], r["n_test"]) for r in results}
-    corrected = []
-    for backbone, optimizer in configs:
-        a = frame[(frame.tl == "mstl") & (frame.backbone == backbone) & (frame.optimizer == optimizer)].set_index("fold")["accuracy"]
-        b = frame[(frame.tl == "ctl") & (frame.backbone == backbone) & (frame.optimizer == optimizer)].set_index("fold")["accuracy"]
-        common = sorted(set(a.index) & set(b.index))
-        entry = {"backbone": backbone, "optimizer": optimizer, "folds": len(common),
-                 "mean_difference": float((a[common] - b[common]).mean()) if common else None}
-        if len(common) >= 2:
-            n_train, n_test = sizes[("mstl", backbone, optimizer, common[0])]
-            t, p = corrected_resampled_ttest(a[common].to_numpy(), b[common].to_numpy(), n_train=n_train, n_test=n_test)
-            entry.update({"t": float(t), "p": float(p)})
-        corrected.append(entry)
-    out["corrected_tests"] = corrected
+    out["corrected_tests"] = _fold_comparisons(frame, results)
+    out["collapsed"] = collapsed_folds(results)
     bootstrap = []
-    for (tl, backbone, optimizer), (y_true, y_score) in sorted(_pooled_predictions(results).items()):
+    pooled = _pooled_predictions(results)
+    for tl, backbone, optimizer in sorted(pooled, key=lambda k: (ARMS.index(k[0]), k[1], k[2])):
+        y_true, y_score = pooled[(tl, backbone, optimizer)]
         entry = {"tl": tl, "backbone": backbone, "optimizer": optimizer, "n": len(y_true)}
         for metric in ("auc", "accuracy"):
             entry[metric] = _bootstrap(y_true, y_score, metric, n_resamples, seed)
         bootstrap.append(entry)
     out["bootstrap"] = bootstrap
+    return out
+
+
+def _fold_comparisons(frame: pd.DataFrame, results: list[dict]) -> list[dict]:
+    """Corrected resampled t-tests, fold by fold: each pair of :data:`COMPARISONS` within a
+    (CNN, optimizer), and each network arm against the classical baseline."""
+    from mstl_lib.stats import corrected_resampled_ttest
+
+    sizes = {(r["tl"], r["backbone"], r["optimizer"], r["fold"]): (r["n_train"], r["n_test"]) for r in results}
+    series = {key: group.set_index("fold")["accuracy"] for key, group in frame.groupby(["tl", "backbone", "optimizer"])}
+    pairs = [((a, b, o), (c, b, o)) for a, c in COMPARISONS for (_, b, o) in sorted(series) if (a, b, o) in series
+             and (c, b, o) in series]
+    baselines = [key for key in series if key[0] == "baseline"]
+    pairs += [(key, base) for base in baselines for key in sorted(series) if key[0] not in ("baseline",)]
+    tests = []
+    for key_a, key_b in pairs:
+        a, b = series[key_a], series[key_b]
+        common = sorted(set(a.index) & set(b.index))
+        entry = {"a": key_a[0], "b": key_b[0], "backbone": key_a[1], "optimizer": key_a[2], "folds": len(common),
+                 "mean_difference": float((a[common] - b[common]).mean()) if common else None}
+        if len(common) >= 2:
+            n_train, n_test = sizes[(*key_a, common[0])]
+            t, p = corrected_resampled_ttest(a[common].to_numpy(), b[common].to_numpy(), n_train=n_train, n_test=n_test)
+            entry.update({"t": float(t), "p": float(p)})
+        tests.append(entry)
+    return tests
+
+
+def collapsed_folds(results: list[dict], threshold: float = 0.5) -> list[dict]:
+    """The folds whose model predicted one class for every test image (a collapsed run).
+
+    A network that has not learned often settles on the majority class or on
+    a constant score: its accuracy is then the class share and its AUC 0.5 or
+    undefined. Such a fold says nothing about the method and is listed here.
+    """
+    out = []
+    for r in results:
+        predicted = np.asarray(r["y_score"]) >= threshold
+        if len(predicted) and (predicted.all() or not predicted.any()):
+            out.append({"tl": r["tl"], "backbone": r["backbone"], "optimizer": r["optimizer"], "fold": r["fold"],
+                        "predicted": "malignant" if predicted.all() else "benign"})
     return out
 
 
@@ -173,12 +218,16 @@ def format_report(results: list[dict], statistics: dict | None = None, manifest:
                      f"t = {paper['t']:.3f}, p = {paper['p']:.4g} (paper: p = 0.01191)")
     for entry in statistics["corrected_tests"]:
         if "p" in entry:
-            lines.append(f"Corrected resampled t-test {entry['backbone']} {entry['optimizer']} over {entry['folds']} folds: "
-                         f"mean difference {100 * entry['mean_difference']:+.1f} points, t = {entry['t']:.3f}, p = {entry['p']:.4g}")
+            lines.append(f"Corrected resampled t-test {TL_NAMES[entry['a']]} vs {TL_NAMES[entry['b']]}, "
+                         f"{entry['backbone']} {entry['optimizer']}, {entry['folds']} folds: mean accuracy difference "
+                         f"{100 * entry['mean_difference']:+.1f} points, t = {entry['t']:.3f}, p = {entry['p']:.4g}")
+    for entry in statistics.get("collapsed", []):
+        lines.append(f"Collapsed: {TL_NAMES[entry['tl']]} {entry['backbone']} {entry['optimizer']} fold {entry['fold']} "
+                     f"predicted {entry['predicted']} for every test image.")
     lines.append("")
     lines.append("Bootstrap 95% confidence intervals (pooled test predictions):")
     for entry in statistics["bootstrap"]:
-        lines.append(f"  {TL_NAMES[entry['tl']]:<4} {entry['backbone']:<14} {entry['optimizer']:<8} n={entry['n']:<4} "
+        lines.append(f"  {TL_NAMES[entry['tl']]:<8} {entry['backbone']:<14} {entry['optimizer']:<19} n={entry['n']:<4} "
                      f"AUC {_ci(entry['auc'])}  accuracy {_ci(entry['accuracy'])}")
     return "\n".join(lines)
 

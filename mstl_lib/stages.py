@@ -1,11 +1,13 @@
 """The two transfer stages of the paper, as runnable steps.
 
-- :func:`run_stage1`: ImageNet backbone -> cancer-cell-line patches (Ayana et
-  al. 2022, section 2.3, Fig. 3b). Trains on the 7:2:1 split written by
+- :func:`run_stage1`: ImageNet (or generic, :mod:`mstl_lib.generic`) backbone
+  -> cancer-cell-line patches (Ayana et al. 2022, section 2.3, Fig. 3b), once
+  per (backbone, optimizer), as the paper repeats its protocol at each stage. Trains on the 7:2:1 split written by
   :func:`mstl_lib.patches.build_patch_dataset`, picks the epoch on the
   validation part, evaluates once on the test part, saves ``model.keras``.
-- :func:`train_fold`: stage 2 (MSTL, Fig. 3c) or conventional transfer
-  learning (CTL) on one cross-validation fold of an ultrasound dataset:
+- :func:`train_fold`: stage 2 (MSTL, Fig. 3c), conventional transfer
+  learning (CTL) or training from scratch on one cross-validation fold of an
+  ultrasound dataset:
   trains on the fold's training part with the paper's augmentation (vertical
   flip and rotation, training images tripled), picks the epoch on the
   validation part, and predicts the test part exactly once.
@@ -22,16 +24,21 @@ import numpy as np
 from mstl_lib.datasets import ImageDataset
 from mstl_lib.errors import DataError
 from mstl_lib.pipeline import STAGE2_MULTIPLIER, make_tf_dataset
-from mstl_lib.profiles import Profile, get_profile
+from mstl_lib.profiles import NETWORK_ARMS, Profile, get_profile
 from mstl_lib.training import fit_model, get_strategy, set_seed
 
-TL_TYPES = ("ctl", "mstl")
+TL_TYPES = NETWORK_ARMS
 STAGE1_MODEL = "model.keras"
 
 
-def stage1_model_path(stage1_dir, backbone: str) -> Path:
-    """Where :func:`run_stage1` saves the stage-1 model of ``backbone`` under ``stage1_dir``."""
-    return Path(stage1_dir) / backbone / STAGE1_MODEL
+def stage1_run_dir(stage1_dir, backbone: str, optimizer: str) -> Path:
+    """The folder of one stage-1 run: ``<stage1_dir>/<backbone>-<optimizer>``."""
+    return Path(stage1_dir) / f"{backbone}-{optimizer}"
+
+
+def stage1_model_path(stage1_dir, backbone: str, optimizer: str) -> Path:
+    """Where :func:`run_stage1` saves the stage-1 model of ``(backbone, optimizer)`` under ``stage1_dir``."""
+    return stage1_run_dir(stage1_dir, backbone, optimizer) / STAGE1_MODEL
 
 
 def run_stage1(
@@ -54,16 +61,18 @@ def run_stage1(
     patch_dir : path-like
         Patch dataset with ``manifest.csv`` (from ``mstl segment``).
     out_dir : path-like
-        Stage-1 folder; the run goes to ``out_dir/<backbone>/`` (``model.keras``,
-        ``history.csv``, ``stage1.json``). A finished run is loaded, not retrained.
+        Stage-1 folder; the run goes to ``out_dir/<backbone>-<optimizer>/``
+        (``model.keras``, ``history.csv``, ``stage1.json``). A finished run is
+        loaded, not retrained.
     backbone, optimizer : str
         See :mod:`mstl_lib.models`.
     profile : str or Profile
         Epochs, batch size, learning rate, image size (``epochs_stage1``).
     seed : int
         Seed of initialisation, shuffling and augmentation.
-    weights : "profile", "imagenet", None or path
-        Initial weights; ``"profile"`` takes the profile's.
+    weights : "profile", "imagenet", "fractaldb", None or path
+        Initial weights; ``"profile"`` takes the profile's; ``"fractaldb"`` the
+        generic stage's (:mod:`mstl_lib.generic`, trained on first use).
     deterministic : bool
         See :func:`mstl_lib.training.set_seed`.
     strategy : str, optional
@@ -74,11 +83,15 @@ def run_stage1(
     dict
         Summary: paths, best epoch, test accuracy, confusion matrix, classes.
     """
+    from sklearn.metrics import confusion_matrix
+
+    from mstl_lib.generic import resolve_initial_weights
     from mstl_lib.models import build_stage1_model
     from mstl_lib.patches import load_patch_dataset, patch_splits
 
     profile = get_profile(profile)
-    weights = profile.weights if weights == "profile" else weights
+    setting = profile.weights if weights == "profile" else weights
+    weights = resolve_initial_weights(setting, backbone, profile, seed=seed)
     set_seed(seed, deterministic)
     dataset = load_patch_dataset(patch_dir)
     parts = patch_splits(patch_dir)
@@ -93,7 +106,7 @@ def run_stage1(
                                training=training, augmentation="stage1" if training else None, seed=seed,
                                image_size=profile.image_size, one_hot=n_classes)
 
-    run_dir = Path(out_dir) / backbone
+    run_dir = stage1_run_dir(out_dir, backbone, optimizer)
     fit = fit_model(
         lambda: build_stage1_model(backbone, n_classes=n_classes, weights=weights, image_size=profile.image_size),
         data("train", True), data("val", False),
@@ -101,19 +114,20 @@ def run_stage1(
         learning_rate=profile.learning_rate, decay_rate=profile.decay_rate,
         steps_per_epoch=math.ceil(len(parts["train"]) / profile.batch_size),
         loss="categorical_crossentropy", metrics=("accuracy",), strategy=get_strategy(strategy), verbose=verbose,
+        patience=profile.patience, bn_momentum=profile.bn_momentum,
     )
     probabilities = fit.model.predict(data("test", False), verbose=0)
     predicted = probabilities.argmax(axis=1)
     truth = labels[parts["test"]]
-    confusion = np.zeros((n_classes, n_classes), dtype=int)
-    np.add.at(confusion, (truth, predicted), 1)
+    confusion = confusion_matrix(truth, predicted, labels=np.arange(n_classes))
     model_path = run_dir / STAGE1_MODEL
     fit.model.save(model_path)
     summary = {
         "backbone": backbone, "optimizer": optimizer, "profile": profile.name, "seed": seed,
-        "weights": None if weights is None else str(weights), "classes": list(dataset.class_names),
+        "weights": None if setting is None else str(setting), "classes": list(dataset.class_names),
         "n_train": len(parts["train"]), "n_val": len(parts["val"]), "n_test": len(parts["test"]),
-        "best_epoch": fit.best_epoch, "test_accuracy": float((predicted == truth).mean()),
+        "best_epoch": fit.best_epoch, "epochs_trained": len(fit.history.get("loss", [])),
+        "test_accuracy": float((predicted == truth).mean()),
         "confusion_matrix": confusion.tolist(), "model": str(model_path),
     }
     (run_dir / "stage1.json").write_text(json.dumps(summary, indent=2))
@@ -144,9 +158,10 @@ def train_fold(
         Benign/malignant ultrasound images (label 1 = malignant).
     fold : mstl_lib.splits.Fold
         Training, validation and test indices into ``dataset``.
-    tl : {"ctl", "mstl"}
-        Conventional transfer learning (ImageNet backbone -> ultrasound) or
-        the multistage one (stage-1 model -> ultrasound).
+    tl : {"scratch", "ctl", "mstl"}
+        Training from random weights, conventional transfer learning (the
+        profile's initial weights -> ultrasound) or the multistage one
+        (stage-1 model -> ultrasound).
     backbone, optimizer : str
         See :mod:`mstl_lib.models`.
     run_dir : path-like
@@ -173,13 +188,16 @@ def train_fold(
         raise DataError(f"tl must be one of {TL_TYPES}, got {tl!r}.")
     if tuple(dataset.class_names) != ("benign", "malignant"):
         raise DataError(f"{dataset.root}: stage 2 needs the classes ('benign', 'malignant'), got {dataset.class_names}.")
+    from mstl_lib.generic import resolve_initial_weights
+
     profile = get_profile(profile)
-    weights = profile.weights if weights == "profile" else weights
+    setting = None if tl == "scratch" else (profile.weights if weights == "profile" else weights)
+    weights = resolve_initial_weights(setting, backbone, profile, seed=seed) if tl == "ctl" else None
     if tl == "mstl":
         if stage1_model is None or not Path(stage1_model).is_file():
             raise DataError(
                 f"MSTL needs a stage-1 model, and {stage1_model} does not exist. "
-                "Fix: run `mstl pretrain` for this backbone first, and pass its folder as --stage1."
+                "Fix: run `mstl pretrain` for this backbone and optimizer first, and pass its folder as --stage1."
             )
 
         def build():
@@ -202,17 +220,18 @@ def train_fold(
         decay_rate=profile.decay_rate,
         steps_per_epoch=math.ceil(len(fold.train) * STAGE2_MULTIPLIER / profile.batch_size),
         loss="binary_crossentropy", metrics=("accuracy", keras.metrics.AUC(name="auc")),
-        strategy=get_strategy(strategy), verbose=verbose,
+        strategy=get_strategy(strategy), verbose=verbose, patience=profile.patience, bn_momentum=profile.bn_momentum,
     )
     y_true = labels[fold.test]
     y_score = fit.model.predict(data(fold.test, False), verbose=0).reshape(-1).astype(float)
     fpr, tpr, _ = roc_curve(y_true, y_score)
     return {
         "tl": tl, "backbone": backbone, "optimizer": optimizer, "fold": int(fold.index),
-        "profile": profile.name, "seed": seed, "weights": None if weights is None else str(weights),
+        "profile": profile.name, "seed": seed, "weights": None if setting is None else str(setting),
         "n_train": int(len(fold.train)), "n_train_augmented": int(len(fold.train) * STAGE2_MULTIPLIER),
         "n_val": int(len(fold.val)), "n_test": int(len(fold.test)),
-        "best_epoch": fit.best_epoch, "metrics": binary_metrics(y_true, y_score),
+        "best_epoch": fit.best_epoch, "epochs_trained": len(fit.history.get("loss", [])),
+        "metrics": binary_metrics(y_true, y_score),
         "roc": {"fpr": np.asarray(fpr).tolist(), "tpr": np.asarray(tpr).tolist()},
         "y_true": y_true.tolist(), "y_score": y_score.tolist(),
         "test_images": [str(p.relative_to(dataset.root)) for p in paths[fold.test]],

@@ -224,6 +224,8 @@ def fit_model(
     monitor: str = "val_loss",
     strategy=None,
     backup_interval: float = 60.0,
+    patience: int | None = None,
+    bn_momentum: float | None = None,
     verbose: int | str = "auto",
 ) -> FitResult:
     """Compile and train a freshly built model; resume if the run was interrupted.
@@ -260,10 +262,17 @@ def fit_model(
         epoch. Writing a ResNet50 backup takes about 0.3 s, so backing up every
         short epoch would slow training by 5-15%; a run killed mid-training
         loses at most this many seconds of work.
+    patience : int, optional
+        Stop when ``monitor`` has not improved for this many epochs (early
+        stopping; the best epoch's weights are kept either way). None trains
+        every epoch, as the paper does.
+    bn_momentum : float, optional
+        Momentum of every BatchNormalization layer's moving statistics
+        (:func:`mstl_lib.models.set_batchnorm_momentum`); None keeps Keras' 0.99.
     verbose : int or "auto"
         Keras progress output.
     """
-    from mstl_lib.models import make_optimizer
+    from mstl_lib.models import make_optimizer, set_batchnorm_momentum
 
     if epochs < 1:
         raise DataError(f"epochs must be at least 1, got {epochs}.")
@@ -274,6 +283,8 @@ def fit_model(
     strategy = strategy or get_strategy(None)
     with strategy.scope():
         model = build()
+        if bn_momentum is not None:
+            set_batchnorm_momentum(model, bn_momentum)
         model.compile(
             optimizer=make_optimizer(optimizer, learning_rate, decay_rate, steps_per_epoch=max(int(steps_per_epoch), 1)),
             loss=loss,
@@ -291,6 +302,8 @@ def fit_model(
     checkpoint = ResumableCheckpoint(backup_dir, best_path, monitor=monitor, mode=mode,
                                      min_interval=backup_interval)
     callbacks = [checkpoint, LearningRateLogger(), keras.callbacks.CSVLogger(str(history_path), append=True)]
+    if patience is not None:
+        callbacks.append(keras.callbacks.EarlyStopping(monitor=monitor, mode=mode, patience=int(patience)))
     model.fit(train_data, validation_data=val_data, epochs=int(epochs), callbacks=callbacks, verbose=verbose,
               shuffle=False)
     history = read_history(history_path)
@@ -299,7 +312,8 @@ def fit_model(
     values = history.get(monitor, [])
     finite = [(v, i) for i, v in enumerate(values) if not math.isnan(v)]
     best_epoch = ((max if mode == "max" else min)(finite)[1] + 1) if finite else len(values)
-    done_path.write_text(json.dumps({"epochs": epochs, "best_epoch": best_epoch, "monitor": monitor,
+    done_path.write_text(json.dumps({"epochs": epochs, "epochs_trained": len(values), "best_epoch": best_epoch,
+                                     "monitor": monitor,
                                                   "optimizer": optimizer, "learning_rate": learning_rate,
                                                   "decay_rate": decay_rate, "steps_per_epoch": steps_per_epoch}, indent=2))
     return FitResult(model=model, history=history, best_epoch=best_epoch, run_dir=run_dir)

@@ -54,18 +54,19 @@ __all__ = [
 ]
 
 #: Display names of the transfer-learning types.
-TL_LABELS = {"mstl": "MSTL", "ctl": "CTL"}
+TL_LABELS = {"mstl": "MSTL", "ctl": "CTL", "scratch": "Scratch", "baseline": "Baseline"}
 #: Display names of the backbones.
-BACKBONE_LABELS = {"resnet50": "ResNet50", "inceptionv3": "InceptionV3", "efficientnetb2": "EfficientNetB2"}
+BACKBONE_LABELS = {"resnet50": "ResNet50", "inceptionv3": "InceptionV3", "efficientnetb2": "EfficientNetB2",
+                   "resnet10": "ResNet10", "hog-lbp": "HOG + LBP"}
 #: Display names of the optimizers.
-OPTIMIZER_LABELS = {"sgd": "SGD", "adam": "Adam", "adagrad": "Adagrad"}
+OPTIMIZER_LABELS = {"sgd": "SGD", "adam": "Adam", "adagrad": "Adagrad", "logistic-regression": "logistic regression"}
 #: One colour per optimizer, the same in every figure.
 OPTIMIZER_COLORS = {"sgd": "#1b9e77", "adam": "#d95f02", "adagrad": "#7570b3"}
 #: Line style of each transfer type in ROC figures.
-TL_LINESTYLES = {"mstl": "-", "ctl": "--"}
+TL_LINESTYLES = {"mstl": "-", "ctl": "--", "scratch": ":", "baseline": "-."}
 
-_TL_ORDER = ("mstl", "ctl")
-_BACKBONE_ORDER = ("resnet50", "inceptionv3", "efficientnetb2")
+_TL_ORDER = ("mstl", "ctl", "scratch", "baseline")
+_BACKBONE_ORDER = ("resnet50", "inceptionv3", "efficientnetb2", "resnet10", "hog-lbp")
 _OPTIMIZER_ORDER = ("sgd", "adam", "adagrad")
 _COMBO_COLORS = ("#1f77b4", "#aec7e8", "#17becf", "#d62728", "#ff9896", "#e377c2",
                  "#2ca02c", "#98df8a", "#bcbd22", "#9467bd", "#8c564b", "#7f7f7f")

@@ -118,18 +118,28 @@ class Workspace:
             progress=self.progress))
 
     def stage1(self, backbone: str | None = None, optimizer: str | None = None) -> dict:
-        """Stage 1 for one backbone, trained on first use; returns its summary."""
+        """Stage 1 for one (backbone, optimizer), trained on first use; returns its summary.
+
+        The generic stage it starts from (``weights="fractaldb"``) is trained
+        and cached on first use too (:mod:`mstl_lib.generic`).
+        """
         import json
 
-        from mstl_lib.stages import run_stage1
+        from mstl_lib.stages import run_stage1, stage1_run_dir
 
         backbone = backbone or self.profile.backbones[0]
         optimizer = optimizer or self.profile.optimizers[0]
-        summary = self.stage1_dir / backbone / "stage1.json"
+        summary = stage1_run_dir(self.stage1_dir, backbone, optimizer) / "stage1.json"
         if summary.is_file():
             return json.loads(summary.read_text())
         return run_stage1(self.patches(), self.stage1_dir, backbone=backbone, optimizer=optimizer,
                           profile=self.profile, seed=self.seed, verbose=0)
+
+    def generic_weights(self, backbone: str | None = None):
+        """The generic stage's backbone weights (a file in Keras' cache), trained on first use."""
+        from mstl_lib.generic import ensure_generic_weights
+
+        return ensure_generic_weights(backbone or self.profile.backbones[0], self.profile, seed=self.seed)
 
     def ultrasound(self, drop_conflicts: bool = True):
         """The ultrasound dataset with duplicates grouped (and label conflicts left out).
@@ -150,8 +160,11 @@ class Workspace:
         """The grid of the profile (resumed where it stopped); returns every fold result."""
         from mstl_lib.grid import run_grid
 
-        for backbone in options.get("backbones") or self.profile.backbones:
-            self.stage1(backbone)
+        arms = options.get("arms") or self.profile.arms
+        if "mstl" in arms:
+            for backbone in options.get("backbones") or self.profile.backbones:
+                for optimizer in options.get("optimizers") or self.profile.optimizers:
+                    self.stage1(backbone, optimizer)
         dataset, _ = self.ultrasound()
         return run_grid(dataset, self.grid_dir, stage1_dir=self.stage1_dir, profile=self.profile,
                         seed=self.seed, progress=self.progress, **options)

@@ -7,6 +7,7 @@ need them are marked ``realdata`` and skip cleanly where that folder is absent.
 from __future__ import annotations
 
 import os
+import tempfile
 from pathlib import Path
 
 import numpy as np
@@ -14,6 +15,9 @@ import pytest
 from PIL import Image
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+# Weights the tests make (the generic stage's) go to a private Keras cache, never the user's; set before
+# Keras is imported, because Keras reads KERAS_HOME once, at import.
+os.environ["KERAS_HOME"] = tempfile.mkdtemp(prefix="mstl-tests-keras-")
 
 REPO = Path(__file__).resolve().parents[1]
 SHARED_DATA = REPO.parent / "shared" / "data"

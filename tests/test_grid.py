@@ -1,4 +1,4 @@
-"""The grid end to end on tiny synthetic data with ResNet50: stage 1, MSTL and CTL, kill and resume, report."""
+"""The grid end to end on tiny synthetic data: generic stage, stage 1, the four arms, kill and resume, report."""
 
 from __future__ import annotations
 
@@ -34,12 +34,14 @@ def workdir(tmp_path_factory):
     write_cell_frames(root / "frames", 3, seed=0, size=(452, 612), progress=False)
     build_patch_dataset(root / "frames", root / "patches", per_class=10, progress=False)
     write_ultrasound_set(root / "us", 9, seed=0, progress=False)
-    code = main(["pretrain", str(root / "patches"), "--backbone", "resnet50", "--optimizer", "adagrad",
+    code = main(["pretrain", str(root / "patches"), "--backbone", "resnet10", "--optimizer", "adam",
                  "--out", str(root / "stage1"), "--profile", "smoke", "--epochs", "1", "-q"])
-    assert code == 0 and stage1_model_path(root / "stage1", "resnet50").is_file()
-    summary = json.loads((root / "stage1" / "resnet50" / "stage1.json").read_text())
-    assert summary["n_test"] > 0 and 0 <= summary["test_accuracy"] <= 1 and summary["weights"] is None
-    again = run_stage1(root / "patches", root / "stage1", backbone="resnet50", profile=PROFILE, verbose=0)
+    assert code == 0 and stage1_model_path(root / "stage1", "resnet10", "adam").is_file()
+    summary = json.loads((root / "stage1" / "resnet10-adam" / "stage1.json").read_text())
+    assert summary["n_test"] > 0 and 0 <= summary["test_accuracy"] <= 1 and summary["weights"] == "fractaldb"
+    assert sum(map(sum, summary["confusion_matrix"])) == summary["n_test"]
+    again = run_stage1(root / "patches", root / "stage1", backbone="resnet10", optimizer="adam", profile=PROFILE,
+                       verbose=0)
     assert again["best_epoch"] == summary["best_epoch"]  # a finished stage 1 is loaded, not retrained
     return root
 
@@ -62,7 +64,7 @@ def test_killed_grid_resumes_and_report_has_every_column(workdir):
                                                          stage1=str(workdir / "stage1"))))
     process = subprocess.Popen([sys.executable, str(script)], start_new_session=True,
                                stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    first = result_path(out, "ctl", "resnet50", "adagrad", 0)
+    first = result_path(out, "scratch", "resnet10", "adam", 0)
     deadline = time.monotonic() + 240
     while not first.is_file() and time.monotonic() < deadline and process.poll() is None:
         time.sleep(0.5)
@@ -70,10 +72,10 @@ def test_killed_grid_resumes_and_report_has_every_column(workdir):
     os.killpg(process.pid, signal.SIGKILL)
     process.wait()
     finished = {p: p.read_bytes() for p in (out / "results").glob("*/*.json")}
-    assert 1 <= len(finished) < 6
+    assert 1 <= len(finished) < 12
 
     results = run_grid(load_busi(workdir / "us"), out, stage1_dir=workdir / "stage1", profile=PROFILE, progress=False)
-    assert len(results) == 6
+    assert len(results) == 12  # 3 folds x (scratch, CTL, MSTL, baseline)
     for path, content in finished.items():
         assert path.read_bytes() == content  # finished results untouched
     assert not list((out / "results").glob("*/*.tmp"))
@@ -82,16 +84,20 @@ def test_killed_grid_resumes_and_report_has_every_column(workdir):
     table = table1(loaded)
     assert list(table.columns) == ["TL type", "CNN", "Optimizer", "Folds", "AUC", "F1 score", "Specificity",
                                    "Sensitivity", "Loss", "Test accuracy", "Average"]
-    assert sorted(table["TL type"]) == ["CTL", "MSTL"] and set(table["Folds"]) == {3}
+    assert list(table["TL type"]) == ["Scratch", "CTL", "MSTL", "Baseline"] and set(table["Folds"]) == {3}
     text = format_report(loaded, manifest=json.loads((out / "manifest.json").read_text()))
     assert "Corrected resampled t-test" in text and "Bootstrap" in text and "Profile: smoke" in text
     for result in loaded:
-        assert result["n_train_augmented"] == 3 * result["n_train"]
+        network = result["tl"] != "baseline"
+        assert result["n_train_augmented"] == (3 if network else 1) * result["n_train"]
         assert len(result["y_score"]) == result["n_test"]
-    tested = sorted(i for r in loaded if r["tl"] == "mstl" for i in r["test_images"])
-    assert len(tested) == len(set(tested)) == 18  # every image tested exactly once per arm
+    for arm in ("scratch", "ctl", "mstl", "baseline"):
+        tested = sorted(i for r in loaded if r["tl"] == arm for i in r["test_images"])
+        assert len(tested) == len(set(tested)) == 18  # every image tested exactly once per arm
+    folds = {r["fold"]: sorted(r["test_images"]) for r in loaded if r["tl"] == "ctl"}
+    assert all(sorted(r["test_images"]) == folds[r["fold"]] for r in loaded)  # the same folds for every arm
 
-    model = load_fold_model(out, "mstl", "resnet50", "adagrad", 0, stage1_dir=workdir / "stage1")
+    model = load_fold_model(out, "mstl", "resnet10", "adam", 0, stage1_dir=workdir / "stage1")
     assert model.output.shape[-1] == 1
 
 
@@ -111,6 +117,11 @@ def test_report_statistics_shape(workdir):
     stats = grid_statistics(load_results(out), n_resamples=200)
     assert stats["n_configurations"] == 1 and stats["paper_ttest"]["p"] is None
     assert 0 <= stats["corrected_tests"][0]["p"] <= 1
+    pairs = {(t["a"], t["b"]) for t in stats["corrected_tests"]}
+    assert {("mstl", "ctl"), ("mstl", "scratch"), ("ctl", "scratch"), ("mstl", "baseline")} <= pairs
+    assert [b["tl"] for b in stats["bootstrap"]] == ["scratch", "ctl", "mstl", "baseline"]
+    assert all(b["auc"]["low"] <= b["auc"]["estimate"] <= b["auc"]["high"] for b in stats["bootstrap"])
+    assert isinstance(stats["collapsed"], list)
     data = report_dict(load_results(out), json.loads((out / "manifest.json").read_text()))
     assert {"table1", "folds", "statistics", "manifest"} <= set(data)
     assert data["manifest"]["versions"]["tensorflow"]
@@ -124,7 +135,8 @@ def test_report_command(workdir, capsys):
     text = capsys.readouterr().out
     assert "Table 1" in text and "MSTL" in text and "CTL" in text
     assert main(["report", str(out), "--json"]) == 0
-    assert len(json.loads(capsys.readouterr().out)["folds"]) == 6
+    folds = json.loads(capsys.readouterr().out)["folds"]
+    assert len(folds) == 12 and {f["tl"] for f in folds} == {"scratch", "ctl", "mstl", "baseline"}
     assert main(["report", str(workdir)]) == 2
 
 

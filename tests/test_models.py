@@ -382,3 +382,39 @@ def test_make_optimizer_smooth_decay_and_errors():
         M.make_optimizer("sgd", decay_rate=1.5, steps_per_epoch=1)
     with pytest.raises(TypeError):
         M.make_optimizer("sgd")  # steps_per_epoch is required
+
+
+# ---------------------------------------------------------------- the lab network
+
+
+def test_resnet10_is_small_flat_and_has_its_stage_layers():
+    model = M.build_ctl_model("resnet10")
+    assert model.count_params() < 500_000
+    assert not any(isinstance(layer, keras.Model) for layer in model.layers)
+    for name in M.FEATURE_LAYERS["resnet10"]:
+        model.get_layer(name)
+    assert model.get_layer("stage4_out").output.shape[1:3] == (5, 5)
+    assert model.get_layer("preprocess").mode == "tf"
+
+
+def test_resnet10_has_no_imagenet_weights():
+    with pytest.raises(DataError, match="fractaldb"):
+        M.build_ctl_model("resnet10", weights="imagenet")
+
+
+def test_resnet10_weights_round_trip_through_a_weights_file(tmp_path):
+    backbone = M.build_backbone("resnet10")
+    path = tmp_path / "backbone.weights.h5"
+    backbone.save_weights(str(path))
+    model = M.build_stage1_model("resnet10", weights=path)
+    np.testing.assert_array_equal(model.get_layer("stage2_conv1").get_weights()[0],
+                                  backbone.get_layer("stage2_conv1").get_weights()[0])
+
+
+def test_set_batchnorm_momentum_reaches_every_batchnorm_layer():
+    model = M.build_ctl_model("resnet10")
+    count = M.set_batchnorm_momentum(model, 0.9)
+    norms = [layer for layer in model.layers if isinstance(layer, keras.layers.BatchNormalization)]
+    assert count == len(norms) > 5 and all(layer.momentum == 0.9 for layer in norms)
+    with pytest.raises(DataError, match="momentum"):
+        M.set_batchnorm_momentum(model, 1.0)
