@@ -22,6 +22,9 @@ The checks, by lesson:
 * lesson 4: ``nested_shares`` (training / validation / test shares of nested
   cross-validation), ``grouped_split`` (a split that keeps every group on one
   side);
+* lesson 3: ``stage1_model`` (the stage-1 network written with Keras);
+* lesson 5: ``stage2_head`` (the stage-2 head written with Keras);
+* lesson 6: ``corrected_ttest`` (the corrected resampled t-test, as ``(t, p)``);
 * lesson 7: ``last_map_size`` (side of a model's last feature map),
   ``grad_cam`` (a Grad-CAM heat map written with ``tf.GradientTape``).
 """
@@ -106,7 +109,41 @@ def _ref_grad_cam(model, image, layer_name: str | None = None) -> np.ndarray:
     return grad_cam(model, image, layer_name=layer_name)
 
 
+def _ref_stage1_model(backbone: str = "resnet10", n_classes: int = 3):
+    from mstl_lib.models import build_stage1_model
+
+    model = build_stage1_model(backbone, n_classes=n_classes)
+    return tuple(model.output.shape[1:]), model.count_params()
+
+
+def _ref_stage2_head(stage1):
+    from mstl_lib.models import build_stage2_model
+
+    model = build_stage2_model(stage1)
+    return tuple(model.output.shape[1:]), model.count_params()
+
+
+def _ref_corrected_ttest(scores_a, scores_b, n_train: int, n_test: int) -> tuple:
+    from mstl_lib.stats import corrected_resampled_ttest
+
+    t, p = corrected_resampled_ttest(scores_a, scores_b, n_train=n_train, n_test=n_test)
+    return float(t), float(p)
+
+
 # --- comparisons ------------------------------------------------------------------------------
+
+
+def _cmp_model(value, expected, **_):
+    shape, params = expected
+    if not hasattr(value, "count_params") or not hasattr(value, "output"):
+        raise _Mismatch(f"expected a keras.Model, got {type(value).__name__}.")
+    got_shape = tuple(value.output.shape[1:])
+    if got_shape != shape:
+        raise _Mismatch(f"the output shape is {got_shape}, expected {shape}.")
+    if value.count_params() != params:
+        raise _Mismatch(f"the model has {value.count_params():,} parameters, the library's {params:,}: "
+                        "check the layers' sizes.")
+    return f"output {shape} and {params:,} parameters, as the library's model"
 
 def _cmp_scalar(value, expected, **_):
     _close(value, expected)
@@ -219,6 +256,9 @@ CHECKS: dict[str, tuple[Callable, Callable, str]] = {
     "grouped_split": (lambda **_: None, _cmp_grouped_split, "the grouped split"),
     "last_map_size": (_ref_last_map_size, _cmp_scalar, "the side of the last feature map"),
     "grad_cam": (_ref_grad_cam, _cmp_grad_cam, "your Grad-CAM"),
+    "stage1_model": (_ref_stage1_model, _cmp_model, "the stage-1 network"),
+    "stage2_head": (_ref_stage2_head, _cmp_model, "the stage-2 network"),
+    "corrected_ttest": (_ref_corrected_ttest, _cmp_tuple, "the corrected resampled t-test"),
 }
 """name -> (reference function, comparison, what is checked)."""
 

@@ -152,8 +152,9 @@ def _fold_comparisons(frame: pd.DataFrame, results: list[dict]) -> list[dict]:
 
     sizes = {(r["tl"], r["backbone"], r["optimizer"], r["fold"]): (r["n_train"], r["n_test"]) for r in results}
     series = {key: group.set_index("fold")["accuracy"] for key, group in frame.groupby(["tl", "backbone", "optimizer"])}
-    pairs = [((a, b, o), (c, b, o)) for a, c in COMPARISONS for (_, b, o) in sorted(series) if (a, b, o) in series
-             and (c, b, o) in series]
+    configurations = sorted({(b, o) for _, b, o in series})
+    pairs = [((a, b, o), (c, b, o)) for a, c in COMPARISONS for b, o in configurations
+             if (a, b, o) in series and (c, b, o) in series]
     baselines = [key for key in series if key[0] == "baseline"]
     pairs += [(key, base) for base in baselines for key in sorted(series) if key[0] not in ("baseline",)]
     tests = []
@@ -177,13 +178,35 @@ def collapsed_folds(results: list[dict], threshold: float = 0.5) -> list[dict]:
     a constant score: its accuracy is then the class share and its AUC 0.5 or
     undefined. Such a fold says nothing about the method and is listed here.
     """
+    from mstl_lib.diagnostics import summarize_predictions
+
     out = []
     for r in results:
-        predicted = np.asarray(r["y_score"]) >= threshold
-        if len(predicted) and (predicted.all() or not predicted.any()):
+        summary = summarize_predictions(r["y_true"], r["y_score"], threshold)
+        if summary.collapsed:
             out.append({"tl": r["tl"], "backbone": r["backbone"], "optimizer": r["optimizer"], "fold": r["fold"],
-                        "predicted": "malignant" if predicted.all() else "benign"})
+                        "sentence": summary.sentence()})
     return out
+
+
+def comparison_sentence(entry: dict, alpha: float = 0.05) -> str:
+    """One corrected test of :func:`grid_statistics` as a sentence with its verdict.
+
+    The verdict is "higher" or "lower" only when the corrected resampled
+    t-test's p-value is below ``alpha``; otherwise "no difference shown at
+    this size", which is not the same as "no difference".
+    """
+    a, b = TL_NAMES[entry["a"]], TL_NAMES[entry["b"]]
+    config = f" ({entry['backbone']}, {entry['optimizer']})"
+    if entry.get("p") is None:
+        return f"{a} vs {b}{config}: not testable with {entry['folds']} fold(s)."
+    difference = 100 * entry["mean_difference"]
+    if entry["p"] < alpha:
+        verdict = f"{a} is {'higher' if difference > 0 else 'lower'}"
+    else:
+        verdict = "no difference shown at this size"
+    return (f"{a} vs {b}{config}: mean test accuracy {difference:+.1f} points over {entry['folds']} folds, "
+            f"corrected resampled t-test p = {entry['p']:.3g}: {verdict}.")
 
 
 def _bootstrap(y_true, y_score, metric: str, n_resamples: int, seed: int) -> dict:
@@ -217,13 +240,10 @@ def format_report(results: list[dict], statistics: dict | None = None, manifest:
         lines.append(f"Paper's t-test (MSTL vs CTL over {statistics['n_configurations']} configurations, paired): "
                      f"t = {paper['t']:.3f}, p = {paper['p']:.4g} (paper: p = 0.01191)")
     for entry in statistics["corrected_tests"]:
-        if "p" in entry:
-            lines.append(f"Corrected resampled t-test {TL_NAMES[entry['a']]} vs {TL_NAMES[entry['b']]}, "
-                         f"{entry['backbone']} {entry['optimizer']}, {entry['folds']} folds: mean accuracy difference "
-                         f"{100 * entry['mean_difference']:+.1f} points, t = {entry['t']:.3f}, p = {entry['p']:.4g}")
+        lines.append(comparison_sentence(entry))
     for entry in statistics.get("collapsed", []):
-        lines.append(f"Collapsed: {TL_NAMES[entry['tl']]} {entry['backbone']} {entry['optimizer']} fold {entry['fold']} "
-                     f"predicted {entry['predicted']} for every test image.")
+        lines.append(f"{TL_NAMES[entry['tl']]} {entry['backbone']} {entry['optimizer']} fold {entry['fold']}: "
+                     f"{entry['sentence']}")
     lines.append("")
     lines.append("Bootstrap 95% confidence intervals (pooled test predictions):")
     for entry in statistics["bootstrap"]:

@@ -69,7 +69,8 @@ def test_grouped_split_check():
 
 def test_every_check_is_listed():
     assert set(CHECKS) == {"one_error", "confusion_metrics", "cheaper_classifier", "split_721", "cell_boxes",
-                           "nested_shares", "grouped_split", "last_map_size", "grad_cam"}
+                           "nested_shares", "grouped_split", "last_map_size", "grad_cam", "stage1_model",
+                           "stage2_head", "corrected_ttest"}
 
 
 def test_collapse_is_recognised():
@@ -110,3 +111,31 @@ def test_difference_verdict():
     assert "does not show a difference" in unresolved and "2.9 ± 2.8 points above" in unresolved
     resolved = difference_verdict(0.792, 0.071, 25, 0.668, 0.105, 25)
     assert "resolves the difference" in resolved
+
+
+def test_model_checks_compare_with_the_library():
+    import keras
+
+    from mstl_lib.models import build_backbone, build_stage1_model
+
+    trunk = build_backbone("resnet10")
+    right = keras.Model(trunk.input, keras.layers.Dense(3, activation="softmax")(
+        keras.layers.GlobalAveragePooling2D()(trunk.output)))
+    assert evaluate("stage1_model", right, backbone="resnet10", n_classes=3)[0]
+    wrong = keras.Model(trunk.input, keras.layers.Dense(2, activation="softmax")(
+        keras.layers.GlobalAveragePooling2D()(trunk.output)))
+    ok, text = evaluate("stage1_model", wrong, backbone="resnet10", n_classes=3)
+    assert not ok and "output shape" in text
+    stage1 = build_stage1_model("resnet10")
+    ok, text = evaluate("stage2_head", stage1, stage1=stage1)
+    assert not ok and "(1,)" in text
+
+
+def test_corrected_ttest_check():
+    from mstl_lib.stats import corrected_resampled_ttest
+
+    a, b = [0.9, 0.85, 0.8, 0.95, 0.9], [0.8, 0.85, 0.75, 0.9, 0.8]
+    t, p = corrected_resampled_ttest(a, b, n_train=120, n_test=40)
+    context = dict(scores_a=a, scores_b=b, n_train=120, n_test=40)
+    assert evaluate("corrected_ttest", (t, p), **context)[0]
+    assert not evaluate("corrected_ttest", (t, p / 3), **context)[0]

@@ -86,7 +86,7 @@ def test_killed_grid_resumes_and_report_has_every_column(workdir):
                                    "Sensitivity", "Loss", "Test accuracy", "Average"]
     assert list(table["TL type"]) == ["Scratch", "CTL", "MSTL", "Baseline"] and set(table["Folds"]) == {3}
     text = format_report(loaded, manifest=json.loads((out / "manifest.json").read_text()))
-    assert "Corrected resampled t-test" in text and "Bootstrap" in text and "Profile: smoke" in text
+    assert "corrected resampled t-test" in text and "Bootstrap" in text and "Profile: smoke" in text
     for result in loaded:
         network = result["tl"] != "baseline"
         assert result["n_train_augmented"] == (3 if network else 1) * result["n_train"]
