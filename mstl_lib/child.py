@@ -21,7 +21,7 @@ from mstl_lib.errors import DataError, MSTLError
 from mstl_lib.quiet import quiet_environment
 
 
-def run_in_child(function, *args, log_path=None, **kwargs):
+def run_in_child(function, *args, log_path=None, on_wait=None, **kwargs):
     """Call ``function(*args, **kwargs)`` in a new Python process and return its result.
 
     Parameters
@@ -32,6 +32,9 @@ def run_in_child(function, *args, log_path=None, **kwargs):
         File that receives the child's standard output and error (appended).
         The child gets TensorFlow's quiet log level
         (:func:`mstl_lib.quiet.quiet_environment`).
+    on_wait : callable, optional
+        Called about once a second while the child runs (e.g. to move a
+        progress bar by the results the child has written so far).
 
     Raises
     ------
@@ -44,8 +47,15 @@ def run_in_child(function, *args, log_path=None, **kwargs):
         job.write_bytes(pickle.dumps((function.__module__, function.__qualname__, args, kwargs)))
         log = open(log_path, "a") if log_path else subprocess.DEVNULL
         try:
-            done = subprocess.run([sys.executable, "-m", "mstl_lib.child", str(job), str(result)],
-                                  stdout=log, stderr=log, env=quiet_environment())
+            done = subprocess.Popen([sys.executable, "-m", "mstl_lib.child", str(job), str(result)],
+                                    stdout=log, stderr=log, env=quiet_environment())
+            while done.poll() is None:
+                try:
+                    done.wait(timeout=1.0)
+                except subprocess.TimeoutExpired:
+                    pass
+                if on_wait is not None:
+                    on_wait()
         finally:
             if log_path:
                 log.close()

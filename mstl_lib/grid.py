@@ -164,11 +164,13 @@ def run_grid(
     progress : bool
         Show a progress bar over (configuration, fold) units.
     isolate : bool
-        Train each unit in a fresh child process (default). TensorFlow keeps
-        part of every model it has built (about 0.35 GB per ResNet50 fold on
-        CPU, even after ``keras.backend.clear_session()``), so the paper's 90
-        trainings in one process would exhaust memory; a child process returns
-        it all. False trains in this process (for debugging).
+        Train each (arm, backbone, optimizer) in a fresh child process, all its
+        folds in turn (default). TensorFlow keeps part of every model it has
+        built (about 0.35 GB per ResNet50 fold on CPU, even after
+        ``keras.backend.clear_session()``), so the paper's 90 trainings in one
+        process would exhaust memory; a child per configuration holds at most
+        its five folds and returns it all, and starts TensorFlow once rather
+        than per fold. False trains in this process (for debugging).
 
     Returns
     -------
@@ -196,27 +198,68 @@ def run_grid(
     if "ctl" in arms:
         _prepare_initial_weights(profile, backbones, seed, isolate, out_dir)
 
-    results = []
     units = _grid_units(arms, backbones, optimizers, folds)
-    bar = tqdm(units, desc="Grid", unit="fold", disable=not progress)
-    for tl, backbone, optimizer, fold in bar:
-        path = result_path(out_dir, tl, backbone, optimizer, fold.index)
-        bar.set_postfix_str(f"{tl} {backbone} {optimizer} fold {fold.index}")
-        if path.is_file():
-            results.append(json.loads(path.read_text()))
+    bar = tqdm(total=len(units), desc="Grid", unit="fold", disable=not progress)
+    configurations = list(dict.fromkeys((tl, b, o) for tl, b, o, _ in units))
+    for tl, backbone, optimizer in configurations:
+        pending = [f for t, b, o, f in units if (t, b, o) == (tl, backbone, optimizer)
+                   and not result_path(out_dir, tl, backbone, optimizer, f.index).is_file()]
+        bar.set_postfix_str(f"{tl} {backbone} {optimizer}")
+        bar.update(sum(1 for t, b, o, _ in units if (t, b, o) == (tl, backbone, optimizer)) - len(pending))
+        if not pending:
             continue
+        options = dict(profile=profile, stage1_dir=stage1_dir, seed=seed, deterministic=deterministic,
+                       strategy=strategy, verbose=verbose)
+        if tl == "baseline" or not isolate:
+            train_configuration(dataset, pending, out_dir, tl, backbone, optimizer, on_result=lambda: bar.update(1),
+                                **options)
+            continue
+        done = [0]
+
+        def advance(tl=tl, backbone=backbone, optimizer=optimizer, pending=pending, done=done):
+            finished = sum(result_path(out_dir, tl, backbone, optimizer, f.index).is_file() for f in pending)
+            bar.update(finished - done[0])
+            done[0] = finished
+
+        log_dir = out_dir / "runs" / f"{tl}-{backbone}-{optimizer}"
+        log_dir.mkdir(parents=True, exist_ok=True)
+        run_in_child(train_configuration, dataset, pending, out_dir, tl, backbone, optimizer,
+                     log_path=log_dir / "train.log", on_wait=advance, **options)
+        advance()
+    bar.close()
+    return [json.loads(result_path(out_dir, *unit[:3], unit[3].index).read_text()) for unit in units]
+
+
+def train_configuration(dataset, folds, out_dir, tl: str, backbone: str, optimizer: str, *, profile, stage1_dir,
+                        seed: int, deterministic: bool = False, strategy=None, verbose=0, on_result=None) -> int:
+    """Train and test the given folds of one (arm, backbone, optimizer), writing each result as it finishes.
+
+    The grid runs this in one child process per configuration: TensorFlow
+    starts once for all its folds, and the process's memory is returned
+    when it ends. Each finished fold is a file, so a killed run loses at
+    most the fold in progress (which resumes from its last backup).
+    """
+    out_dir = Path(out_dir)
+    for fold in folds:
         if tl == "baseline":
             from mstl_lib.baseline import run_baseline_fold
 
-            result = run_baseline_fold(dataset, fold, seed=seed, image_size=profile.image_size)
-            result["profile"] = profile.name
+            result = run_baseline_fold(dataset, fold, seed=seed, image_size=get_profile(profile).image_size)
+            result["profile"] = get_profile(profile).name
         else:
-            result = _train_network_fold(dataset, fold, out_dir, tl, backbone, optimizer, profile=profile,
-                                         stage1_dir=stage1_dir, seed=seed, deterministic=deterministic,
-                                         strategy=strategy, verbose=verbose, isolate=isolate)
-        _write_json_atomically(path, result)
-        results.append(result)
-    return results
+            import keras
+
+            result = train_fold(
+                dataset, fold, tl=tl, backbone=backbone, optimizer=optimizer,
+                run_dir=out_dir / "runs" / f"{tl}-{backbone}-{optimizer}" / f"fold{fold.index}", profile=profile,
+                stage1_model=stage1_model_path(stage1_dir, backbone, optimizer) if tl == "mstl" else None,
+                seed=seed, deterministic=deterministic, strategy=strategy, verbose=verbose,
+            )
+            keras.backend.clear_session()
+        _write_json_atomically(result_path(out_dir, tl, backbone, optimizer, fold.index), result)
+        if on_result is not None:
+            on_result()
+    return len(folds)
 
 
 def _prepare_initial_weights(profile: Profile, backbones, seed: int, isolate: bool, out_dir: Path) -> None:
@@ -232,20 +275,6 @@ def _prepare_initial_weights(profile: Profile, backbones, seed: int, isolate: bo
             run_in_child(ensure_generic_weights, backbone, profile, seed=seed, log_path=out_dir / "generic.log")
         else:
             ensure_generic_weights(backbone, profile, seed=seed)
-
-
-def _train_network_fold(dataset, fold, out_dir: Path, tl, backbone, optimizer, *, profile, stage1_dir, seed,
-                        deterministic, strategy, verbose, isolate) -> dict:
-    arguments = dict(
-        tl=tl, backbone=backbone, optimizer=optimizer,
-        run_dir=out_dir / "runs" / f"{tl}-{backbone}-{optimizer}" / f"fold{fold.index}",
-        profile=profile, stage1_model=stage1_model_path(stage1_dir, backbone, optimizer) if tl == "mstl" else None,
-        seed=seed, deterministic=deterministic, strategy=strategy, verbose=verbose,
-    )
-    if not isolate:
-        return train_fold(dataset, fold, **arguments)
-    arguments["run_dir"].mkdir(parents=True, exist_ok=True)
-    return run_in_child(train_fold, dataset, fold, log_path=arguments["run_dir"] / "train.log", **arguments)
 
 
 def load_results(out_dir) -> list[dict]:

@@ -156,7 +156,8 @@ def _fold_comparisons(frame: pd.DataFrame, results: list[dict]) -> list[dict]:
     pairs = [((a, b, o), (c, b, o)) for a, c in COMPARISONS for b, o in configurations
              if (a, b, o) in series and (c, b, o) in series]
     baselines = [key for key in series if key[0] == "baseline"]
-    pairs += [(key, base) for base in baselines for key in sorted(series) if key[0] not in ("baseline",)]
+    networks = sorted((key for key in series if key[0] != "baseline"), key=lambda k: (ARMS.index(k[0]), k[1], k[2]))
+    pairs += [(key, base) for base in baselines for key in networks]
     tests = []
     for key_a, key_b in pairs:
         a, b = series[key_a], series[key_b]
