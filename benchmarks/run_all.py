@@ -41,6 +41,7 @@ FIGURES = {
     "book": "bench_book",
     "memory": "bench_memory",
     "gpu": "bench_gpu",
+    "lab": "bench_lab",
 }
 DEFAULT_OUT = BENCH_DIR / "results"
 DEFAULT_PAGE = REPO_ROOT / "book" / "benchmarks.md"
@@ -321,7 +322,7 @@ def main(argv=None) -> int:
 
     order = names
     if jobs > 1:  # start the long ones first
-        order = sorted(names, key=lambda n: ["training", "memory", "pipeline", "gpu", "segmentation", "book"].index(n))
+        order = sorted(names, key=lambda n: ["lab", "training", "memory", "pipeline", "gpu", "segmentation", "book"].index(n))
     with ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
         results = dict(pool.map(one, order))
     figures = {}
