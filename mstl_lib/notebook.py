@@ -26,7 +26,7 @@ def setup_notebook(profile: str = "smoke", work_dir=None, seed: int = 0, *, prog
         Show progress bars during long steps.
     weights : "profile", "imagenet", "none" or a path
         Initial weights of the backbones; ``"profile"`` keeps the profile's
-        (``smoke`` and ``lab``: random, so that they run offline; ``paper``:
+        (``smoke`` and ``lab``: the generic fractal stage, made locally, so that they run offline; ``paper``:
         ImageNet). ``"imagenet"`` needs Keras' cache or an internet connection.
     **data_options
         ``cells_dir``, ``ultrasound_dir``, ``ultrasound_kind`` for real data.
@@ -88,9 +88,12 @@ def profile_with_weights(profile, weights: str | None = "profile"):
     return replace(profile, weights=None if weights in (None, "none", "None") else weights)
 
 
+WEIGHT_NAMES = {"fractaldb": "generic fractal pretraining", "imagenet": "ImageNet"}
+
+
 def profile_caption(workspace: Workspace) -> str:
     """A line to print under every result: which profile, seed and data produced it."""
     p = workspace.profile
     data = workspace.ultrasound_dir or "synthetic data"
     return (f"Profile '{p.name}' (epochs {p.epochs_stage1}/{p.epochs_stage2}, {p.folds} folds, "
-            f"weights {p.weights or 'random'}), seed {workspace.seed}, {data}.")
+            f"starting weights: {WEIGHT_NAMES.get(p.weights, p.weights) if p.weights else 'random'}), seed {workspace.seed}, {data}.")
