@@ -14,6 +14,9 @@ interval, the classical baseline's, and any collapsed fold. It then runs the
 same lab recipe on the small real BUSI sample in ``../shared/data`` (when
 present) with ``mstl grid ... --kind busi --stage1 <lab stage 1>``, as a check
 that the path works on real images (41 images: too few for a target).
+
+Set ``MSTL_BENCH_LAB_KEEP`` to a new folder to keep the cold run's build
+(``_build/html``, the executed notebooks and the work folder) there.
 """
 
 from __future__ import annotations
@@ -125,10 +128,12 @@ def run(quick: bool = False) -> dict:
         tmp = Path(folder)
         env = {**os.environ, **QUIET_ENV, "KERAS_HOME": str(tmp / "keras")}
         rate_before = plain_keras_rate(env)
-        cold = run_book(tmp / "cold" / "_build", env)
+        keep = os.environ.get("MSTL_BENCH_LAB_KEEP")  # a new folder that keeps the cold build (site, work folder)
+        cold_build = Path(keep) / "_build" if keep else tmp / "cold" / "_build"
+        cold = run_book(cold_build, env)
         warm = run_book(tmp / "warm" / "_build", env)
         rate_after = plain_keras_rate(env)
-        work = tmp / "cold" / "_build" / "work" / "lab"
+        work = cold_build / "work" / "lab"
         learned = what_was_learned(work) if cold["returncode"] == 0 else {}
         real = real_sample(work / "stage1", tmp, env) if cold["returncode"] == 0 else None
     rate = (rate_before + rate_after) / 2

@@ -69,6 +69,12 @@ class Profile:
     patience : int or None
         Early stopping on the validation loss after this many epochs without
         improvement; None trains every epoch (the paper).
+    monitor : str
+        The validation quantity that picks stage 2's epoch (and stops it
+        early): ``val_loss`` (lower is better) or ``val_auc`` (higher is
+        better). With 40 validation images the loss is dominated by a few
+        confident mistakes and often picks an early, barely trained epoch;
+        the AUC ranks the images and is steadier.
     generic_categories, generic_per_category, epochs_generic : int
         Size of the generic stage that replaces ImageNet when ``weights`` is
         ``"fractaldb"`` (:mod:`mstl_lib.generic`).
@@ -92,6 +98,7 @@ class Profile:
     arms: tuple[str, ...] = ("ctl", "mstl")
     bn_momentum: float | None = None
     patience: int | None = None
+    monitor: str = "val_loss"
     generic_categories: int = 0
     generic_per_category: int = 0
     epochs_generic: int = 0
@@ -135,6 +142,7 @@ PROFILES: dict[str, Profile] = {
         arms=ARMS,
         bn_momentum=0.9,
         patience=None,
+        monitor="val_auc",
         generic_categories=8,
         generic_per_category=16,
         epochs_generic=2,
@@ -155,6 +163,7 @@ PROFILES: dict[str, Profile] = {
         arms=ARMS,
         bn_momentum=0.9,
         patience=8,
+        monitor="val_auc",
         generic_categories=64,
         generic_per_category=60,
         epochs_generic=10,

@@ -221,6 +221,7 @@ def train_fold(
         steps_per_epoch=math.ceil(len(fold.train) * STAGE2_MULTIPLIER / profile.batch_size),
         loss="binary_crossentropy", metrics=("accuracy", keras.metrics.AUC(name="auc")),
         strategy=get_strategy(strategy), verbose=verbose, patience=profile.patience, bn_momentum=profile.bn_momentum,
+        monitor=profile.monitor,
     )
     y_true = labels[fold.test]
     y_score = fit.model.predict(data(fold.test, False), verbose=0).reshape(-1).astype(float)
