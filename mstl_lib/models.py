@@ -611,7 +611,7 @@ def _binary_head(features, hidden_units, dropout_rate):
         x = keras.layers.Dense(units, activation="relu", name=f"head_dense_{i}")(x)
         if i == 1:
             x = keras.layers.Dropout(float(dropout_rate), name="head_dropout")(x)
-    return keras.layers.Dense(1, activation="sigmoid", name="head_output")(x)
+    return keras.layers.Dense(1, activation="sigmoid", dtype="float32", name="head_output")(x)  # float32 under mixed precision
 
 
 def build_stage1_model(backbone: str, n_classes: int = 3, weights=None, image_size=75) -> keras.Model:
@@ -651,7 +651,7 @@ def build_stage1_model(backbone: str, n_classes: int = 3, weights=None, image_si
         raise DataError(f"n_classes must be an integer >= 2, got {n_classes!r}.")
     base = build_backbone(backbone, weights=weights, image_size=image_size)
     x = keras.layers.GlobalAveragePooling2D(name=POOL_LAYER)(base.output)
-    outputs = keras.layers.Dense(n_classes, activation="softmax", name=STAGE1_OUTPUT)(x)
+    outputs = keras.layers.Dense(n_classes, activation="softmax", dtype="float32", name=STAGE1_OUTPUT)(x)  # float32 under mixed precision
     model = keras.Model(base.input, outputs, name=f"{backbone}_stage1")
     model.trainable = True
     return model

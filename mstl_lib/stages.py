@@ -52,6 +52,8 @@ def run_stage1(
     weights="profile",
     deterministic: bool = False,
     strategy: str | None = None,
+    mixed_precision: bool = False,
+    jit_compile: bool | str = "auto",
     verbose: int | str = "auto",
 ) -> dict:
     """Fine-tune an ImageNet backbone on the cell-line patches (MSTL stage 1).
@@ -77,6 +79,8 @@ def run_stage1(
         See :func:`mstl_lib.training.set_seed`.
     strategy : str, optional
         See :func:`mstl_lib.training.get_strategy`.
+    mixed_precision, jit_compile
+        See :func:`mstl_lib.training.fit_model` (float16 computations, XLA).
 
     Returns
     -------
@@ -114,7 +118,8 @@ def run_stage1(
         learning_rate=profile.learning_rate, decay_rate=profile.decay_rate,
         steps_per_epoch=math.ceil(len(parts["train"]) / profile.batch_size),
         loss="categorical_crossentropy", metrics=("accuracy",), strategy=get_strategy(strategy), verbose=verbose,
-        patience=profile.patience, bn_momentum=profile.bn_momentum,
+        patience=profile.patience, bn_momentum=profile.bn_momentum, mixed_precision=mixed_precision,
+        jit_compile=jit_compile,
     )
     probabilities = fit.model.predict(data("test", False), verbose=0)
     predicted = probabilities.argmax(axis=1)
@@ -148,6 +153,8 @@ def train_fold(
     weights="profile",
     deterministic: bool = False,
     strategy: str | None = None,
+    mixed_precision: bool = False,
+    jit_compile: bool | str = "auto",
     verbose: int | str = 0,
 ) -> dict:
     """Train and test one (transfer type, backbone, optimizer, fold) of the paper's grid.
@@ -172,6 +179,8 @@ def train_fold(
         The stage-1 ``model.keras`` (required for ``tl="mstl"``).
     seed : int
         Seed of initialisation, shuffling and augmentation.
+    mixed_precision, jit_compile
+        See :func:`mstl_lib.training.fit_model` (float16 computations, XLA).
 
     Returns
     -------
@@ -221,7 +230,7 @@ def train_fold(
         steps_per_epoch=math.ceil(len(fold.train) * STAGE2_MULTIPLIER / profile.batch_size),
         loss="binary_crossentropy", metrics=("accuracy", keras.metrics.AUC(name="auc")),
         strategy=get_strategy(strategy), verbose=verbose, patience=profile.patience, bn_momentum=profile.bn_momentum,
-        monitor=profile.monitor,
+        monitor=profile.monitor, mixed_precision=mixed_precision, jit_compile=jit_compile,
     )
     y_true = labels[fold.test]
     y_score = fit.model.predict(data(fold.test, False), verbose=0).reshape(-1).astype(float)

@@ -22,6 +22,7 @@ import json
 import math
 import os
 import time
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
@@ -78,6 +79,68 @@ def get_strategy(name: str | None = None):
     if "TF_CONFIG" not in os.environ:
         raise DataError("strategy 'multiworker' needs the TF_CONFIG environment variable (cluster and task) on every machine.")
     return tf.distribute.MultiWorkerMirroredStrategy()
+
+
+MIXED_PRECISION_POLICY = "mixed_float16"
+"""Keras' dtype policy of ``fit_model(mixed_precision=True)``: float16 computations, float32 variables."""
+
+
+@contextmanager
+def _global_policy(name: str):
+    """Keras' global dtype policy set to ``name`` inside the block, the previous one restored after it."""
+    previous = keras.mixed_precision.global_policy()
+    keras.mixed_precision.set_global_policy(name)
+    try:
+        yield
+    finally:
+        keras.mixed_precision.set_global_policy(previous)
+
+
+def _output_layers(model) -> list:
+    """The layers whose outputs are the model's outputs."""
+    return [tensor._keras_history[0] for tensor in model.outputs]
+
+
+def with_dtype_policy(model, policy: str):
+    """``model`` with every layer in ``policy`` and its output layers in float32.
+
+    Layers keep the dtype policy they were built (or saved) with, so a stage-1
+    model trained in float32 would stay float32 inside a mixed-precision stage
+    2, and one saved under mixed precision would stay mixed in a float32 run.
+    This returns the model itself when every layer already has the wanted
+    policy (output layers: float32, which keeps the sigmoid and softmax and
+    the loss in float32 as mixed precision requires), otherwise a clone
+    (``keras.models.clone_model``) with the policies changed and the same
+    weights. Call it with ``policy`` as Keras' global policy, so that the
+    clone's own policy (which decides loss scaling at compile time) matches.
+
+    Parameters
+    ----------
+    model : keras.Model
+        A functional model.
+    policy : {"float32", "mixed_float16"}
+        The policy of every layer but the output layers.
+    """
+    outputs = {id(layer) for layer in _output_layers(model)}
+
+    def wanted(layer) -> str:
+        return "float32" if id(layer) in outputs else policy
+
+    layers = [layer for layer in model.layers if not isinstance(layer, keras.layers.InputLayer)]
+    if all(layer.dtype_policy.name == wanted(layer) for layer in layers):
+        return model
+
+    def clone_layer(layer):
+        config = layer.get_config()
+        config["dtype"] = wanted(layer)
+        return layer.__class__.from_config(config)
+
+    clone = keras.models.clone_model(model, clone_function=clone_layer)
+    clone.set_weights(model.get_weights())
+    for layer in clone.layers:  # Normalization layers recompute their mean and variance from the copied variables
+        if hasattr(layer, "finalize_state") and layer.weights:
+            layer.finalize_state()
+    return clone
 
 
 class ResumableCheckpoint(keras.callbacks.BackupAndRestore):
@@ -192,9 +255,11 @@ class LearningRateLogger(keras.callbacks.Callback):
     def on_epoch_end(self, epoch, logs=None):
         if logs is not None:
             # the rate the epoch was trained with (the schedule has already stepped past it)
-            schedule = self.model.optimizer._learning_rate
-            step = max(int(self.model.optimizer.iterations.numpy()) - 1, 0)
-            logs["learning_rate"] = float(schedule(step) if callable(schedule) else self.model.optimizer.learning_rate)
+            # under mixed precision Keras wraps the optimizer in a LossScaleOptimizer; the schedule is the inner one's
+            optimizer = getattr(self.model.optimizer, "inner_optimizer", self.model.optimizer)
+            schedule = optimizer._learning_rate
+            step = max(int(optimizer.iterations.numpy()) - 1, 0)
+            logs["learning_rate"] = float(schedule(step) if callable(schedule) else optimizer.learning_rate)
 
 
 def read_history(path) -> dict[str, list[float]]:
@@ -226,6 +291,8 @@ def fit_model(
     backup_interval: float = 60.0,
     patience: int | None = None,
     bn_momentum: float | None = None,
+    mixed_precision: bool = False,
+    jit_compile: bool | str = "auto",
     verbose: int | str = "auto",
 ) -> FitResult:
     """Compile and train a freshly built model; resume if the run was interrupted.
@@ -269,6 +336,17 @@ def fit_model(
     bn_momentum : float, optional
         Momentum of every BatchNormalization layer's moving statistics
         (:func:`mstl_lib.models.set_batchnorm_momentum`); None keeps Keras' 0.99.
+    mixed_precision : bool
+        Build and train the model under Keras' ``"mixed_float16"`` policy
+        (float16 computations, float32 variables, output layers and loss in
+        float32, dynamic loss scaling), which uses the tensor cores of recent
+        NVIDIA GPUs; on a CPU it is slower. A loaded model (MSTL's stage-1
+        network) is given the policy asked for here, whatever it was saved
+        with (:func:`with_dtype_policy`). Default False: float32 throughout.
+    jit_compile : bool or "auto"
+        Passed to ``model.compile``: True compiles the training step with XLA,
+        False does not, ``"auto"`` (Keras' default) uses XLA on a GPU when the
+        model supports it and never on a CPU.
     verbose : int or "auto"
         Keras progress output.
     """
@@ -280,15 +358,19 @@ def fit_model(
     run_dir.mkdir(parents=True, exist_ok=True)
     history_path = run_dir / "history.csv"
     best_path = run_dir / "best.weights.h5"
+    if not (isinstance(jit_compile, bool) or jit_compile == "auto"):
+        raise DataError(f"jit_compile must be True, False or 'auto', got {jit_compile!r}.")
+    policy = MIXED_PRECISION_POLICY if mixed_precision else "float32"
     strategy = strategy or get_strategy(None)
-    with strategy.scope():
-        model = build()
+    with strategy.scope(), _global_policy(policy):
+        model = with_dtype_policy(build(), policy)
         if bn_momentum is not None:
             set_batchnorm_momentum(model, bn_momentum)
         model.compile(
             optimizer=make_optimizer(optimizer, learning_rate, decay_rate, steps_per_epoch=max(int(steps_per_epoch), 1)),
             loss=loss,
             metrics=list(metrics),
+            jit_compile=jit_compile,
         )
     mode = "max" if any(k in monitor for k in ("acc", "auc")) else "min"
     done_path = run_dir / "fit.json"
