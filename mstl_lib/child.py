@@ -21,7 +21,7 @@ from mstl_lib.errors import DataError, MSTLError
 from mstl_lib.quiet import quiet_environment
 
 
-def run_in_child(function, *args, log_path=None, on_wait=None, **kwargs):
+def run_in_child(function, *args, log_path=None, on_wait=None, env=None, **kwargs):
     """Call ``function(*args, **kwargs)`` in a new Python process and return its result.
 
     Parameters
@@ -35,6 +35,10 @@ def run_in_child(function, *args, log_path=None, on_wait=None, **kwargs):
     on_wait : callable, optional
         Called about once a second while the child runs (e.g. to move a
         progress bar by the results the child has written so far).
+    env : mapping of str to str, optional
+        Environment variables set in the child on top of this process's
+        (e.g. ``{"TF_FORCE_GPU_ALLOW_GROWTH": "true"}``, so that several
+        children share one GPU's memory).
 
     Raises
     ------
@@ -48,7 +52,7 @@ def run_in_child(function, *args, log_path=None, on_wait=None, **kwargs):
         log = open(log_path, "a") if log_path else subprocess.DEVNULL
         try:
             done = subprocess.Popen([sys.executable, "-m", "mstl_lib.child", str(job), str(result)],
-                                    stdout=log, stderr=log, env=quiet_environment())
+                                    stdout=log, stderr=log, env={**quiet_environment(), **(env or {})})
             while done.poll() is None:
                 try:
                     done.wait(timeout=1.0)
