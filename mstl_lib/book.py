@@ -73,8 +73,9 @@ class CellStall(Exception):
     def what(self) -> str:
         """What happened, in words."""
         waited = f"{self.waited:.0f} s"
+        limit = f"{self.limit:g} s" if self.limit else "none"
         return {
-            "timeout": f"the cell was still running after {waited} (its time limit: {self.limit:g} s)",
+            "timeout": f"the cell was still running after {waited} (its time limit: {limit})",
             "dropped": f"the kernel never took up the request ({waited} idle, no reply)",
             "silent": f"the kernel stopped answering (no heartbeat for {HEARTBEAT_SECONDS} s; {waited} into the cell)",
             "died": f"the kernel died {waited} into the cell (out of memory, or a crash in native code)",
