@@ -206,7 +206,7 @@ def run_baseline_fold(dataset, fold, *, seed: int = 0, image_size: int = NETWORK
         ``tl="baseline"``, ``backbone="hog-lbp"``,
         ``optimizer="logistic-regression"``, ``weights=None``,
         ``n_train_augmented = n_train`` (no augmentation),
-        ``best_epoch=None`` and ``history={}``, plus ``"C"``, the value
+        ``best_epoch=None``, ``epochs_trained=None`` and ``history={}``, plus ``"C"``, the value
         chosen on the validation part.
 
     Raises
@@ -255,7 +255,7 @@ def run_baseline_fold(dataset, fold, *, seed: int = 0, image_size: int = NETWORK
         "profile": profile, "seed": seed, "weights": None,
         "n_train": int(len(train)), "n_train_augmented": int(len(train)),
         "n_val": int(len(val)), "n_test": int(len(test)),
-        "best_epoch": None, "metrics": binary_metrics(y_true, y_score),
+        "best_epoch": None, "epochs_trained": None, "metrics": binary_metrics(y_true, y_score),
         "roc": {"fpr": np.asarray(fpr).tolist(), "tpr": np.asarray(tpr).tolist()},
         "y_true": y_true.tolist(), "y_score": y_score.tolist(),
         "test_images": [str(p.relative_to(dataset.root)) for p in paths[test]],
