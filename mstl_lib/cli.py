@@ -79,7 +79,8 @@ def run_pretrain(args: argparse.Namespace) -> int:
     summary = run_stage1(args.cells, args.out, backbone=args.backbone or profile.backbones[0],
                          optimizer=args.optimizer or profile.optimizers[0], profile=profile,
                          seed=args.seed, weights=profile.weights, deterministic=args.deterministic,
-                         strategy=args.strategy, verbose=0 if args.quiet else ("auto" if sys.stdout.isatty() else 2))
+                         strategy=args.strategy, mixed_precision=args.mixed_precision, jit_compile=_jit_compile(args),
+                         verbose=0 if args.quiet else ("auto" if sys.stdout.isatty() else 2))
     print(f"Stage 1 {summary['backbone']} ({summary['optimizer']}, profile {summary['profile']}): "
           f"test accuracy {100 * summary['test_accuracy']:.1f}% on {summary['n_test']} patches, "
           f"best epoch {summary['best_epoch']}; model saved to {summary['model']}")
@@ -109,7 +110,9 @@ def run_grid_command(args: argparse.Namespace) -> int:
     dataset = _load_ultrasound(args)
     results = run_grid(dataset, args.out, stage1_dir=args.stage1, profile=profile, backbones=args.backbones,
                        optimizers=args.optimizers, arms=args.arms, n_folds=args.folds, seed=args.seed,
-                       deterministic=args.deterministic, strategy=args.strategy, progress=_progress(args))
+                       deterministic=args.deterministic, strategy=args.strategy, progress=_progress(args),
+                       workers=args.workers, shard=args.shard, mixed_precision=args.mixed_precision,
+                       jit_compile=_jit_compile(args))
     print(format_report(results))
     return 0
 
@@ -158,6 +161,11 @@ def _profile(args: argparse.Namespace, epochs_field: str):
     return profile
 
 
+def _jit_compile(args: argparse.Namespace):
+    """``--xla`` / ``--no-xla`` as ``fit_model``'s ``jit_compile`` (neither: Keras' "auto")."""
+    return "auto" if args.xla is None else args.xla
+
+
 def _add_training_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--profile", choices=sorted(PROFILES), default="smoke", help="run profile (default smoke)")
     p.add_argument("--epochs", type=int, default=None, help="override the profile's epochs for this stage")
@@ -168,6 +176,12 @@ def _add_training_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--deterministic", action="store_true", help="deterministic TensorFlow ops (slower, repeatable)")
     p.add_argument("--strategy", choices=("mirrored", "multiworker"), default=None,
                    help="tf.distribute strategy (multiworker reads TF_CONFIG)")
+    p.add_argument("--mixed-precision", action="store_true",
+                   help="float16 computations with float32 weights and outputs (Keras mixed_float16; for GPUs with "
+                        "tensor cores, slower on a CPU)")
+    p.add_argument("--xla", action=argparse.BooleanOptionalAction, default=None,
+                   help="compile the training step with XLA (--xla) or not (--no-xla); default: Keras' choice, "
+                        "XLA on a GPU where the model allows it, never on a CPU")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -225,6 +239,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--folds", type=int, default=None, help="outer folds (default: the profile's; paper 5)")
     p.add_argument("--arms", nargs="+", choices=ARMS, default=None,
                    help="transfer types to run (default: the profile's; lab: scratch ctl mstl baseline)")
+    p.add_argument("--workers", type=int, default=1, metavar="N",
+                   help="configurations trained at once, each in its own process, sharing this machine's GPU "
+                        "(memory growth on); default 1")
+    p.add_argument("--shard", default=None, metavar="K/N",
+                   help="run only the K-th of N disjoint parts of the grid (K from 1), all parts writing into the "
+                        "same --out; 'auto' reads a SLURM array (SLURM_ARRAY_TASK_ID, _COUNT, _MIN) or a Kubernetes "
+                        "Indexed Job (JOB_COMPLETION_INDEX with MSTL_SHARD_COUNT)")
     _add_training_options(p)
 
     p = add("book", "Execute every notebook with papermill and build the HTML book (_build/html).")

@@ -11,6 +11,18 @@ result already written, so an interrupted grid loses nothing and redoes
 nothing that finished; a run cut off mid-training resumes from its last epoch
 (:func:`mstl_lib.training.fit_model`). A folder made for other data or
 settings is refused instead of being mixed.
+
+Two ways to spread the grid (the book's chapter on clusters shows both):
+
+- ``workers``: up to that many configurations train at once, each in its own
+  child process, on this machine (e.g. several small trainings sharing one
+  GPU).
+- ``shard=(K, N)``: this process runs only the K-th of N disjoint parts of the
+  grid (:func:`shard_units`), so that N jobs of a cluster array, each started
+  with the same arguments and its own K, fill one shared output folder
+  together; :func:`parse_shard` reads K and N from a SLURM array or a
+  Kubernetes Indexed Job. Every file is written under a name of its own and
+  renamed into place, so concurrent shards never see half a file.
 """
 
 from __future__ import annotations
@@ -19,10 +31,14 @@ import hashlib
 import json
 import os
 import platform
+import re
+import secrets
+from concurrent.futures import FIRST_EXCEPTION, ThreadPoolExecutor, wait
+from contextlib import contextmanager
 from datetime import datetime, timezone
 from itertools import product
 from pathlib import Path
-from typing import Sequence
+from typing import Mapping, Sequence
 
 from mstl_lib import __version__
 from mstl_lib.child import run_in_child
@@ -33,6 +49,8 @@ from mstl_lib.splits import nested_cv_folds
 from mstl_lib.stages import stage1_model_path, train_fold
 
 MANIFEST = "manifest.json"
+MANIFEST_DEFAULTS = {"mixed_precision": False}
+"""Values of settings that manifests written before the setting existed stand for."""
 
 
 def data_fingerprint(dataset: ImageDataset) -> str:
@@ -63,10 +81,20 @@ def result_path(out_dir, tl: str, backbone: str, optimizer: str, fold: int) -> P
 
 
 def _write_json_atomically(path: Path, data) -> None:
+    """Write JSON under a temporary name unique to this process and write, then rename it into place.
+
+    Readers, and other processes writing the same file (shards writing the
+    manifest), see the old or the new file, never a mixture. A temporary
+    file left by a killed writer ends in ``.tmp`` and is never read.
+    """
     path.parent.mkdir(parents=True, exist_ok=True)
-    temporary = path.with_suffix(".tmp")
-    temporary.write_text(json.dumps(data, indent=1))
-    os.replace(temporary, path)
+    temporary = path.with_name(f"{path.name}.{os.getpid()}-{secrets.token_hex(4)}.tmp")
+    try:
+        temporary.write_text(json.dumps(data, indent=1))
+        os.replace(temporary, path)
+    finally:
+        if temporary.exists():
+            temporary.unlink()
 
 
 def _check_choices(values, allowed, what) -> tuple[str, ...]:
@@ -89,6 +117,124 @@ def _grid_units(arms, backbones, optimizers, folds) -> list[tuple]:
     return units
 
 
+SHARD_COUNT_VARIABLE = "MSTL_SHARD_COUNT"
+"""Number of shards for ``--shard auto`` under Kubernetes, which gives each pod its index but not the count."""
+GPU_MEMORY_GROWTH = {"TF_FORCE_GPU_ALLOW_GROWTH": "true"}
+"""Environment of the training processes when several run at once: each takes GPU memory as it needs it."""
+
+
+def parse_shard(spec, environ: Mapping[str, str] | None = None) -> tuple[int, int] | None:
+    """The (K, N) of ``--shard``: run the K-th of N parts of the grid, K counted from 1.
+
+    Parameters
+    ----------
+    spec : None, str or (int, int)
+        None: the whole grid. ``"K/N"`` with 1 <= K <= N, e.g. ``"2/8"``.
+        ``"auto"``: from the environment of a cluster job array:
+
+        - SLURM (``sbatch --array``): ``SLURM_ARRAY_TASK_ID``,
+          ``SLURM_ARRAY_TASK_COUNT`` and, where set (SLURM sets it),
+          ``SLURM_ARRAY_TASK_MIN`` and ``SLURM_ARRAY_TASK_STEP``:
+          K = (ID - MIN) / STEP + 1, N = COUNT, so ``--array=0-7``,
+          ``--array=1-8`` and ``--array=10-17`` all give shards 1/8 to 8/8.
+          Without ``SLURM_ARRAY_TASK_MIN`` the array is taken to start at 0.
+        - Kubernetes Indexed Job (``completionMode: Indexed``):
+          ``JOB_COMPLETION_INDEX`` (from 0) gives K = index + 1, and
+          ``MSTL_SHARD_COUNT`` (:data:`SHARD_COUNT_VARIABLE`; set it to the
+          Job's ``completions``, which Kubernetes does not export) gives N.
+    environ : mapping, optional
+        Where ``"auto"`` looks (default ``os.environ``).
+
+    Returns
+    -------
+    (int, int) or None
+        ``(K, N)``; None for the whole grid.
+
+    Raises
+    ------
+    DataError
+        For a malformed spec, K outside 1..N, or ``"auto"`` without (or with
+        inconsistent) array variables.
+    """
+    if spec is None:
+        return None
+    if isinstance(spec, (tuple, list)):
+        if len(spec) != 2:
+            raise DataError(f"shard {spec!r} is not (K, N). Fix: give e.g. (1, 4) or '1/4'.")
+        return _checked_shard(*spec, shown=f"{spec!r}")
+    text = str(spec).strip().lower()
+    if text == "auto":
+        return _shard_from_environment(os.environ if environ is None else environ)
+    match = re.fullmatch(r"\s*(\d+)\s*/\s*(\d+)\s*", text)
+    if not match:
+        raise DataError(f"shard {spec!r} is not K/N or 'auto'. Fix: give e.g. --shard 1/4 (the first of four parts, "
+                        "counted from 1), or --shard auto inside a SLURM array or Kubernetes Indexed Job.")
+    return _checked_shard(int(match.group(1)), int(match.group(2)), shown=repr(spec))
+
+
+def _checked_shard(k, n, *, shown: str) -> tuple[int, int]:
+    if isinstance(k, bool) or isinstance(n, bool) or not all(isinstance(v, int) for v in (k, n)):
+        raise DataError(f"shard {shown}: K and N must be whole numbers. Fix: give e.g. --shard 1/4.")
+    if n < 1 or not 1 <= k <= n:
+        raise DataError(f"shard {shown}: K must be between 1 and N (K counts from 1), and N at least 1. "
+                        f"Fix: give one of 1/{max(n, 1)} ... {max(n, 1)}/{max(n, 1)}.")
+    return k, n
+
+
+def _integer_variable(environ, name: str) -> int:
+    value = environ.get(name, "")
+    try:
+        return int(value)
+    except ValueError:
+        raise DataError(f"--shard auto: {name}={value!r} is not a whole number. Fix: set it to one, or give "
+                        "--shard K/N explicitly.") from None
+
+
+def _shard_from_environment(environ: Mapping[str, str]) -> tuple[int, int]:
+    """(K, N) from a SLURM job array or a Kubernetes Indexed Job (see :func:`parse_shard`)."""
+    if "SLURM_ARRAY_TASK_ID" in environ:
+        if "SLURM_ARRAY_TASK_COUNT" not in environ:
+            raise DataError("--shard auto: SLURM_ARRAY_TASK_ID is set but SLURM_ARRAY_TASK_COUNT is not. Fix: run "
+                            "inside an `sbatch --array` job, or give --shard K/N explicitly.")
+        task = _integer_variable(environ, "SLURM_ARRAY_TASK_ID")
+        count = _integer_variable(environ, "SLURM_ARRAY_TASK_COUNT")
+        first = _integer_variable(environ, "SLURM_ARRAY_TASK_MIN") if "SLURM_ARRAY_TASK_MIN" in environ else 0
+        step = _integer_variable(environ, "SLURM_ARRAY_TASK_STEP") if "SLURM_ARRAY_TASK_STEP" in environ else 1
+        shown = (f"SLURM_ARRAY_TASK_ID={task}, SLURM_ARRAY_TASK_MIN={first}, SLURM_ARRAY_TASK_STEP={step}, "
+                 f"SLURM_ARRAY_TASK_COUNT={count}")
+        if step < 1 or (task - first) % step or not 0 <= (task - first) // step < count:
+            raise DataError(f"--shard auto: the array variables are inconsistent ({shown}): task IDs must run "
+                            "from MIN in steps of STEP, COUNT of them. Fix: submit a range such as "
+                            "`sbatch --array=0-7`, or give --shard K/N explicitly.")
+        return _checked_shard((task - first) // step + 1, count, shown=shown)
+    if "JOB_COMPLETION_INDEX" in environ:
+        index = _integer_variable(environ, "JOB_COMPLETION_INDEX")
+        if SHARD_COUNT_VARIABLE not in environ:
+            raise DataError(f"--shard auto: JOB_COMPLETION_INDEX={index} is set but {SHARD_COUNT_VARIABLE} is not "
+                            "(Kubernetes does not export the number of completions). Fix: set "
+                            f"{SHARD_COUNT_VARIABLE} in the pod template to the Job's `completions`.")
+        count = _integer_variable(environ, SHARD_COUNT_VARIABLE)
+        return _checked_shard(index + 1, count, shown=f"JOB_COMPLETION_INDEX={index} (shard {index + 1}), "
+                                                     f"{SHARD_COUNT_VARIABLE}={count}")
+    raise DataError("--shard auto found no job array: neither SLURM_ARRAY_TASK_ID (SLURM, `sbatch --array`) nor "
+                    "JOB_COMPLETION_INDEX (Kubernetes Indexed Job) is set. Fix: run inside one, or give --shard K/N.")
+
+
+def shard_units(units: Sequence, shard: tuple[int, int] | None) -> list:
+    """The units of shard ``(K, N)``: those whose position in the grid's full list, counted from 0, is K - 1 modulo N.
+
+    The full list (:func:`_grid_units`) depends only on the arms, backbones,
+    optimizers and folds, so every shard started with the same arguments
+    computes the same list; the N shards are disjoint and together cover it.
+    Consecutive units (the folds of one configuration) go to different
+    shards, which balances shards of similar networks.
+    """
+    if shard is None:
+        return list(units)
+    k, n = shard
+    return [unit for index, unit in enumerate(units) if index % n == k - 1]
+
+
 def _check_stage1(stage1_dir, backbones, optimizers) -> None:
     if stage1_dir is None:
         raise DataError("MSTL needs stage-1 models: pass stage1_dir (CLI: --stage1), or leave MSTL out (--arms).")
@@ -106,14 +252,15 @@ def _write_manifest(out_dir: Path, manifest: dict, arms, backbones, optimizers) 
     configurations = set(product(arms, backbones, optimizers))
     if manifest_path.is_file():
         previous = json.loads(manifest_path.read_text())
-        for key in ("profile", "seed", "n_folds", "dataset", "folds"):
-            if previous.get(key) != manifest[key]:
+        for key in ("profile", "seed", "n_folds", "dataset", "folds", "mixed_precision"):
+            if previous.get(key, MANIFEST_DEFAULTS.get(key)) != manifest[key]:
                 raise DataError(
                     f"{out_dir} holds a grid run with a different {key}; its results cannot be mixed with this one. "
                     "Fix: choose a new output folder, or rerun with the same data and settings to finish it."
                 )
         manifest["created"] = previous.get("created")
         configurations |= set(map(tuple, previous.get("grid", [])))
+        # shards write this file concurrently: whichever rename comes last leaves an equally valid manifest
     else:
         manifest["created"] = datetime.now(timezone.utc).isoformat(timespec="seconds")
     manifest["grid"] = sorted(configurations)
@@ -137,6 +284,10 @@ def run_grid(
     progress: bool = True,
     isolate: bool = True,
     verbose: int | str = 0,
+    workers: int = 1,
+    shard=None,
+    mixed_precision: bool = False,
+    jit_compile: bool | str = "auto",
 ) -> list[dict]:
     """Run (or finish) the cross-validated grid of the paper's Table 1.
 
@@ -171,11 +322,32 @@ def run_grid(
         process would exhaust memory; a child per configuration holds at most
         its five folds and returns it all, and starts TensorFlow once rather
         than per fold. False trains in this process (for debugging).
+    workers : int
+        Configurations trained at the same time, each in its own child
+        process (default 1: one after the other). With more than one, every
+        child gets ``TF_FORCE_GPU_ALLOW_GROWTH=true`` (:data:`GPU_MEMORY_GROWTH`)
+        so that they share one GPU's memory instead of the first taking it
+        all. Each child still uses every CPU core, so on a CPU more workers
+        mostly compete. If a configuration fails, those not yet started are
+        dropped, those running finish, and the error is raised. Needs
+        ``isolate=True``.
+    shard : None, str or (int, int)
+        Run only the K-th of N disjoint parts of the grid (K from 1), e.g.
+        ``(2, 8)``, ``"2/8"`` or ``"auto"`` (from a SLURM array or a Kubernetes
+        Indexed Job; see :func:`parse_shard` and :func:`shard_units`). Start
+        every shard with the same arguments and the same ``out_dir`` (on a
+        shared file system, with the data at the same path on every machine);
+        ``mstl report`` then reads the merged folder.
+    mixed_precision, jit_compile
+        Float16 computations and XLA, see :func:`mstl_lib.training.fit_model`.
+        ``mixed_precision`` is recorded in the manifest, and a folder trained
+        with the other setting is refused.
 
     Returns
     -------
     list of dict
-        Every result of the grid, finished earlier or now.
+        Every result of this run's units (the whole grid, or this shard's
+        part of it), finished earlier or now.
     """
     from tqdm.auto import tqdm
 
@@ -184,6 +356,8 @@ def run_grid(
     optimizers = _check_choices(optimizers or profile.optimizers, OPTIMIZERS, "optimizer(s)")
     arms = _check_choices(arms or profile.arms, ARMS, "arm(s)")
     n_folds = int(n_folds or profile.folds)
+    shard = parse_shard(shard)
+    workers = _check_workers(workers, isolate)
     if "mstl" in arms:
         _check_stage1(stage1_dir, backbones, optimizers)
     folds = nested_cv_folds(dataset.labels, dataset.groups, n_folds=n_folds, seed=seed)
@@ -193,45 +367,87 @@ def run_grid(
         "dataset": {"name": dataset.name, "root": str(dataset.root), "classes": list(dataset.class_names),
                     "counts": dataset.counts(), "fingerprint": data_fingerprint(dataset)},
         "folds": [{"train": f.train.tolist(), "val": f.val.tolist(), "test": f.test.tolist()} for f in folds],
+        "mixed_precision": bool(mixed_precision),
     }
     _write_manifest(out_dir, manifest, arms, backbones, optimizers)
-    if "ctl" in arms:
-        _prepare_initial_weights(profile, backbones, seed, isolate, out_dir)
 
-    units = _grid_units(arms, backbones, optimizers, folds)
-    bar = tqdm(total=len(units), desc="Grid", unit="fold", disable=not progress)
-    configurations = list(dict.fromkeys((tl, b, o) for tl, b, o, _ in units))
-    for tl, backbone, optimizer in configurations:
-        pending = [f for t, b, o, f in units if (t, b, o) == (tl, backbone, optimizer)
-                   and not result_path(out_dir, tl, backbone, optimizer, f.index).is_file()]
+    units = shard_units(_grid_units(arms, backbones, optimizers, folds), shard)
+    if any(tl == "ctl" for tl, *_ in units):
+        _prepare_initial_weights(profile, sorted({b for tl, b, *_ in units if tl == "ctl"}), seed, isolate, out_dir)
+    bar = tqdm(total=len(units), desc="Grid" if shard is None else f"Grid shard {shard[0]}/{shard[1]}", unit="fold",
+               disable=not progress)
+    options = dict(profile=profile, stage1_dir=stage1_dir, seed=seed, deterministic=deterministic,
+                   strategy=strategy, verbose=verbose, mixed_precision=mixed_precision, jit_compile=jit_compile)
+    jobs = []
+    for configuration in dict.fromkeys((tl, b, o) for tl, b, o, _ in units):
+        mine = [f for t, b, o, f in units if (t, b, o) == configuration]
+        pending = [f for f in mine if not result_path(out_dir, *configuration, f.index).is_file()]
+        bar.update(len(mine) - len(pending))
+        if pending:
+            jobs.append((configuration, pending))
+
+    def train(configuration, pending):
+        tl, backbone, optimizer = configuration
         bar.set_postfix_str(f"{tl} {backbone} {optimizer}")
-        bar.update(sum(1 for t, b, o, _ in units if (t, b, o) == (tl, backbone, optimizer)) - len(pending))
-        if not pending:
-            continue
-        options = dict(profile=profile, stage1_dir=stage1_dir, seed=seed, deterministic=deterministic,
-                       strategy=strategy, verbose=verbose)
         if tl == "baseline" or not isolate:
             train_configuration(dataset, pending, out_dir, tl, backbone, optimizer, on_result=lambda: bar.update(1),
                                 **options)
-            continue
+            return
         done = [0]
 
-        def advance(tl=tl, backbone=backbone, optimizer=optimizer, pending=pending, done=done):
-            finished = sum(result_path(out_dir, tl, backbone, optimizer, f.index).is_file() for f in pending)
+        def advance():
+            finished = sum(result_path(out_dir, *configuration, f.index).is_file() for f in pending)
             bar.update(finished - done[0])
             done[0] = finished
 
         log_dir = out_dir / "runs" / f"{tl}-{backbone}-{optimizer}"
         log_dir.mkdir(parents=True, exist_ok=True)
         run_in_child(train_configuration, dataset, pending, out_dir, tl, backbone, optimizer,
-                     log_path=log_dir / "train.log", on_wait=advance, **options)
+                     log_path=log_dir / "train.log", on_wait=advance, env=GPU_MEMORY_GROWTH if workers > 1 else None,
+                     **options)
         advance()
-    bar.close()
+
+    try:
+        if workers == 1:
+            for configuration, pending in jobs:
+                train(configuration, pending)
+        else:
+            _train_in_parallel(train, jobs, workers)
+    finally:
+        bar.close()
     return [json.loads(result_path(out_dir, *unit[:3], unit[3].index).read_text()) for unit in units]
 
 
+def _check_workers(workers, isolate: bool) -> int:
+    if isinstance(workers, bool) or not isinstance(workers, int) or workers < 1:
+        raise DataError(f"workers must be a whole number of at least 1, got {workers!r}. Fix: e.g. --workers 2.")
+    if workers > 1 and not isolate:
+        raise DataError(f"workers={workers} trains configurations in child processes side by side; isolate=False "
+                        "trains in this process. Fix: leave isolate at True, or use workers=1.")
+    return workers
+
+
+def _train_in_parallel(train, jobs, workers: int) -> None:
+    """``train(configuration, pending)`` for every job, ``workers`` at a time; the first error is raised after the running ones end."""
+    with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="mstl-grid") as pool:
+        futures = [pool.submit(train, *job) for job in jobs]
+        try:
+            finished, _ = wait(futures, return_when=FIRST_EXCEPTION)
+        except BaseException:  # KeyboardInterrupt: start nothing more
+            for future in futures:
+                future.cancel()
+            raise
+        failed = [f for f in futures if f in finished and f.exception() is not None]
+        if failed:
+            for future in futures:
+                future.cancel()
+            wait(futures)
+            raise failed[0].exception()
+
+
 def train_configuration(dataset, folds, out_dir, tl: str, backbone: str, optimizer: str, *, profile, stage1_dir,
-                        seed: int, deterministic: bool = False, strategy=None, verbose=0, on_result=None) -> int:
+                        seed: int, deterministic: bool = False, strategy=None, verbose=0, on_result=None,
+                        mixed_precision: bool = False, jit_compile: bool | str = "auto") -> int:
     """Train and test the given folds of one (arm, backbone, optimizer), writing each result as it finishes.
 
     The grid runs this in one child process per configuration: TensorFlow
@@ -254,6 +470,7 @@ def train_configuration(dataset, folds, out_dir, tl: str, backbone: str, optimiz
                 run_dir=out_dir / "runs" / f"{tl}-{backbone}-{optimizer}" / f"fold{fold.index}", profile=profile,
                 stage1_model=stage1_model_path(stage1_dir, backbone, optimizer) if tl == "mstl" else None,
                 seed=seed, deterministic=deterministic, strategy=strategy, verbose=verbose,
+                mixed_precision=mixed_precision, jit_compile=jit_compile,
             )
             keras.backend.clear_session()
         _write_json_atomically(result_path(out_dir, tl, backbone, optimizer, fold.index), result)
@@ -269,12 +486,33 @@ def _prepare_initial_weights(profile: Profile, backbones, seed: int, isolate: bo
     if profile.weights != GENERIC_WEIGHTS:
         return
     for backbone in backbones:
-        if generic_weights_path(backbone, profile, seed).is_file():
+        path = generic_weights_path(backbone, profile, seed)
+        if path.is_file():
             continue
-        if isolate:
-            run_in_child(ensure_generic_weights, backbone, profile, seed=seed, log_path=out_dir / "generic.log")
-        else:
-            ensure_generic_weights(backbone, profile, seed=seed)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with _exclusive(path.with_name(path.name + ".lock")):  # shards starting together train it once
+            if path.is_file():
+                continue
+            if isolate:
+                run_in_child(ensure_generic_weights, backbone, profile, seed=seed, log_path=out_dir / "generic.log")
+            else:
+                ensure_generic_weights(backbone, profile, seed=seed)
+
+
+@contextmanager
+def _exclusive(lock_path: Path):
+    """Hold an exclusive ``flock`` on ``lock_path`` inside the block (other processes wait); a no-op where there is none."""
+    try:
+        import fcntl
+    except ImportError:  # not POSIX
+        yield
+        return
+    with open(lock_path, "a") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
 
 
 def load_results(out_dir) -> list[dict]:
