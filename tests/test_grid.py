@@ -144,3 +144,20 @@ def test_mstl_without_stage1_is_refused(workdir):
     with pytest.raises(DataError, match="mstl pretrain"):
         run_grid(load_busi(workdir / "us"), workdir / "g2", stage1_dir=workdir / "none", profile=PROFILE,
                  progress=False)
+
+
+def test_mixed_precision_mstl_trains_and_is_kept_apart_from_float32(workdir):
+    out = workdir / "grid"
+    if not (out / "manifest.json").is_file():
+        pytest.skip("needs the grid of the first test")
+    dataset = load_busi(workdir / "us")
+    with pytest.raises(DataError, match="different mixed_precision"):
+        run_grid(dataset, out, stage1_dir=workdir / "stage1", profile=PROFILE, mixed_precision=True, progress=False)
+    # the float32 stage-1 model is given the mixed policy; the loss-scaled optimizer's schedule is still logged
+    results = run_grid(dataset, workdir / "mixed", stage1_dir=workdir / "stage1", profile=PROFILE, arms=("mstl",),
+                       mixed_precision=True, jit_compile=False, progress=False)
+    assert len(results) == 3
+    for result in results:
+        assert all(0.0 <= s <= 1.0 for s in result["y_score"]) and len(result["y_score"]) == result["n_test"]
+        assert result["history"]["learning_rate"][0] == pytest.approx(PROFILE.learning_rate)
+    assert json.loads((workdir / "mixed" / "manifest.json").read_text())["mixed_precision"] is True
