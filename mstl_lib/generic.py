@@ -88,12 +88,13 @@ def ensure_generic_weights(backbone: str, profile: str | Profile, *, seed: int =
     path.parent.mkdir(parents=True, exist_ok=True)
     log(f"Generic stage: pretraining {backbone} on {p.generic_categories} fractal categories x "
         f"{p.generic_per_category} images (once; cached as {path.name}) ...")
-    work = path.parent / (path.name + ".partial")
+    work = path.parent / f"{path.name}.partial-{os.getpid()}"  # one per process: parallel jobs never share it
     shutil.rmtree(work, ignore_errors=True)
     summary = _train_generic(backbone, p, seed, work, verbose)
-    temporary = work / path.name
-    os.replace(temporary, path)
-    Path(str(path).replace(".weights.h5", ".json")).write_text(json.dumps(summary, indent=2))
+    record = work / "record.json"
+    record.write_text(json.dumps(summary, indent=2))
+    os.replace(record, Path(str(path).replace(".weights.h5", ".json")))
+    os.replace(work / path.name, path)  # last: the weights file appears only when everything is in place
     shutil.rmtree(work, ignore_errors=True)
     log(f"Generic stage done: held-out accuracy {summary['val_accuracy']:.2f} over "
         f"{p.generic_categories} categories (chance {1 / p.generic_categories:.2f}).")
