@@ -201,7 +201,7 @@ def comparison_sentence(entry: dict, alpha: float = 0.05) -> str:
     config = f" ({entry['backbone']}, {entry['optimizer']})"
     if entry.get("p") is None:
         return f"{a} vs {b}{config}: not testable with {entry['folds']} fold(s)."
-    difference = 100 * entry["mean_difference"]
+    difference = round(100 * entry["mean_difference"], 1) + 0.0  # never "-0.0"
     if entry["p"] < alpha:
         verdict = f"{a} is {'higher' if difference > 0 else 'lower'}"
     else:
