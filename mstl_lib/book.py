@@ -188,7 +188,7 @@ def execute_notebooks(
                 ) from None
             except _execution_error() as error:
                 raise DataError(
-                    f"{notebook.name} failed in cell {error.exec_count}: {error.ename}: {error.evalue}. "
+                    f"{notebook.name} failed in cell {error.exec_count}: {error.ename}: {str(error.evalue).rstrip('.')}. "
                     f"The executed notebook with the traceback is {target}."
                 ) from None
         document = nbformat.read(target, as_version=4)

@@ -256,7 +256,9 @@ def _write_manifest(out_dir: Path, manifest: dict, arms, backbones, optimizers) 
             if previous.get(key, MANIFEST_DEFAULTS.get(key)) != manifest[key]:
                 raise DataError(
                     f"{out_dir} holds a grid run with a different {key}; its results cannot be mixed with this one. "
-                    "Fix: choose a new output folder, or rerun with the same data and settings to finish it."
+                    "Fix: choose a new output folder, or rerun with the same data and settings to finish it (a "
+                    "lesson's work folder made by an older version of a profile, e.g. _build/work/lab: delete it, and "
+                    "the lessons recompute it)."
                 )
         manifest["created"] = previous.get("created")
         configurations |= set(map(tuple, previous.get("grid", [])))
