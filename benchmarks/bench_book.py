@@ -16,13 +16,11 @@ from __future__ import annotations
 
 import os
 import re
-import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 
-from common import QUIET_ENV, REPO_ROOT, check, fmt
+from common import QUIET_ENV, book_run, check, fmt
 
 TARGET_S = 300.0
 RUNS = 3
@@ -34,22 +32,11 @@ def one_run(tmp: Path, index: int) -> dict:
     env = {**os.environ, **QUIET_ENV, "KERAS_HOME": str(tmp / f"keras{index}")}
     env.pop("TF_CPP_MIN_LOG_LEVEL", None)  # what a newcomer's shell has: mstl sets the level itself
     build_dir = tmp / f"run{index}" / "_build"
-    command = [sys.executable, "-m", "mstl_lib", "book", "--profile", "smoke", "--build-dir", str(build_dir)]
-    started = time.perf_counter()
-    out = subprocess.run(command, cwd=str(REPO_ROOT), capture_output=True, text=True, env=env)
-    wall = time.perf_counter() - started
-    log = out.stdout + out.stderr
-    per_notebook, current = [], None
-    for line in log.splitlines():
-        match = re.match(r"Executing (\S+\.ipynb)", line)
-        if match:
-            current = match.group(1)
-        match = re.match(r"\s+done in (\d+) s", line)
-        if match and current:
-            per_notebook.append([current, int(match.group(1))])
-            current = None
+    run = book_run("smoke", build_dir, env)
+    wall, log = run["wall_s"], run["log"]
     html_pages = len(list((build_dir / "html").rglob("*.html"))) if (build_dir / "html").is_dir() else 0
-    return {"wall_s": wall, "returncode": out.returncode, "html_pages": html_pages, "per_notebook_s": per_notebook,
+    return {"wall_s": wall, "returncode": run["returncode"], "html_pages": html_pages,
+            "per_notebook_s": run["per_notebook_s"],
             "noise_lines": NOISE.findall(log), "log_tail": "\n".join(log.splitlines()[-40:])}
 
 

@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import json
 import os
-import re
 import statistics
 import subprocess
 import sys
@@ -31,7 +30,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from common import QUIET_ENV, REPO_ROOT, check, fmt
+from common import QUIET_ENV, REPO_ROOT, book_run, check, fmt
 
 REFERENCE_RATE = 40.0  # images/s of plain Keras ResNet50 on the machine the limits are stated for
 COLD_LIMIT_MIN, WARM_LIMIT_MIN = 30.0, 20.0
@@ -58,21 +57,9 @@ def plain_keras_rate(env) -> float:
 
 
 def run_book(build_dir: Path, env) -> dict:
-    command = [sys.executable, "-m", "mstl_lib", "book", "--profile", "lab", "--build-dir", str(build_dir)]
-    started = time.perf_counter()
-    out = subprocess.run(command, cwd=str(REPO_ROOT), capture_output=True, text=True, env=env)
-    wall = time.perf_counter() - started
-    per_notebook, current = [], None
-    for line in (out.stdout + out.stderr).splitlines():
-        match = re.match(r"Executing (\S+\.ipynb)", line)
-        if match:
-            current = match.group(1)
-        match = re.match(r"\s+done in (\d+) s", line)
-        if match and current:
-            per_notebook.append([current, int(match.group(1))])
-            current = None
-    return {"wall_s": wall, "returncode": out.returncode, "per_notebook_s": per_notebook,
-            "log_tail": "\n".join((out.stdout + out.stderr).splitlines()[-30:])}
+    run = book_run("lab", build_dir, env)
+    log = run.pop("log")
+    return {**run, "log_tail": "\n".join(log.splitlines()[-30:])}
 
 
 def what_was_learned(work: Path) -> dict:

@@ -243,3 +243,28 @@ def now_utc() -> str:
 
 def python() -> str:
     return sys.executable
+
+
+def book_run(profile: str, build_dir: Path, env: dict) -> dict:
+    """Run ``mstl book --profile PROFILE --build-dir BUILD`` in a child process and time it.
+
+    Returns the wall time, exit status, the whole log, and the seconds per
+    lesson as ``mstl book`` logs them (``Executing NAME.ipynb`` ... ``done in N s``).
+    """
+    import re
+
+    command = [sys.executable, "-m", "mstl_lib", "book", "--profile", profile, "--build-dir", str(build_dir)]
+    started = time.perf_counter()
+    out = subprocess.run(command, cwd=str(REPO_ROOT), capture_output=True, text=True, env=env)
+    wall = time.perf_counter() - started
+    log = out.stdout + out.stderr
+    per_notebook, current = [], None
+    for line in log.splitlines():
+        match = re.match(r"Executing (\S+\.ipynb)", line)
+        if match:
+            current = match.group(1)
+        match = re.match(r"\s+done in (\d+) s", line)
+        if match and current:
+            per_notebook.append([current, int(match.group(1))])
+            current = None
+    return {"wall_s": wall, "returncode": out.returncode, "log": log, "per_notebook_s": per_notebook}
