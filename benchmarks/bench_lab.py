@@ -23,11 +23,9 @@ from __future__ import annotations
 
 import json
 import os
-import statistics
 import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 from common import QUIET_ENV, REPO_ROOT, book_run, check, fmt
@@ -63,25 +61,28 @@ def run_book(build_dir: Path, env) -> dict:
 
 
 def what_was_learned(work: Path) -> dict:
-    """Stage-1 accuracies, per-arm AUC (mean over folds and bootstrap CI), collapsed folds."""
+    """Stage-1 accuracies, per-arm AUC (mean ± SD over folds, pooled with bootstrap CI), collapsed folds."""
     from mstl_lib.grid import load_results
-    from mstl_lib.report import grid_statistics
+    from mstl_lib.report import grid_statistics, table1
 
     stage1 = {p.parent.name: json.loads(p.read_text())["test_accuracy"] for p in (work / "stage1").glob("*/stage1.json")}
     results = load_results(work / "grid")
     stats = grid_statistics(results)
+    folds = table1(results, formatted=False).set_index(["tl", "backbone", "optimizer"])
     arms = {}
     for entry in stats["bootstrap"]:
-        folds = [r["metrics"]["auc"] for r in results if (r["tl"], r["backbone"], r["optimizer"]) ==
-                 (entry["tl"], entry["backbone"], entry["optimizer"])]
+        row = folds.loc[(entry["tl"], entry["backbone"], entry["optimizer"])]
         arms[f"{entry['tl']} {entry['backbone']} {entry['optimizer']}"] = {
-            "tl": entry["tl"], "mean_auc": statistics.mean(folds), "sd_auc": statistics.stdev(folds),
+            "tl": entry["tl"], "mean_auc": float(row["auc_mean"]), "sd_auc": float(row["auc_std"]),
             "pooled_auc": entry["auc"]["estimate"], "low": entry["auc"]["low"], "high": entry["auc"]["high"]}
     return {"stage1_test_accuracy": stage1, "arms": arms, "collapsed": stats["collapsed"],
             "tests": stats["corrected_tests"]}
 
 
 def real_sample(stage1: Path, tmp: Path, env) -> dict | None:
+    from mstl_lib.grid import load_results
+    from mstl_lib.report import table1
+
     sample = REPO_ROOT.parent / "shared" / "data" / "busi_sample"
     if not sample.is_dir():
         return None
@@ -91,19 +92,10 @@ def real_sample(stage1: Path, tmp: Path, env) -> dict | None:
     done = subprocess.run(command, cwd=str(REPO_ROOT), capture_output=True, text=True, env=env)
     if done.returncode != 0:
         return {"returncode": done.returncode, "log_tail": (done.stdout + done.stderr)[-2000:]}
-    learned = what_was_learned_from_grid(out_dir)
-    return {"returncode": 0, **learned}
-
-
-def what_was_learned_from_grid(grid: Path) -> dict:
-    from mstl_lib.grid import load_results
-
-    results = load_results(grid)
-    by_arm = {}
-    for r in results:
-        by_arm.setdefault(r["tl"], []).append(r["metrics"]["auc"])
-    return {"n_images": sum(len(r["y_true"]) for r in results if r["tl"] == "baseline"),
-            "mean_auc": {tl: statistics.mean(v) for tl, v in by_arm.items()}}
+    results = load_results(out_dir)
+    folds = table1(results, formatted=False)
+    return {"returncode": 0, "n_images": sum(len(r["y_true"]) for r in results if r["tl"] == "baseline"),
+            "mean_auc": dict(zip(folds["tl"], map(float, folds["auc_mean"])))}
 
 
 def run(quick: bool = False) -> dict:

@@ -25,6 +25,7 @@ import json
 import math
 import os
 import shutil
+from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
@@ -86,19 +87,38 @@ def ensure_generic_weights(backbone: str, profile: str | Profile, *, seed: int =
     if path.is_file():
         return path
     path.parent.mkdir(parents=True, exist_ok=True)
-    log(f"Generic stage: pretraining {backbone} on {p.generic_categories} fractal categories x "
-        f"{p.generic_per_category} images (once; cached as {path.name}) ...")
-    work = path.parent / f"{path.name}.partial-{os.getpid()}"  # one per process: parallel jobs never share it
-    shutil.rmtree(work, ignore_errors=True)
-    summary = _train_generic(backbone, p, seed, work, verbose)
-    record = work / "record.json"
-    record.write_text(json.dumps(summary, indent=2))
-    os.replace(record, Path(str(path).replace(".weights.h5", ".json")))
-    os.replace(work / path.name, path)  # last: the weights file appears only when everything is in place
-    shutil.rmtree(work, ignore_errors=True)
+    with _exclusive(path.with_name(path.name + ".lock")):  # parallel jobs (shards, pretrain arrays) train it once
+        if path.is_file():
+            return path
+        log(f"Generic stage: pretraining {backbone} on {p.generic_categories} fractal categories x "
+            f"{p.generic_per_category} images (once; cached as {path.name}) ...")
+        work = path.parent / (path.name + ".partial")
+        shutil.rmtree(work, ignore_errors=True)
+        summary = _train_generic(backbone, p, seed, work, verbose)
+        record = work / "record.json"
+        record.write_text(json.dumps(summary, indent=2))
+        os.replace(record, Path(str(path).replace(".weights.h5", ".json")))
+        os.replace(work / path.name, path)  # last: the weights file appears only when everything is in place
+        shutil.rmtree(work, ignore_errors=True)
     log(f"Generic stage done: held-out accuracy {summary['val_accuracy']:.2f} over "
         f"{p.generic_categories} categories (chance {1 / p.generic_categories:.2f}).")
     return path
+
+
+@contextmanager
+def _exclusive(lock_path: Path):
+    """Hold an exclusive ``flock`` on ``lock_path`` inside the block (other processes wait); a no-op where there is none."""
+    try:
+        import fcntl
+    except ImportError:  # not POSIX
+        yield
+        return
+    with open(lock_path, "a") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
 
 
 def _split(labels: np.ndarray, seed: int) -> tuple[np.ndarray, np.ndarray]:

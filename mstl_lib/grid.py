@@ -34,7 +34,6 @@ import platform
 import re
 import secrets
 from concurrent.futures import FIRST_EXCEPTION, ThreadPoolExecutor, wait
-from contextlib import contextmanager
 from datetime import datetime, timezone
 from itertools import product
 from pathlib import Path
@@ -482,39 +481,19 @@ def train_configuration(dataset, folds, out_dir, tl: str, backbone: str, optimiz
 
 
 def _prepare_initial_weights(profile: Profile, backbones, seed: int, isolate: bool, out_dir: Path) -> None:
-    """Make the generic stage's weights (once, cached) before the folds that start from them."""
+    """Make the generic stage's weights (once, cached; :func:`mstl_lib.generic.ensure_generic_weights` lets
+    one of several shards train them) before the folds that start from them."""
     from mstl_lib.generic import GENERIC_WEIGHTS, ensure_generic_weights, generic_weights_path
 
     if profile.weights != GENERIC_WEIGHTS:
         return
     for backbone in backbones:
-        path = generic_weights_path(backbone, profile, seed)
-        if path.is_file():
+        if generic_weights_path(backbone, profile, seed).is_file():
             continue
-        path.parent.mkdir(parents=True, exist_ok=True)
-        with _exclusive(path.with_name(path.name + ".lock")):  # shards starting together train it once
-            if path.is_file():
-                continue
-            if isolate:
-                run_in_child(ensure_generic_weights, backbone, profile, seed=seed, log_path=out_dir / "generic.log")
-            else:
-                ensure_generic_weights(backbone, profile, seed=seed)
-
-
-@contextmanager
-def _exclusive(lock_path: Path):
-    """Hold an exclusive ``flock`` on ``lock_path`` inside the block (other processes wait); a no-op where there is none."""
-    try:
-        import fcntl
-    except ImportError:  # not POSIX
-        yield
-        return
-    with open(lock_path, "a") as handle:
-        fcntl.flock(handle, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(handle, fcntl.LOCK_UN)
+        if isolate:
+            run_in_child(ensure_generic_weights, backbone, profile, seed=seed, log_path=out_dir / "generic.log")
+        else:
+            ensure_generic_weights(backbone, profile, seed=seed)
 
 
 def load_results(out_dir) -> list[dict]:
