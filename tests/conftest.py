@@ -65,3 +65,24 @@ def make_folder_dataset(tmp_path):
         return root
 
     return make
+
+
+def kill_when_written(script: Path, watched: Path, *, timeout: float = 240.0, poll: float = 0.2) -> None:
+    """Run ``script`` in its own process group, SIGKILL the group as soon as ``watched`` exists.
+
+    Fails the test (with the end of the script's stderr) if the script ends or
+    the timeout passes before the file appears.
+    """
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    process = subprocess.Popen([sys.executable, str(script)], start_new_session=True,
+                               stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    deadline = time.monotonic() + timeout
+    while not watched.is_file() and time.monotonic() < deadline and process.poll() is None:
+        time.sleep(poll)
+    assert watched.is_file(), process.stderr.read().decode()[-2000:] if process.poll() is not None else "no result in time"
+    os.killpg(process.pid, signal.SIGKILL)
+    process.wait()

@@ -3,16 +3,12 @@
 from __future__ import annotations
 
 import json
-import os
-import signal
-import subprocess
-import sys
 import textwrap
-import time
 from dataclasses import replace
 
 import pytest
 
+from conftest import kill_when_written
 from mstl_lib.cli import main
 from mstl_lib.datasets import load_busi
 from mstl_lib.errors import DataError
@@ -62,15 +58,8 @@ def test_killed_grid_resumes_and_report_has_every_column(workdir):
     script = workdir / "grid.py"
     script.write_text(textwrap.dedent(GRID_SCRIPT.format(us=str(workdir / "us"), out=str(out),
                                                          stage1=str(workdir / "stage1"))))
-    process = subprocess.Popen([sys.executable, str(script)], start_new_session=True,
-                               stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     first = result_path(out, "scratch", "resnet10", "adam", 0)
-    deadline = time.monotonic() + 240
-    while not first.is_file() and time.monotonic() < deadline and process.poll() is None:
-        time.sleep(0.5)
-    assert first.is_file(), process.stderr.read().decode()[-2000:] if process.poll() is not None else "no result in time"
-    os.killpg(process.pid, signal.SIGKILL)
-    process.wait()
+    kill_when_written(script, first)
     finished = {p: p.read_bytes() for p in (out / "results").glob("*/*.json")}
     assert 1 <= len(finished) < 12
 

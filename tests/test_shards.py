@@ -4,15 +4,12 @@ from __future__ import annotations
 
 import json
 import os
-import signal
-import subprocess
-import sys
 import textwrap
-import time
 from dataclasses import replace
 
 import pytest
 
+from conftest import kill_when_written
 from mstl_lib.cli import build_parser, main
 from mstl_lib.datasets import load_busi
 from mstl_lib.errors import DataError
@@ -143,15 +140,8 @@ def test_two_shards_in_one_folder_equal_one_run_and_survive_a_kill(whole):
     us, out = whole / "us", whole / "sharded"
     script = whole / "shard.py"
     script.write_text(textwrap.dedent(KILLED_SHARD.format(us=str(us), out=str(out))))
-    process = subprocess.Popen([sys.executable, str(script)], start_new_session=True,
-                               stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     first = result_path(out, "scratch", "resnet10", "adam", 0)  # unit 0: shard 1's first
-    deadline = time.monotonic() + 240
-    while not first.is_file() and time.monotonic() < deadline and process.poll() is None:
-        time.sleep(0.2)
-    assert first.is_file(), process.stderr.read().decode()[-2000:] if process.poll() is not None else "no result in time"
-    os.killpg(process.pid, signal.SIGKILL)
-    process.wait()
+    kill_when_written(script, first)
     finished = _files(out)
     assert 1 <= len(finished) < 5  # shard 1 of 2 holds units 0, 2, 4, 6, 8
 
