@@ -16,7 +16,7 @@ run past ``--budget-s`` (each skipped part is listed as such):
    XLA, and with mixed precision and XLA; inference throughput in each; the
    first epoch's extra time (tracing, XLA compilation); GPU utilisation and
    memory sampled with ``nvidia-smi`` every 200 ms during the timed epochs;
-3. the stage-2 grid of one CNN end to end (``mstl_lib.grid.run_grid``: CTL
+3. the stage-2 grid of one CNN end to end (``mstl_lib.training.grid.run_grid``: CTL
    and MSTL x 3 optimizers x 5 folds = 30 trainings on 100 + 100 synthetic
    ultrasound images, the paper's fold sizes, random weights since ImageNet
    cannot be downloaded there, untrained stage-1 models for MSTL), with
@@ -47,7 +47,6 @@ import sys
 import tempfile
 import threading
 import time
-from dataclasses import replace
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -140,8 +139,9 @@ def stage1_throughput(backbone: str, mixed_precision: bool, jit_compile: bool, s
     import tensorflow as tf
 
     from common import epoch_timer
-    from mstl_lib.models import build_stage1_model, make_optimizer
-    from mstl_lib.training import MIXED_PRECISION_POLICY, _global_policy, with_dtype_policy
+    from mstl_lib.models.networks import build_stage1_model
+    from mstl_lib.training.optimizers import make_optimizer
+    from mstl_lib.training.fit import MIXED_PRECISION_POLICY, _global_policy, with_dtype_policy
 
     policy = MIXED_PRECISION_POLICY if mixed_precision else "float32"
     rng = np.random.default_rng(0)
@@ -176,9 +176,9 @@ def stage1_throughput(backbone: str, mixed_precision: bool, jit_compile: bool, s
 
 def prepare_grid(backbone: str, work: Path, quick: bool) -> dict:
     """Synthetic ultrasound set and untrained stage-1 models (one per optimizer) for the grid run."""
-    from mstl_lib.models import build_stage1_model
-    from mstl_lib.stages import stage1_model_path
-    from mstl_lib.synthetic import write_ultrasound_set
+    from mstl_lib.models.networks import build_stage1_model
+    from mstl_lib.training.stages import stage1_model_path
+    from mstl_lib.data.synthetic import write_ultrasound_set
 
     optimizers = ("adam",) if quick else ("sgd", "adam", "adagrad")
     write_ultrasound_set(work / "us", 12 if quick else 100, seed=0, progress=False)
@@ -192,8 +192,8 @@ def prepare_grid(backbone: str, work: Path, quick: bool) -> dict:
 GRID_SCRIPT = """
 import json, sys
 from dataclasses import replace
-from mstl_lib.datasets import load_busi
-from mstl_lib.grid import run_grid
+from mstl_lib.data.datasets import load_busi
+from mstl_lib.training.grid import run_grid
 from mstl_lib.profiles import get_profile
 job = json.loads(sys.argv[1])
 profile = replace(get_profile("paper"), epochs_stage2=job["epochs"], weights=None, backbones=(job["backbone"],),
@@ -211,7 +211,7 @@ def time_grid(backbone: str, prepared: dict, work: Path, workers: int, epochs: i
     has not finished; the trainings finished by then are counted. A quick
     run trains one fold of CTL and one of MSTL (shard 1/3 of three folds).
     """
-    from mstl_lib.grid import shard_units
+    from mstl_lib.training.grid import shard_units
 
     folds = 3 if quick else FOLDS
     shard = (1, 3) if quick else None

@@ -2,9 +2,9 @@
 
 20,400 synthetic cell patches (6,800 per line, 3 lines; crops of synthetic
 bright-field frames around their cells, grayscale PNG, 50-200 px a side) and
-a ``manifest.csv`` in the layout :func:`mstl_lib.patches.load_patch_dataset`
+a ``manifest.csv`` in the layout :func:`mstl_lib.data.patches.load_patch_dataset`
 reads, split 7:2:1 (14,280 / 4,080 / 2,040). Then, in a child process,
-:func:`mstl_lib.stages.run_stage1` trains ResNet50 (random weights; there is
+:func:`mstl_lib.training.stages.run_stage1` trains ResNet50 (random weights; there is
 no network for ImageNet's) for one whole epoch with the paper profile's
 settings (75 x 75, batch 16, Adagrad), validates, tests and saves, exactly as
 ``mstl pretrain`` does. Target: peak RSS <= 3 GB.
@@ -44,8 +44,8 @@ def write_patch_set(out_dir: Path, per_class: int, *, frames_per_class: int = 8,
     """Write ``per_class`` crops per cell line and a manifest.csv; return counts per split."""
     import cv2
 
-    from mstl_lib.patches import MANIFEST, MANIFEST_FIELDS
-    from mstl_lib.synthetic import CELL_LINES, make_cell_frame
+    from mstl_lib.data.patches import PATCH_MANIFEST, MANIFEST_FIELDS
+    from mstl_lib.data.synthetic import CELL_LINES, make_cell_frame
 
     rng = np.random.default_rng(seed)
     rows = []
@@ -67,7 +67,7 @@ def write_patch_set(out_dir: Path, per_class: int, *, frames_per_class: int = 8,
             split = "train" if i < cut[0] else "val" if i < cut[1] else "test"
             rows.append({"patch": name, "class": line, "split": split, "source": f"{line}/{line}_frame{k:02d}.png",
                          "x": x0, "y": y0, "w": x1 - x0, "h": y1 - y0})
-    with (out_dir / MANIFEST).open("w", newline="") as handle:
+    with (out_dir / PATCH_MANIFEST).open("w", newline="") as handle:
         writer = csv.DictWriter(handle, fieldnames=MANIFEST_FIELDS)
         writer.writeheader()
         writer.writerows(rows)
@@ -82,7 +82,7 @@ def child(patch_dir: str, out_dir: str, backbone: str) -> dict:
 
     quiet_tensorflow()
     from mstl_lib.profiles import get_profile
-    from mstl_lib.stages import run_stage1
+    from mstl_lib.training.stages import run_stage1
 
     profile = get_profile("paper", epochs_stage1=1)
     started = time.perf_counter()

@@ -1,7 +1,7 @@
 """Figure 1: input pipeline efficiency.
 
 Training throughput (images/s) of a stage-2 model fed by the library's
-file-based ``tf.data`` pipeline (:func:`mstl_lib.pipeline.make_tf_dataset`:
+file-based ``tf.data`` pipeline (:func:`mstl_lib.training.inputs.make_tf_dataset`:
 decode once, cache as uint8, shuffle, the paper's stage-2 augmentation, the
 training images tripled, batch, prefetch), divided by the throughput of the
 same compiled model fed the same images as in-memory tensors with plain
@@ -34,11 +34,12 @@ def run(quick: bool = False) -> dict:
     import keras
     import tensorflow as tf
 
-    from mstl_lib.imageio import load_image
-    from mstl_lib.models import build_stage1_model, build_stage2_model, make_optimizer
-    from mstl_lib.pipeline import STAGE2_MULTIPLIER, make_tf_dataset
-    from mstl_lib.synthetic import ULTRASOUND_CLASSES, ultrasound_name, write_ultrasound_set
-    from mstl_lib.training import set_seed
+    from mstl_lib.data.images import load_image
+    from mstl_lib.models.networks import build_stage1_model, build_stage2_model
+    from mstl_lib.training.optimizers import make_optimizer
+    from mstl_lib.training.inputs import STAGE2_MULTIPLIER, make_tf_dataset
+    from mstl_lib.data.synthetic import ULTRASOUND_CLASSES, ultrasound_name, write_ultrasound_set
+    from mstl_lib.training.fit import set_seed
 
     per_class = 8 if quick else 60          # 120 training images per fold, as in the paper
     repeats = 1 if quick else 5

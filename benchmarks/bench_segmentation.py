@@ -1,7 +1,7 @@
 """Figure 2: segmentation throughput on one core, and the wrapper's overhead.
 
 Full 1224 x 904 bright-field frames per second through
-:func:`mstl_lib.segmentation.segment_frame` with its defaults (grayscale,
+:func:`mstl_lib.data.segmentation.segment_frame` with its defaults (grayscale,
 CLAHE, automatic offset, Gaussian adaptive threshold, 2 x 2 dilation,
 scikit-image small-object removal, hole filling, external contours, bounding
 boxes, the w + h >= 100 cut-off, crops), and the same computation written as
@@ -122,8 +122,8 @@ def bare_segment(frame: np.ndarray, timings: dict | None = None):
 
 
 def _frames(quick: bool) -> list[tuple[str, np.ndarray]]:
-    from mstl_lib.imageio import read_image
-    from mstl_lib.synthetic import CELL_LINES, make_cell_frame
+    from mstl_lib.data.images import read_image
+    from mstl_lib.data.synthetic import CELL_LINES, make_cell_frame
 
     frames = []
     real = _real_frame_path()
@@ -140,7 +140,7 @@ def child(quick: bool) -> dict:
     import cv2
 
     cv2.setNumThreads(1)
-    from mstl_lib.segmentation import segment_frame
+    from mstl_lib.data.segmentation import segment_frame
 
     per_sample = 2 if quick else 10
     repeats = 2 if quick else 7

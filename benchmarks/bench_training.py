@@ -7,7 +7,7 @@ the library's decay schedule):
 * plain Keras training throughput: ``model.fit`` on in-memory tensors, the
   training phase of each epoch only;
 * inference throughput: ``model.predict`` on in-memory tensors;
-* the library's training loop: :func:`mstl_lib.training.fit_model` (its
+* the library's training loop: :func:`mstl_lib.training.fit.fit_model` (its
   resumable checkpoint, which keeps the best weights in memory and backs up
   at most every 60 s, the learning-rate and CSV loggers, and the validation
   pass) against plain ``model.fit`` with the same validation
@@ -53,8 +53,9 @@ def _bench_backbone(backbone: str, quick: bool, tmp: Path) -> dict:
     import keras
     import tensorflow as tf
 
-    from mstl_lib.models import build_ctl_model, make_optimizer
-    from mstl_lib.training import fit_model, read_history, set_seed
+    from mstl_lib.models.networks import build_ctl_model
+    from mstl_lib.training.optimizers import make_optimizer
+    from mstl_lib.training.fit import fit_model, read_history, set_seed
 
     n_train, n_val = (32, 16) if quick else (360, 40)
     repeats = 1 if quick else 5

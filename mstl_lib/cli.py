@@ -14,7 +14,7 @@ from typing import Callable, Sequence
 
 from mstl_lib import __version__
 from mstl_lib.errors import MSTLError
-from mstl_lib.book import CELL_TIMEOUTS
+from mstl_lib.teaching.book import CELL_TIMEOUTS
 from mstl_lib.profiles import ALL_BACKBONES, ARMS, OPTIMIZERS, PROFILES
 from mstl_lib.quiet import import_tensorflow_quietly, quiet_this_process
 
@@ -38,7 +38,7 @@ def _progress(args: argparse.Namespace) -> bool:
 
 @command("synth")
 def run_synth(args: argparse.Namespace) -> int:
-    from mstl_lib.synthetic import write_synthetic
+    from mstl_lib.data.synthetic import write_synthetic
 
     written = write_synthetic(args.out, profile=args.size, seed=args.seed, overwrite=args.overwrite,
                               progress=_progress(args))
@@ -49,7 +49,7 @@ def run_synth(args: argparse.Namespace) -> int:
 
 @command("segment")
 def run_segment(args: argparse.Namespace) -> int:
-    from mstl_lib.patches import build_patch_dataset
+    from mstl_lib.data.patches import build_patch_dataset
 
     summary = build_patch_dataset(args.raw, args.out, per_class=args.per_class, seed=args.seed,
                                   overwrite=args.overwrite, on_error=args.on_error, progress=_progress(args))
@@ -59,8 +59,8 @@ def run_segment(args: argparse.Namespace) -> int:
 
 @command("audit")
 def run_audit(args: argparse.Namespace) -> int:
-    from mstl_lib.audit import audit_dataset
-    from mstl_lib.datasets import load_dataset
+    from mstl_lib.data.audit import audit_dataset
+    from mstl_lib.data.datasets import load_dataset
 
     options = {"on_error": "skip"}
     if args.kind == "busi":
@@ -73,7 +73,7 @@ def run_audit(args: argparse.Namespace) -> int:
 
 @command("pretrain")
 def run_pretrain(args: argparse.Namespace) -> int:
-    from mstl_lib.stages import run_stage1
+    from mstl_lib.training.stages import run_stage1
 
     profile = _profile(args, "epochs_stage1")
     summary = run_stage1(args.cells, args.out, backbone=args.backbone or profile.backbones[0],
@@ -88,8 +88,8 @@ def run_pretrain(args: argparse.Namespace) -> int:
 
 
 def _load_ultrasound(args: argparse.Namespace):
-    from mstl_lib.audit import audit_dataset, group_duplicates
-    from mstl_lib.datasets import load_dataset
+    from mstl_lib.data.audit import audit_dataset, group_duplicates
+    from mstl_lib.data.datasets import load_dataset
 
     dataset = load_dataset(args.us, args.kind, on_error="skip")
     report = audit_dataset(dataset, progress=_progress(args))
@@ -103,8 +103,8 @@ def _load_ultrasound(args: argparse.Namespace):
 
 @command("grid")
 def run_grid_command(args: argparse.Namespace) -> int:
-    from mstl_lib.grid import run_grid
-    from mstl_lib.report import format_report
+    from mstl_lib.training.grid import run_grid
+    from mstl_lib.evaluation.report import format_report
 
     profile = _profile(args, "epochs_stage2")
     dataset = _load_ultrasound(args)
@@ -121,18 +121,18 @@ def run_grid_command(args: argparse.Namespace) -> int:
 def run_report(args: argparse.Namespace) -> int:
     import json
 
-    from mstl_lib.grid import MANIFEST, load_results
-    from mstl_lib.report import format_report, report_dict
+    from mstl_lib.training.grid import GRID_MANIFEST, load_results
+    from mstl_lib.evaluation.report import format_report, report_dict
 
     results = load_results(args.dir)
-    manifest = json.loads((Path(args.dir) / MANIFEST).read_text())
+    manifest = json.loads((Path(args.dir) / GRID_MANIFEST).read_text())
     print(json.dumps(report_dict(results, manifest), indent=2) if args.json else format_report(results, manifest=manifest))
     return 0
 
 
 @command("book")
 def run_book(args: argparse.Namespace) -> int:
-    from mstl_lib.book import build_book
+    from mstl_lib.teaching.book import build_book
 
     build_book(root=args.root, profile=args.profile, build_dir=args.build_dir, work_dir=args.work_dir,
                seed=args.seed, weights=args.weights, execute=not args.no_execute, only=args.only,
@@ -142,7 +142,7 @@ def run_book(args: argparse.Namespace) -> int:
 
 @command("student-edition")
 def run_student_edition(args: argparse.Namespace) -> int:
-    from mstl_lib.book import write_student_edition
+    from mstl_lib.teaching.book import write_student_edition
 
     for path in write_student_edition(args.out, root=args.root, overwrite=args.overwrite):
         print(path)

@@ -19,7 +19,7 @@ from mstl_lib.errors import DataError
 BACKBONES = ("resnet50", "inceptionv3", "efficientnetb2")
 """The paper's three ImageNet CNNs (section 2.2), Keras applications."""
 LAB_BACKBONES = ("resnet10",)
-"""Small networks for CPU classrooms (not in the paper); see :func:`mstl_lib.models.build_backbone`."""
+"""Small networks for CPU classrooms (not in the paper); see :func:`mstl_lib.models.networks.build_backbone`."""
 ALL_BACKBONES = BACKBONES + LAB_BACKBONES
 ARMS = ("scratch", "ctl", "mstl", "baseline")
 """Transfer types of the grid, in the order every table and figure shows them."""
@@ -65,7 +65,7 @@ class Profile:
         features with logistic regression, no network).
     bn_momentum : float or None
         Momentum of BatchNorm's moving statistics; None keeps Keras' 0.99
-        (see :func:`mstl_lib.models.set_batchnorm_momentum`).
+        (see :func:`mstl_lib.models.networks.set_batchnorm_momentum`).
     patience : int or None
         Early stopping on the validation loss after this many epochs without
         improvement; None trains every epoch (the paper).
@@ -77,7 +77,7 @@ class Profile:
         the AUC ranks the images and is steadier.
     generic_categories, generic_per_category, epochs_generic : int
         Size of the generic stage that replaces ImageNet when ``weights`` is
-        ``"fractaldb"`` (:mod:`mstl_lib.generic`).
+        ``"fractaldb"`` (:mod:`mstl_lib.training.generic`).
     """
 
     name: str

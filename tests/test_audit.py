@@ -9,10 +9,10 @@ import pytest
 from PIL import Image
 
 from conftest import write_image
-from mstl_lib.audit import audit_dataset, find_duplicate_groups, group_duplicates
-from mstl_lib.datasets import load_busi, load_folder_dataset
+from mstl_lib.data.audit import audit_dataset, find_duplicate_groups, group_duplicates
+from mstl_lib.data.datasets import load_busi, load_folder_dataset
 from mstl_lib.errors import DataError
-from mstl_lib.splits import check_no_leak, nested_cv_folds
+from mstl_lib.data.splits import check_no_leak, cross_validation_folds
 
 
 def _smooth_image(seed: int, size=96) -> np.ndarray:
@@ -76,7 +76,7 @@ def test_real_busi_sample_duplicate_pairs_are_found(busi_sample):
 @pytest.mark.realdata
 def test_grouped_folds_keep_real_duplicates_together(busi_sample):
     dataset = group_duplicates(load_busi(busi_sample), progress=False)
-    folds = nested_cv_folds(dataset.labels, dataset.groups, n_folds=3, seed=0)
+    folds = cross_validation_folds(dataset.labels, dataset.groups, n_folds=3, seed=0)
     paths = np.array([p.name for p in dataset.paths])
     for fold in folds:
         check_no_leak(dataset.groups, fold.train, fold.val, fold.test)

@@ -1,4 +1,4 @@
-"""Tests of the HOG + LBP logistic-regression baseline (mstl_lib.baseline)."""
+"""Tests of the HOG + LBP logistic-regression baseline (mstl_lib.training.baseline)."""
 
 from __future__ import annotations
 
@@ -9,18 +9,18 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from mstl_lib import baseline as bl
-from mstl_lib import synthetic as syn
-from mstl_lib.datasets import load_dataset
+from mstl_lib.training import baseline as bl
+from mstl_lib.data import synthetic as syn
+from mstl_lib.data.datasets import load_dataset
 from mstl_lib.errors import DataError
-from mstl_lib.splits import Fold, nested_cv_folds
+from mstl_lib.data.splits import Fold, cross_validation_folds
 
 
 def _train_fold_keys() -> set[str]:
-    """Keys of the dict literal that mstl_lib.stages.train_fold returns (read from its source)."""
+    """Keys of the dict literal that mstl_lib.training.stages.train_fold returns (read from its source)."""
     import mstl_lib
 
-    tree = ast.parse((Path(mstl_lib.__file__).parent / "stages.py").read_text())
+    tree = ast.parse((Path(mstl_lib.__file__).parent / "training" / "stages.py").read_text())
     func = next(n for n in ast.walk(tree) if isinstance(n, ast.FunctionDef) and n.name == "train_fold")
     returns = [n for n in ast.walk(func) if isinstance(n, ast.Return) and isinstance(n.value, ast.Dict)]
     assert returns, "train_fold no longer returns a dict literal; update this test"
@@ -33,7 +33,7 @@ def easy(tmp_path_factory):
     root = syn.write_ultrasound_set(tmp_path_factory.mktemp("us") / "us", 20, seed=3, size=96,
                                     difficulty=0.0, progress=False)
     dataset = load_dataset(root, "busi")
-    return dataset, nested_cv_folds(dataset.labels, dataset.groups, n_folds=5, seed=0)
+    return dataset, cross_validation_folds(dataset.labels, dataset.groups, n_folds=5, seed=0)
 
 
 def test_features_shape_dtype_and_determinism():

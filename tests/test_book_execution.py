@@ -7,7 +7,7 @@ import time
 import nbformat
 import pytest
 
-from mstl_lib import book
+from mstl_lib.teaching import book
 from mstl_lib.errors import DataError
 
 PARAMETERS = 'profile = "smoke"\nwork_dir = None\nseed = 0\nweights = "profile"\nprogress = True'

@@ -61,7 +61,7 @@ def test_grid_without_stage1_explains_what_to_run(tmp_path, capsys):
 def test_student_edition_removes_solutions(tmp_path):
     import nbformat
 
-    from mstl_lib.book import find_book_root, list_notebooks
+    from mstl_lib.teaching.book import find_book_root, list_notebooks
 
     root = find_book_root()
     assert main(["student-edition", str(tmp_path / "students")]) == 0

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from conftest import write_image
-from mstl_lib.datasets import load_busi, load_dataset, load_folder_dataset, load_mendeley, load_mt_small
+from mstl_lib.data.datasets import load_busi, load_dataset, load_folder_dataset, load_mendeley, load_mt_small
 from mstl_lib.errors import DataError, ImageReadError
 
 

@@ -3,8 +3,8 @@
 import numpy as np
 import pytest
 
-from mstl_lib.diagnostics import summarize_predictions
-from mstl_lib.exercises import CHECKS, check, evaluate, reference
+from mstl_lib.evaluation.diagnostics import summarize_predictions
+from mstl_lib.teaching.exercises import CHECKS, check, evaluate, reference
 
 
 def test_confusion_metrics_reference_matches_the_equations():
@@ -47,7 +47,7 @@ def test_scalar_and_tuple_checks():
 
 
 def test_cell_boxes_check():
-    from mstl_lib.segmentation import segment_frame
+    from mstl_lib.data.segmentation import segment_frame
 
     frame = np.full((200, 300), 120, np.uint8)
     frame[50:120, 80:170] = 60
@@ -105,7 +105,7 @@ def test_interval_quoted_in_honest_evaluation():
 
 
 def test_difference_verdict():
-    from mstl_lib.diagnostics import difference_verdict
+    from mstl_lib.evaluation.diagnostics import difference_verdict
 
     unresolved = difference_verdict(0.700, 0.096, 25, 0.671, 0.101, 25, what_a="free", what_b="grouped")
     assert "does not show a difference" in unresolved and "2.9 ± 2.8 points above" in unresolved
@@ -116,7 +116,7 @@ def test_difference_verdict():
 def test_model_checks_compare_with_the_library():
     import keras
 
-    from mstl_lib.models import build_backbone, build_stage1_model
+    from mstl_lib.models.networks import build_backbone, build_stage1_model
 
     trunk = build_backbone("resnet10")
     right = keras.Model(trunk.input, keras.layers.Dense(3, activation="softmax")(
@@ -132,7 +132,7 @@ def test_model_checks_compare_with_the_library():
 
 
 def test_corrected_ttest_check():
-    from mstl_lib.stats import corrected_resampled_ttest
+    from mstl_lib.evaluation.stats import corrected_resampled_ttest
 
     a, b = [0.9, 0.85, 0.8, 0.95, 0.9], [0.8, 0.85, 0.75, 0.9, 0.8]
     t, p = corrected_resampled_ttest(a, b, n_train=120, n_test=40)

@@ -1,4 +1,4 @@
-"""Feature maps and Grad-CAM (mstl_lib.features) on real and hand-made models."""
+"""Feature maps and Grad-CAM (mstl_lib.models.features) on real and hand-made models."""
 
 from __future__ import annotations
 
@@ -11,9 +11,10 @@ import pytest
 
 keras = pytest.importorskip("keras")
 
-from mstl_lib import features
+from mstl_lib.models import features
+from mstl_lib.visualize import overlay_heatmap
 from mstl_lib.errors import DataError
-from mstl_lib.models import FEATURE_LAYERS, build_ctl_model
+from mstl_lib.models.networks import FEATURE_LAYERS, build_ctl_model
 
 SIZE = 75
 
@@ -147,23 +148,23 @@ def test_grad_cam_softmax_class_index_picks_the_region():
 def test_overlay_heatmap():
     image = np.full((10, 20, 3), 100, np.uint8)
     heat = np.linspace(0, 1, 200, dtype=np.float32).reshape(10, 20)
-    out = features.overlay_heatmap(image, heat, alpha=0.4)
+    out = overlay_heatmap(image, heat, alpha=0.4)
     assert out.dtype == np.uint8 and out.shape == (10, 20, 3)
-    np.testing.assert_array_equal(features.overlay_heatmap(image, heat, alpha=0.0), image)
+    np.testing.assert_array_equal(overlay_heatmap(image, heat, alpha=0.0), image)
     jet = matplotlib.colormaps["jet"](heat)[:, :, :3] * 255
-    np.testing.assert_allclose(features.overlay_heatmap(image, heat, alpha=1.0), np.rint(jet), atol=1)
-    small = features.overlay_heatmap(image[:, :, 0], np.ones((2, 2)), alpha=0.5)  # gray, heat resized
+    np.testing.assert_allclose(overlay_heatmap(image, heat, alpha=1.0), np.rint(jet), atol=1)
+    small = overlay_heatmap(image[:, :, 0], np.ones((2, 2)), alpha=0.5)  # gray, heat resized
     assert small.shape == (10, 20, 3)
     with pytest.raises(DataError, match="alpha"):
-        features.overlay_heatmap(image, heat, alpha=1.5)
+        overlay_heatmap(image, heat, alpha=1.5)
     with pytest.raises(DataError, match="heatmap"):
-        features.overlay_heatmap(image, np.zeros(5))
+        overlay_heatmap(image, np.zeros(5))
     with pytest.raises(DataError, match="NaN"):
-        features.overlay_heatmap(image, np.full((2, 2), np.nan))
+        overlay_heatmap(image, np.full((2, 2), np.nan))
 
 
 def test_grad_cam_default_layer_skips_a_1x1_map():
-    from mstl_lib.models import build_backbone
+    from mstl_lib.models.networks import build_backbone
 
     model = build_backbone("inceptionv3", weights=None)  # mixed10 is 1 x 1 at 75 x 75
     assert tuple(model.get_layer("mixed10").output.shape[1:3]) == (1, 1)

@@ -1,4 +1,4 @@
-"""Tests of the fractal pretraining images (mstl_lib.synthetic.fractals)."""
+"""Tests of the fractal pretraining images (mstl_lib.data.synthetic.fractals)."""
 
 from __future__ import annotations
 
@@ -6,9 +6,9 @@ import cv2
 import numpy as np
 import pytest
 
-from mstl_lib import synthetic as syn
+from mstl_lib.data import synthetic as syn
 from mstl_lib.errors import DataError
-from mstl_lib.synthetic.fractals import IFSystem, _spectral_norm
+from mstl_lib.data.synthetic.fractals import IFSystem, _spectral_norm
 
 SIZE = 32
 

@@ -8,9 +8,10 @@ from dataclasses import replace
 import numpy as np
 import pytest
 
-from mstl_lib import generic
+from mstl_lib.training import generic
 from mstl_lib.errors import DataError
-from mstl_lib.models import build_backbone, keras_weights_dir
+from mstl_lib.models.networks import build_backbone
+from mstl_lib.models.weights import keras_weights_dir
 from mstl_lib.profiles import get_profile
 
 pytestmark = pytest.mark.slow

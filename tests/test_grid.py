@@ -10,13 +10,13 @@ import pytest
 
 from conftest import kill_when_written
 from mstl_lib.cli import main
-from mstl_lib.datasets import load_busi
+from mstl_lib.data.datasets import load_busi
 from mstl_lib.errors import DataError
-from mstl_lib.grid import load_fold_model, load_results, result_path, run_grid
+from mstl_lib.training.grid import load_fold_model, load_results, result_path, run_grid
 from mstl_lib.profiles import get_profile
-from mstl_lib.report import format_report, grid_statistics, report_dict, table1
-from mstl_lib.stages import run_stage1, stage1_model_path
-from mstl_lib.synthetic import write_cell_frames, write_ultrasound_set
+from mstl_lib.evaluation.report import format_report, grid_statistics, report_dict, table1
+from mstl_lib.training.stages import run_stage1, stage1_model_path
+from mstl_lib.data.synthetic import write_cell_frames, write_ultrasound_set
 
 pytestmark = pytest.mark.slow
 PROFILE = replace(get_profile("smoke"), epochs_stage1=1, epochs_stage2=1, folds=3)
@@ -24,7 +24,7 @@ PROFILE = replace(get_profile("smoke"), epochs_stage1=1, epochs_stage2=1, folds=
 
 @pytest.fixture(scope="module")
 def workdir(tmp_path_factory):
-    from mstl_lib.patches import build_patch_dataset
+    from mstl_lib.data.patches import build_patch_dataset
 
     root = tmp_path_factory.mktemp("grid")
     write_cell_frames(root / "frames", 3, seed=0, size=(452, 612), progress=False)
@@ -45,8 +45,8 @@ def workdir(tmp_path_factory):
 GRID_SCRIPT = """
 from dataclasses import replace
 from mstl_lib.cli import main
-from mstl_lib.datasets import load_busi
-from mstl_lib.grid import run_grid
+from mstl_lib.data.datasets import load_busi
+from mstl_lib.training.grid import run_grid
 from mstl_lib.profiles import get_profile
 profile = replace(get_profile("smoke"), epochs_stage1=1, epochs_stage2=1, folds=3)
 run_grid(load_busi({us!r}), {out!r}, stage1_dir={stage1!r}, profile=profile, progress=False)

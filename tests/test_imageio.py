@@ -8,7 +8,7 @@ from PIL import Image
 
 from conftest import write_image
 from mstl_lib.errors import DataError, ImageReadError
-from mstl_lib.imageio import is_image_file, is_system_file, load_image, read_image, to_network_input
+from mstl_lib.data.images import is_image_file, is_system_file, load_image, read_image, to_network_input
 
 
 @pytest.mark.parametrize("ext", [".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".PNG", ".JPG", ".Bmp"])

@@ -9,9 +9,9 @@ import numpy as np
 import pytest
 
 from mstl_lib.errors import DataError
-from mstl_lib.leakage import leakage_experiment
-from mstl_lib.synthetic import make_ultrasound_image
-from mstl_lib.viz import plot_leakage
+from mstl_lib.evaluation.leakage import leakage_experiment
+from mstl_lib.data.synthetic import make_ultrasound_image
+from mstl_lib.visualize.evaluation import plot_leakage
 
 
 @pytest.fixture(scope="module")

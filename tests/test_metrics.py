@@ -1,4 +1,4 @@
-"""Tests of mstl_lib.metrics against confusion matrices counted by hand."""
+"""Tests of mstl_lib.evaluation.metrics against confusion matrices counted by hand."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from mstl_lib.errors import DataError
-from mstl_lib.metrics import (
+from mstl_lib.evaluation.metrics import (
     METRIC_KEYS,
     UndefinedMetricWarning,
     binary_metrics,

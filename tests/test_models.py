@@ -7,13 +7,18 @@ test points Keras' cache at an empty folder with the download mocked out.
 from __future__ import annotations
 
 import urllib.error
+from pathlib import Path
 
 import numpy as np
 import pytest
 
 keras = pytest.importorskip("keras")
 
-from mstl_lib import models as M  # noqa: E402
+from mstl_lib.profiles import BACKBONES
+from mstl_lib.models.preprocessing import BackbonePreprocessing, PREPROCESSING_MODES
+from mstl_lib.models.networks import FEATURE_LAYERS, HEAD_DROPOUT, HEAD_UNITS, LAST_CONV_LAYER, build_backbone, build_ctl_model, build_stage1_model, build_stage2_model, load_model, set_batchnorm_momentum
+from mstl_lib.models.weights import WeightsUnavailableError, ensure_imagenet_weights, imagenet_weights_info, keras_weights_dir
+from mstl_lib.training.optimizers import make_optimizer
 from mstl_lib.errors import DataError, MSTLError  # noqa: E402
 
 # Keras' TensorFlow backend calls np.array(x) on tensors, which NumPy 2 flags.
@@ -47,14 +52,14 @@ def _layers_after(model, layer_name):
     return model.layers[names.index(layer_name) + 1 :]
 
 
-@pytest.fixture(scope="module", params=M.BACKBONES)
+@pytest.fixture(scope="module", params=BACKBONES)
 def built(request):
     """Stage-1 (perturbed weights), stage-2 and CTL models of one backbone."""
     backbone = request.param
-    stage1 = M.build_stage1_model(backbone, n_classes=3, weights=None, image_size=75)
+    stage1 = build_stage1_model(backbone, n_classes=3, weights=None, image_size=75)
     _perturb(stage1)
-    stage2 = M.build_stage2_model(stage1)
-    ctl = M.build_ctl_model(backbone, weights=None, image_size=75)
+    stage2 = build_stage2_model(stage1)
+    ctl = build_ctl_model(backbone, weights=None, image_size=75)
     return backbone, stage1, stage2, ctl
 
 
@@ -68,7 +73,7 @@ def built(request):
 def test_preprocessing_layer_matches_keras_preprocess_input(backbone, module):
     x = _images(3, size=8, seed=3)
     expected = getattr(keras.applications, module).preprocess_input(x.copy())
-    layer = M.BackbonePreprocessing(M.PREPROCESSING_MODES[backbone])
+    layer = BackbonePreprocessing(PREPROCESSING_MODES[backbone])
     got = keras.ops.convert_to_numpy(layer(x))
     np.testing.assert_allclose(got, expected, rtol=1e-6, atol=1e-4)
     # uint8 input is cast, not wrapped around
@@ -78,14 +83,14 @@ def test_preprocessing_layer_matches_keras_preprocess_input(backbone, module):
 
 
 def test_preprocessing_layer_config_round_trip_and_bad_mode():
-    layer = M.BackbonePreprocessing("tf", name="pre")
+    layer = BackbonePreprocessing("tf", name="pre")
     config = layer.get_config()
     assert config["mode"] == "tf"
-    again = M.BackbonePreprocessing.from_config(config)
+    again = BackbonePreprocessing.from_config(config)
     assert again.mode == "tf" and again.name == "pre"
-    assert keras.saving.get_registered_name(M.BackbonePreprocessing) == "mstl>BackbonePreprocessing"
+    assert keras.saving.get_registered_name(BackbonePreprocessing) == "mstl>BackbonePreprocessing"
     with pytest.raises(DataError, match="mode"):
-        M.BackbonePreprocessing("torch")
+        BackbonePreprocessing("torch")
 
 
 # ---------------------------------------------------------------- structure
@@ -95,13 +100,13 @@ def test_models_are_flat_and_stages_reachable(built):
     backbone, stage1, stage2, ctl = built
     for model in (stage1, stage2, ctl):
         assert not [layer.name for layer in model.layers if isinstance(layer, keras.Model)]
-        assert isinstance(model.get_layer("preprocess"), M.BackbonePreprocessing)
-        assert model.get_layer("preprocess").mode == M.PREPROCESSING_MODES[backbone]
-        for name in M.FEATURE_LAYERS[backbone]:
+        assert isinstance(model.get_layer("preprocess"), BackbonePreprocessing)
+        assert model.get_layer("preprocess").mode == PREPROCESSING_MODES[backbone]
+        for name in FEATURE_LAYERS[backbone]:
             assert model.get_layer(name).output.shape[-1] > 0
         assert model.input.shape[1:] == (75, 75, 3)
         assert all(layer.trainable for layer in model.layers)
-    assert M.LAST_CONV_LAYER[backbone] == M.FEATURE_LAYERS[backbone][-1]
+    assert LAST_CONV_LAYER[backbone] == FEATURE_LAYERS[backbone][-1]
 
 
 def test_stage1_structure(built):
@@ -129,10 +134,10 @@ def test_binary_head_structure(built, which):
         "head_dense_1", "head_dropout", "head_dense_2", "head_dense_3", "head_output",
     ]
     assert len(dense) == 4 and len(dropout) == 1
-    assert [d.units for d in dense[:3]] == list(M.HEAD_UNITS)
+    assert [d.units for d in dense[:3]] == list(HEAD_UNITS)
     assert all(d.activation is keras.activations.relu for d in dense[:3])
     assert dense[-1].units == 1 and dense[-1].activation is keras.activations.sigmoid
-    assert dropout[0].rate == M.HEAD_DROPOUT
+    assert dropout[0].rate == HEAD_DROPOUT
     assert "stage1_output" not in [layer.name for layer in model.layers]
     p = keras.ops.convert_to_numpy(model(_images(), training=False))
     assert p.shape == (2, 1) and np.all((p >= 0) & (p <= 1))
@@ -161,10 +166,10 @@ def test_stage2_copies_stage1_weights_without_sharing(built):
 
 
 def test_training_stage2_leaves_stage1_unchanged():
-    stage1 = M.build_stage1_model("resnet50", weights=None)
+    stage1 = build_stage1_model("resnet50", weights=None)
     _perturb(stage1, seed=7)
     before = [w.copy() for w in stage1.get_weights()]
-    stage2 = M.build_stage2_model(stage1)
+    stage2 = build_stage2_model(stage1)
     conv_before = stage2.get_layer("conv1_conv").get_weights()[0].copy()
     stage2.compile(optimizer=keras.optimizers.SGD(learning_rate=0.1), loss="binary_crossentropy")
     stage2.train_on_batch(_images(4, seed=9), np.array([[0], [1], [0], [1]], dtype="float32"))
@@ -175,9 +180,9 @@ def test_training_stage2_leaves_stage1_unchanged():
 
 def test_stage2_rejects_non_stage1_model():
     with pytest.raises(DataError, match="global_avg_pool"):
-        M.build_stage2_model(keras.Sequential([keras.Input((4,)), keras.layers.Dense(2)]))
+        build_stage2_model(keras.Sequential([keras.Input((4,)), keras.layers.Dense(2)]))
     with pytest.raises(DataError):
-        M.build_stage2_model("not a model")
+        build_stage2_model("not a model")
 
 
 # ---------------------------------------------------------------- save / load
@@ -193,9 +198,9 @@ def test_save_load_round_trip_safe_mode(built, tmp_path):
         keras.ops.convert_to_numpy(stage2(x, training=False)),
         keras.ops.convert_to_numpy(loaded(x, training=False)),
     )
-    assert loaded.get_layer("preprocess").mode == M.PREPROCESSING_MODES[backbone]
+    assert loaded.get_layer("preprocess").mode == PREPROCESSING_MODES[backbone]
     assert not [layer for layer in loaded.layers if isinstance(layer, keras.Model)]
-    again = M.load_model(path, compile=False)
+    again = load_model(path, compile=False)
     np.testing.assert_array_equal(
         keras.ops.convert_to_numpy(again(x, training=False)),
         keras.ops.convert_to_numpy(loaded(x, training=False)),
@@ -204,36 +209,36 @@ def test_save_load_round_trip_safe_mode(built, tmp_path):
 
 def test_load_model_errors(tmp_path):
     with pytest.raises(DataError, match="not found"):
-        M.load_model(tmp_path / "missing.keras")
+        load_model(tmp_path / "missing.keras")
     with pytest.raises(DataError, match=".keras"):
-        M.load_model(tmp_path / "model.h5")
+        load_model(tmp_path / "model.h5")
 
 
 # ---------------------------------------------------------------- input size
 
 
-@pytest.mark.parametrize("backbone", M.BACKBONES)
+@pytest.mark.parametrize("backbone", BACKBONES)
 @pytest.mark.parametrize("size", [64, 74, (75, 80), (75, 75, 1), (75, 75, 3, 1), "big"])
 def test_bad_input_size_rejected(backbone, size):
     with pytest.raises(DataError):
-        M.build_stage1_model(backbone, image_size=size)
+        build_stage1_model(backbone, image_size=size)
 
 
 def test_small_input_message_names_minimum():
     with pytest.raises(DataError, match="75x75"):
-        M.build_ctl_model("resnet50", image_size=64)
+        build_ctl_model("resnet50", image_size=64)
 
 
 def test_tuple_image_size_and_larger_size_accepted():
-    model = M.build_stage1_model("resnet50", image_size=(96, 96, 3))
+    model = build_stage1_model("resnet50", image_size=(96, 96, 3))
     assert model.input.shape[1:] == (96, 96, 3)
 
 
 def test_unknown_backbone_and_bad_n_classes():
     with pytest.raises(DataError, match="backbone"):
-        M.build_stage1_model("vgg16")
+        build_stage1_model("vgg16")
     with pytest.raises(DataError, match="n_classes"):
-        M.build_stage1_model("resnet50", n_classes=1)
+        build_stage1_model("resnet50", n_classes=1)
 
 
 # ---------------------------------------------------------------- weights
@@ -242,13 +247,13 @@ def test_unknown_backbone_and_bad_n_classes():
 def test_imagenet_weight_table_matches_installed_keras():
     from keras.src.applications import efficientnet, inception_v3, resnet
 
-    info = M.imagenet_weights_info("resnet50")
+    info = imagenet_weights_info("resnet50")
     assert info.url == resnet.BASE_WEIGHTS_PATH + info.file_name
     assert info.file_hash == resnet.WEIGHTS_HASHES["resnet50"][1]
-    info = M.imagenet_weights_info("inceptionv3")
+    info = imagenet_weights_info("inceptionv3")
     assert info.url == inception_v3.WEIGHTS_PATH_NO_TOP
     assert info.url.endswith("/" + info.file_name)
-    info = M.imagenet_weights_info("efficientnetb2")
+    info = imagenet_weights_info("efficientnetb2")
     assert info.url == efficientnet.BASE_WEIGHTS_PATH + info.file_name
     assert info.file_hash == efficientnet.WEIGHTS_HASHES["b2"][1]
 
@@ -275,12 +280,12 @@ def empty_keras_cache(tmp_path, monkeypatch):
     return home
 
 
-@pytest.mark.parametrize("backbone", M.BACKBONES)
+@pytest.mark.parametrize("backbone", BACKBONES)
 def test_missing_imagenet_weights_fail_fast_with_file_and_folder(backbone, empty_keras_cache):
-    assert M.keras_weights_dir() == empty_keras_cache / "models"
-    info = M.imagenet_weights_info(backbone)
-    with pytest.raises(M.WeightsUnavailableError) as excinfo:
-        M.build_stage1_model(backbone, weights="imagenet")
+    assert keras_weights_dir() == empty_keras_cache / "models"
+    info = imagenet_weights_info(backbone)
+    with pytest.raises(WeightsUnavailableError) as excinfo:
+        build_stage1_model(backbone, weights="imagenet")
     err = excinfo.value
     assert isinstance(err, MSTLError)
     assert err.file_name == info.file_name
@@ -291,12 +296,12 @@ def test_missing_imagenet_weights_fail_fast_with_file_and_folder(backbone, empty
 
 
 def test_corrupt_cached_imagenet_file_is_reported(empty_keras_cache):
-    info = M.imagenet_weights_info("resnet50")
+    info = imagenet_weights_info("resnet50")
     folder = empty_keras_cache / "models"
     folder.mkdir()
     (folder / info.file_name).write_bytes(b"truncated download")
-    with pytest.raises(M.WeightsUnavailableError, match="MD5") as excinfo:
-        M.ensure_imagenet_weights("resnet50")
+    with pytest.raises(WeightsUnavailableError, match="MD5") as excinfo:
+        ensure_imagenet_weights("resnet50")
     assert info.file_name in str(excinfo.value)
 
 
@@ -304,15 +309,15 @@ def test_keras_weights_dir_falls_back_like_keras(tmp_path, monkeypatch):
     from keras.src.backend import config
 
     monkeypatch.setattr(config, "_KERAS_DIR", str(tmp_path / "does_not_exist"))
-    assert M.keras_weights_dir() == M.Path("/tmp/.keras/models")
+    assert keras_weights_dir() == Path("/tmp/.keras/models")
 
 
 def test_weights_from_local_file(tmp_path):
-    backbone = M.build_backbone("resnet50", weights=None)
+    backbone = build_backbone("resnet50", weights=None)
     _perturb(backbone, seed=3)
     path = tmp_path / "resnet50_backbone.weights.h5"
     backbone.save_weights(path)
-    model = M.build_stage1_model("resnet50", weights=path)
+    model = build_stage1_model("resnet50", weights=path)
     for name in ("conv1_conv", "conv3_block2_2_bn", "conv5_block3_3_conv"):
         for a, b in zip(backbone.get_layer(name).get_weights(), model.get_layer(name).get_weights()):
             assert np.array_equal(a, b)
@@ -328,7 +333,7 @@ def test_weights_from_legacy_h5_file(tmp_path):
     path = tmp_path / "resnet50_weights_tf_dim_ordering_tf_kernels_notop.h5"
     with h5py.File(path, "w") as f:
         legacy_h5_format.save_weights_to_hdf5_group(f, plain)
-    model = M.build_ctl_model("resnet50", weights=str(path))
+    model = build_ctl_model("resnet50", weights=str(path))
     for name in ("conv1_conv", "conv4_block6_3_bn"):
         for a, b in zip(plain.get_layer(name).get_weights(), model.get_layer(name).get_weights()):
             assert np.array_equal(a, b)
@@ -336,15 +341,15 @@ def test_weights_from_legacy_h5_file(tmp_path):
 
 def test_bad_weights_arguments(tmp_path):
     with pytest.raises(DataError, match="not found"):
-        M.build_stage1_model("resnet50", weights=tmp_path / "missing.weights.h5")
+        build_stage1_model("resnet50", weights=tmp_path / "missing.weights.h5")
     with pytest.raises(DataError, match="h5"):
-        M.build_stage1_model("resnet50", weights="imagenet21k")
+        build_stage1_model("resnet50", weights="imagenet21k")
     with pytest.raises(DataError):
-        M.build_stage1_model("resnet50", weights=3)
+        build_stage1_model("resnet50", weights=3)
     bad = tmp_path / "efficientnetb2_notop.h5"
     bad.write_bytes(b"")
     with pytest.raises(DataError, match="imagenet"):
-        M.build_stage1_model("efficientnetb2", weights=bad)
+        build_stage1_model("efficientnetb2", weights=bad)
 
 
 # ---------------------------------------------------------------- optimizers
@@ -355,7 +360,7 @@ def test_bad_weights_arguments(tmp_path):
     [("sgd", keras.optimizers.SGD), ("adam", keras.optimizers.Adam), ("Adagrad", keras.optimizers.Adagrad)],
 )
 def test_make_optimizer_decays_once_per_epoch(name, cls):
-    opt = M.make_optimizer(name, learning_rate=1e-3, decay_rate=0.96, steps_per_epoch=10)
+    opt = make_optimizer(name, learning_rate=1e-3, decay_rate=0.96, steps_per_epoch=10)
     assert isinstance(opt, cls)
     schedule = keras.optimizers.schedules.deserialize(opt.get_config()["learning_rate"])
     assert isinstance(schedule, keras.optimizers.schedules.ExponentialDecay)
@@ -367,31 +372,31 @@ def test_make_optimizer_decays_once_per_epoch(name, cls):
 
 
 def test_make_optimizer_smooth_decay_and_errors():
-    opt = M.make_optimizer("adam", steps_per_epoch=4, staircase=False)
+    opt = make_optimizer("adam", steps_per_epoch=4, staircase=False)
     schedule = keras.optimizers.schedules.deserialize(opt.get_config()["learning_rate"])
     assert schedule.get_config()["decay_steps"] == 4
     lr = float(keras.ops.convert_to_numpy(schedule(2)))
     assert lr == pytest.approx(1e-3 * 0.96**0.5, rel=1e-5)
     with pytest.raises(DataError, match="optimizer"):
-        M.make_optimizer("rmsprop", steps_per_epoch=1)
+        make_optimizer("rmsprop", steps_per_epoch=1)
     with pytest.raises(DataError, match="steps_per_epoch"):
-        M.make_optimizer("sgd", steps_per_epoch=0)
+        make_optimizer("sgd", steps_per_epoch=0)
     with pytest.raises(DataError):
-        M.make_optimizer("sgd", learning_rate=0, steps_per_epoch=1)
+        make_optimizer("sgd", learning_rate=0, steps_per_epoch=1)
     with pytest.raises(DataError):
-        M.make_optimizer("sgd", decay_rate=1.5, steps_per_epoch=1)
+        make_optimizer("sgd", decay_rate=1.5, steps_per_epoch=1)
     with pytest.raises(TypeError):
-        M.make_optimizer("sgd")  # steps_per_epoch is required
+        make_optimizer("sgd")  # steps_per_epoch is required
 
 
 # ---------------------------------------------------------------- the lab network
 
 
 def test_resnet10_is_small_flat_and_has_its_stage_layers():
-    model = M.build_ctl_model("resnet10")
+    model = build_ctl_model("resnet10")
     assert model.count_params() < 500_000
     assert not any(isinstance(layer, keras.Model) for layer in model.layers)
-    for name in M.FEATURE_LAYERS["resnet10"]:
+    for name in FEATURE_LAYERS["resnet10"]:
         model.get_layer(name)
     assert model.get_layer("stage4_out").output.shape[1:3] == (5, 5)
     assert model.get_layer("preprocess").mode == "tf"
@@ -399,22 +404,22 @@ def test_resnet10_is_small_flat_and_has_its_stage_layers():
 
 def test_resnet10_has_no_imagenet_weights():
     with pytest.raises(DataError, match="fractaldb"):
-        M.build_ctl_model("resnet10", weights="imagenet")
+        build_ctl_model("resnet10", weights="imagenet")
 
 
 def test_resnet10_weights_round_trip_through_a_weights_file(tmp_path):
-    backbone = M.build_backbone("resnet10")
+    backbone = build_backbone("resnet10")
     path = tmp_path / "backbone.weights.h5"
     backbone.save_weights(str(path))
-    model = M.build_stage1_model("resnet10", weights=path)
+    model = build_stage1_model("resnet10", weights=path)
     np.testing.assert_array_equal(model.get_layer("stage2_conv1").get_weights()[0],
                                   backbone.get_layer("stage2_conv1").get_weights()[0])
 
 
 def test_set_batchnorm_momentum_reaches_every_batchnorm_layer():
-    model = M.build_ctl_model("resnet10")
-    count = M.set_batchnorm_momentum(model, 0.9)
+    model = build_ctl_model("resnet10")
+    count = set_batchnorm_momentum(model, 0.9)
     norms = [layer for layer in model.layers if isinstance(layer, keras.layers.BatchNormalization)]
     assert count == len(norms) > 5 and all(layer.momentum == 0.9 for layer in norms)
     with pytest.raises(DataError, match="momentum"):
-        M.set_batchnorm_momentum(model, 1.0)
+        set_batchnorm_momentum(model, 1.0)

@@ -8,8 +8,8 @@ import numpy as np
 import pytest
 
 from mstl_lib.errors import DataError, ImageReadError, OutputExistsError
-from mstl_lib.patches import MANIFEST_FIELDS, build_patch_dataset, load_patch_dataset, patch_splits
-from mstl_lib.synthetic import write_cell_frames
+from mstl_lib.data.patches import MANIFEST_FIELDS, build_patch_dataset, load_patch_dataset, patch_splits
+from mstl_lib.data.synthetic import write_cell_frames
 
 
 @pytest.fixture(scope="module")
@@ -42,7 +42,7 @@ def test_balanced_patches_with_manifest_and_frame_grouped_split(raw_frames, tmp_
 
 
 def test_patches_are_the_boxes_of_their_source_frame(raw_frames, tmp_path):
-    from mstl_lib.imageio import read_image
+    from mstl_lib.data.images import read_image
 
     out = tmp_path / "patches"
     build_patch_dataset(raw_frames, out, per_class=5, seed=2, progress=False)
@@ -121,8 +121,8 @@ def test_load_patch_dataset_groups_by_frame_and_filters_splits(raw_frames, tmp_p
 
 
 def test_frame_statistics_sees_the_spindles(raw_frames):
-    from mstl_lib.datasets import load_folder_dataset
-    from mstl_lib.patches import frame_statistics
+    from mstl_lib.data.datasets import load_folder_dataset
+    from mstl_lib.data.patches import frame_statistics
 
     table = frame_statistics(load_folder_dataset(raw_frames, verify=False))
     assert len(table) == 12 and (table["cells"] > 0).all()

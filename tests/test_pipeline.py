@@ -7,7 +7,7 @@ import pytest
 
 from conftest import write_image
 from mstl_lib.errors import DataError
-from mstl_lib.pipeline import STAGE2_MULTIPLIER, augmentation_layers, make_tf_dataset
+from mstl_lib.training.inputs import STAGE2_MULTIPLIER, augmentation_layers, make_tf_dataset
 
 
 def _images(n=10, size=75, seed=0):

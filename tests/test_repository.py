@@ -3,7 +3,7 @@
 import shutil
 from pathlib import Path
 
-from mstl_lib.repository import configured_url, install_cell_urls, set_repository_url
+from mstl_lib.teaching.repository import configured_url, install_cell_urls, set_repository_url
 
 ROOT = Path(__file__).resolve().parents[1]
 

@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 
 from mstl_lib.errors import DataError
-from mstl_lib.segmentation import (
+from mstl_lib.data.segmentation import (
     Box,
     Segmentation,
     auto_offset,

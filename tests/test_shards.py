@@ -11,11 +11,11 @@ import pytest
 
 from conftest import kill_when_written
 from mstl_lib.cli import build_parser, main
-from mstl_lib.datasets import load_busi
+from mstl_lib.data.datasets import load_busi
 from mstl_lib.errors import DataError
-from mstl_lib.grid import GPU_MEMORY_GROWTH, _grid_units, _write_json_atomically, parse_shard, result_path, run_grid, shard_units
+from mstl_lib.training.grid import GPU_MEMORY_GROWTH, _grid_units, _write_json_atomically, parse_shard, result_path, run_grid, shard_units
 from mstl_lib.profiles import get_profile
-from mstl_lib.synthetic import write_ultrasound_set
+from mstl_lib.data.synthetic import write_ultrasound_set
 
 # Pure functions first (no training)
 
@@ -113,8 +113,8 @@ PROFILE = replace(get_profile("smoke"), epochs_stage2=1, folds=3)
 GRID = dict(arms=("scratch", "baseline"), optimizers=("adam", "sgd"), deterministic=True, progress=False)
 KILLED_SHARD = """
 from dataclasses import replace
-from mstl_lib.datasets import load_busi
-from mstl_lib.grid import run_grid
+from mstl_lib.data.datasets import load_busi
+from mstl_lib.training.grid import run_grid
 from mstl_lib.profiles import get_profile
 run_grid(load_busi({us!r}), {out!r}, profile=replace(get_profile("smoke"), epochs_stage2=1, folds=3),
          arms=("scratch", "baseline"), optimizers=("adam", "sgd"), deterministic=True, progress=False, shard="1/2")
@@ -167,7 +167,7 @@ def test_two_shards_in_one_folder_equal_one_run_and_survive_a_kill(whole):
 
 @pytest.mark.slow
 def test_two_workers_write_the_same_results_as_one(whole, monkeypatch):
-    import mstl_lib.grid as grid
+    import mstl_lib.training.grid as grid
 
     environments = []
     real = grid.run_in_child

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from mstl_lib.errors import DataError
-from mstl_lib.splits import check_no_leak, grouped_split, nested_cv_folds
+from mstl_lib.data.splits import check_no_leak, grouped_split, cross_validation_folds
 
 
 def _grouped_data(n_per_class=60, classes=3, group_size=5, seed=0):
@@ -51,7 +51,7 @@ def test_every_part_gets_each_class_even_when_small():
 
 def test_nested_folds_paper_proportions_and_single_test_use():
     labels = np.repeat([0, 1], 100)
-    folds = nested_cv_folds(labels, None, n_folds=5, seed=0)
+    folds = cross_validation_folds(labels, None, n_folds=5, seed=0)
     tested = np.concatenate([f.test for f in folds])
     assert sorted(tested.tolist()) == list(range(200))  # every image tested exactly once
     for fold in folds:
@@ -62,7 +62,7 @@ def test_nested_folds_paper_proportions_and_single_test_use():
 
 def test_nested_folds_respect_groups():
     labels, groups = _grouped_data(n_per_class=50, classes=2)
-    for fold in nested_cv_folds(labels, groups, n_folds=5, seed=3):
+    for fold in cross_validation_folds(labels, groups, n_folds=5, seed=3):
         check_no_leak(groups, fold.train, fold.val, fold.test)
         assert set(labels[fold.test]) == {0, 1}
 
@@ -70,10 +70,10 @@ def test_nested_folds_respect_groups():
 def test_too_few_groups_for_the_folds():
     labels = np.array([0] * 10 + [1] * 3)
     with pytest.raises(DataError, match=r"class 1 has 3 independent image group\(s\), but 5-fold"):
-        nested_cv_folds(labels, None, n_folds=5)
+        cross_validation_folds(labels, None, n_folds=5)
     groups = np.array(["a"] * 5 + ["b"] * 5 + ["c", "d", "e"])
     with pytest.raises(DataError, match=r"class 0 has 2 independent"):
-        nested_cv_folds(labels, groups, n_folds=3)
+        cross_validation_folds(labels, groups, n_folds=3)
 
 
 def test_bad_split_arguments():
@@ -83,9 +83,9 @@ def test_bad_split_arguments():
     with pytest.raises(DataError, match="at least two classes"):
         grouped_split(np.zeros(10), None)
     with pytest.raises(DataError, match="at least 3 folds"):
-        nested_cv_folds(labels, None, n_folds=2)
+        cross_validation_folds(labels, None, n_folds=2)
     with pytest.raises(DataError, match="differ in length"):
-        nested_cv_folds(labels, np.arange(5), n_folds=3)
+        cross_validation_folds(labels, np.arange(5), n_folds=3)
 
 
 def test_check_no_leak_detects_a_split_group():
@@ -95,10 +95,10 @@ def test_check_no_leak_detects_a_split_group():
 
 
 def test_fold_table_counts_each_part():
-    from mstl_lib.splits import fold_table
+    from mstl_lib.data.splits import fold_table
 
     labels = np.repeat([0, 1], 50)
-    folds = nested_cv_folds(labels, None, n_folds=5)
+    folds = cross_validation_folds(labels, None, n_folds=5)
     table = fold_table(labels, folds)
     assert table.shape == (5, 6)
     assert table[("images", "train")].tolist() == [len(f.train) for f in folds]

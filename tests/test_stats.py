@@ -1,4 +1,4 @@
-"""Tests of mstl_lib.stats: the paper's t-test, Nadeau-Bengio, bootstrap CIs."""
+"""Tests of mstl_lib.evaluation.stats: the paper's t-test, Nadeau-Bengio, bootstrap CIs."""
 
 from __future__ import annotations
 
@@ -10,8 +10,8 @@ from scipy import stats as sps
 from sklearn.metrics import roc_auc_score
 
 from mstl_lib.errors import DataError
-from mstl_lib.metrics import binary_metrics
-from mstl_lib.stats import BootstrapCI, bootstrap_ci, corrected_resampled_ttest, paper_ttest
+from mstl_lib.evaluation.metrics import binary_metrics
+from mstl_lib.evaluation.stats import BootstrapCI, bootstrap_ci, corrected_resampled_ttest, paper_ttest
 
 # Five folds, model A and model B; differences d = a - b:
 #   a   .80  .82  .85  .79  .84

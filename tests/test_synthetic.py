@@ -1,4 +1,4 @@
-"""Tests of the synthetic data generators (mstl_lib.synthetic)."""
+"""Tests of the synthetic data generators (mstl_lib.data.synthetic)."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from mstl_lib import __version__
-from mstl_lib import synthetic as syn
+from mstl_lib.data import synthetic as syn
 from mstl_lib.errors import DataError, OutputExistsError
 from mstl_lib.profiles import get_profile
 
@@ -183,7 +183,7 @@ def test_cell_frame_small_size_scales_count():
 
 
 def test_segmentation_finds_the_ground_truth_cells(frames):
-    segmentation = pytest.importorskip("mstl_lib.segmentation")
+    segmentation = pytest.importorskip("mstl_lib.data.segmentation")
     for line, (frame, boxes, _) in frames.items():
         seg = segmentation.segment_frame(frame)
         truth = [segmentation.Box.from_tuple(b) for b in boxes]
@@ -313,7 +313,7 @@ def test_write_ultrasound_set_layout_record_and_prefix(tmp_path):
         image = cv2.imread(str(out / label / f"{label} (1).png"), cv2.IMREAD_UNCHANGED)
         assert image.shape == (64, 64) and image.dtype == np.uint8
     record = json.loads((out / "synthetic.json").read_text())
-    assert record["generator"] == "mstl_lib.synthetic.write_ultrasound_set"
+    assert record["generator"] == "mstl_lib.data.synthetic.write_ultrasound_set"
     assert record["seed"] == 7
     assert record["parameters"] == {"per_class": 3, "size": 64, "difficulty": 0.5}
     assert record["mstl_lib_version"] == __version__
@@ -339,7 +339,7 @@ def test_write_cell_frames_layout_truth_and_prefix(tmp_path):
         frame = cv2.imread(str(out / line / f"{line}_0001.png"), cv2.IMREAD_UNCHANGED)
         assert frame.shape == SMALL and frame.dtype == np.uint8
     record = json.loads((out / "synthetic.json").read_text())
-    assert record["generator"] == "mstl_lib.synthetic.write_cell_frames"
+    assert record["generator"] == "mstl_lib.data.synthetic.write_cell_frames"
     assert record["seed"] == 1 and record["mstl_lib_version"] == __version__
     assert record["parameters"] == {"frames_per_class": 2, "size": list(SMALL)}
     assert record["classes"] == list(syn.CELL_LINES)

@@ -15,8 +15,8 @@ import numpy as np
 import pytest
 
 from mstl_lib.errors import DataError
-from mstl_lib.pipeline import make_tf_dataset
-from mstl_lib.training import fit_model, get_strategy, read_history, set_seed
+from mstl_lib.training.inputs import make_tf_dataset
+from mstl_lib.training.fit import fit_model, get_strategy, read_history, set_seed
 
 
 def _tiny_model():
@@ -129,7 +129,7 @@ TRAIN_TWICE = """
 import sys, numpy as np
 sys.path.insert(0, {tests!r})
 from test_training import _tiny_model, _data
-from mstl_lib.training import fit_model, set_seed
+from mstl_lib.training.fit import fit_model, set_seed
 out = []
 for run in range(2):
     set_seed(7, deterministic=True)
@@ -158,7 +158,7 @@ cpu = tf.config.list_physical_devices("CPU")[0]
 tf.config.set_logical_device_configuration(cpu, [tf.config.LogicalDeviceConfiguration()] * 2)
 sys.path.insert(0, {tests!r})
 from test_training import _tiny_model, _data
-from mstl_lib.training import fit_model, get_strategy
+from mstl_lib.training.fit import fit_model, get_strategy
 strategy = get_strategy("mirrored")
 print("REPLICAS", strategy.num_replicas_in_sync)
 train, val = _data(n=32)

@@ -1,4 +1,4 @@
-"""Figures of mstl_lib.viz: drawn with the right data, and bad input refused."""
+"""Figures of mstl_lib.visualize: drawn with the right data, and bad input refused."""
 
 from __future__ import annotations
 
@@ -12,9 +12,9 @@ from matplotlib.collections import PolyCollection
 from matplotlib.container import BarContainer
 from matplotlib.figure import Figure
 
-from mstl_lib import viz
+from mstl_lib import visualize as viz
 from mstl_lib.errors import DataError
-from mstl_lib.segmentation import segment_frame
+from mstl_lib.data.segmentation import segment_frame
 
 
 # --------------------------------------------------------------------------- fake grid results
@@ -315,7 +315,7 @@ def test_feature_maps_bad_input():
 
 
 def test_gradcam_figure():
-    from mstl_lib.features import overlay_heatmap
+    from mstl_lib.visualize.features import overlay_heatmap
 
     image = np.random.default_rng(0).integers(0, 256, (20, 30, 3), dtype=np.uint8)
     heat = np.zeros((5, 5), np.float32)
@@ -348,7 +348,7 @@ def test_figures_display_as_png_in_ipython():
     InteractiveShell = pytest.importorskip("IPython.core.interactiveshell").InteractiveShell
     shell = InteractiveShell.instance()
     try:
-        assert viz._register_ipython_display()
+        assert viz.common.register_ipython_display()
         data, _ = shell.display_formatter.format(viz.plot_confusion_matrix([[1, 2], [3, 4]], ["a", "b"]))
         assert data["image/png"][:4] == b"\x89PNG"
     finally:

@@ -1,4 +1,4 @@
-"""Widgets of mstl_lib.widgets: built without a kernel, redrawn on every change."""
+"""Widgets of mstl_lib.teaching.widgets: built without a kernel, redrawn on every change."""
 
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ keras = pytest.importorskip("keras")
 
 from matplotlib.figure import Figure
 
-from mstl_lib import widgets
+from mstl_lib.teaching import widgets
 from mstl_lib.errors import DataError
 
 SIZE = 75

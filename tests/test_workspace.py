@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from mstl_lib.notebook import profile_with_weights
-from mstl_lib.workspace import Workspace, work_folder_name
+from mstl_lib.teaching.notebook import profile_with_weights
+from mstl_lib.teaching.workspace import Workspace, work_folder_name
 
 
 @pytest.mark.parametrize("profile, weights, folder", [

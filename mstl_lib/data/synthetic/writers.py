@@ -1,0 +1,295 @@
+"""Writing the synthetic data to disk in the real datasets' layouts."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+from mstl_lib.errors import DataError
+from mstl_lib.outputs import prepare_output_dir
+from mstl_lib.data.synthetic._common import CELL_FRAME_SIZE, CELL_LINES, ULTRASOUND_CLASSES, _KIND_CELLS, _KIND_ULTRASOUND, _check_cell_line, _check_count, _check_difficulty, _check_frame_size, _check_label, _check_seed, _check_us_size, _image_rng
+from mstl_lib.data.synthetic.cells import make_cell_frame
+from mstl_lib.data.synthetic.ultrasound import make_ultrasound_image
+
+# ---------------------------------------------------------------------------
+# Writers
+# ---------------------------------------------------------------------------
+
+RECORD_NAME = "synthetic.json"
+"""Name of the JSON record written next to the synthetic data."""
+
+GROUND_TRUTH_NAME = "ground_truth.json"
+"""Name of the JSON file holding the cell frames' ground-truth boxes."""
+
+
+def _write_png(path: Path, image: np.ndarray) -> None:
+    ok, buffer = cv2.imencode(".png", image)
+    if not ok:  # pragma: no cover - OpenCV failure
+        raise DataError(f"{path}: OpenCV could not encode the image as PNG.")
+    path.write_bytes(buffer.tobytes())
+
+
+def _write_json(path: Path, data: dict, compact: bool = False) -> None:
+    if compact:  # one entry per line: large but still diff- and grep-friendly
+        lines = [f"  {json.dumps(k)}: {json.dumps(data[k], separators=(',', ':'))}" for k in sorted(data)]
+        text = "{\n" + ",\n".join(lines) + "\n}"
+    else:
+        text = json.dumps(data, indent=2, sort_keys=True)
+    path.write_text(text + "\n", encoding="utf-8")
+
+
+def _record(generator: str, seed: int, parameters: dict, classes, counts: dict, layout: str) -> dict:
+    from mstl_lib import __version__
+
+    return {
+        "generator": f"mstl_lib.data.synthetic.{generator}",
+        "synthetic": True,
+        "seed": seed,
+        "parameters": parameters,
+        "classes": list(classes),
+        "counts": counts,
+        "layout": layout,
+        "mstl_lib_version": __version__,
+        "imitates": (
+            "Ayana et al., Diagnostics 2022, 12, 135: "
+            + (
+                "section 2.1, bright-field frames of HeLa, MCF-7 and NCI-H1299 cells"
+                if generator == "write_cell_frames"
+                else "section 2.2, breast ultrasound (Mendeley, MT-Small), BI-RADS descriptors"
+            )
+        ),
+    }
+
+
+def _progress(total: int, progress: bool, desc: str):
+    from tqdm.auto import tqdm
+
+    return tqdm(total=total, disable=not progress, desc=desc, unit="img")
+
+
+def cell_frame_name(cell_line: str, number: int) -> str:
+    """File name of frame ``number`` (from 1) of a cell line, e.g. ``hela_0001.png``."""
+    return f"{_check_cell_line(cell_line)}_{int(number):04d}.png"
+
+
+def ultrasound_name(label: str, number: int) -> str:
+    """BUSI-style file name of image ``number`` (from 1), e.g. ``benign (1).png``."""
+    return f"{_check_label(label)} ({int(number)}).png"
+
+
+def write_cell_frames(
+    out_dir,
+    frames_per_class: int,
+    *,
+    seed: int = 0,
+    size: tuple[int, int] = CELL_FRAME_SIZE,
+    overwrite: bool = False,
+    progress: bool = True,
+) -> Path:
+    """Write synthetic microscopy frames of the three cell lines to disk.
+
+    Layout: ``out_dir/<cell_line>/<cell_line>_<NNNN>.png`` (numbered from
+    0001), plus ``synthetic.json`` (the record of how the data were made) and
+    ``ground_truth.json`` (``{"hela/hela_0001.png": [[x, y, w, h], ...], ...}``).
+    Frame ``k`` of a line depends only on ``(seed, line, k)``.
+
+    Parameters
+    ----------
+    out_dir : path-like
+        Folder to create; it must not hold files unless ``overwrite``.
+    frames_per_class : int
+        Frames per cell line (positive).
+    seed : int, optional
+        Non-negative seed; default 0.
+    size : tuple of int, optional
+        ``(height, width)`` of each frame; default 904 x 1224.
+    overwrite : bool, optional
+        Replace the contents of a non-empty ``out_dir`` (default False: refuse).
+    progress : bool, optional
+        Show a progress bar over images (default True).
+
+    Returns
+    -------
+    pathlib.Path
+        ``out_dir``.
+
+    Raises
+    ------
+    DataError
+        For a non-positive count, a bad seed or size.
+    OutputExistsError
+        If ``out_dir`` holds files and ``overwrite`` is False.
+    """
+    count = _check_count(frames_per_class, "frames_per_class")
+    seed = _check_seed(seed)
+    size = _check_frame_size(size)
+    out = prepare_output_dir(out_dir, overwrite=overwrite)
+    truth: dict[str, list[list[int]]] = {}
+    with _progress(count * len(CELL_LINES), progress, "cell frames") as bar:
+        for class_index, line in enumerate(CELL_LINES):
+            folder = out / line
+            folder.mkdir()
+            for index in range(count):
+                rng = _image_rng(seed, _KIND_CELLS, class_index, index)
+                frame, boxes = make_cell_frame(line, rng, size=size)
+                name = cell_frame_name(line, index + 1)
+                _write_png(folder / name, frame)
+                truth[f"{line}/{name}"] = [list(b) for b in boxes]
+                bar.update(1)
+    record = _record(
+        "write_cell_frames",
+        seed,
+        {"frames_per_class": count, "size": list(size)},
+        CELL_LINES,
+        {line: count for line in CELL_LINES},
+        "<cell_line>/<cell_line>_<NNNN>.png",
+    )
+    _write_json(out / RECORD_NAME, record)
+    _write_json(out / GROUND_TRUTH_NAME, truth, compact=True)
+    return out
+
+
+def write_ultrasound_set(
+    out_dir,
+    per_class: int,
+    *,
+    seed: int = 0,
+    size: int = 128,
+    difficulty: float = 0.5,
+    overwrite: bool = False,
+    progress: bool = True,
+) -> Path:
+    """Write a synthetic benign/malignant ultrasound set in the BUSI layout.
+
+    Layout: ``out_dir/benign/benign (1).png``, ...,
+    ``out_dir/malignant/malignant (1).png``, ... (numbered from 1), plus
+    ``synthetic.json``. Image ``k`` of a class depends only on
+    ``(seed, class, k)`` (and ``size``, ``difficulty``).
+
+    Parameters
+    ----------
+    out_dir : path-like
+        Folder to create; it must not hold files unless ``overwrite``.
+    per_class : int
+        Images per class (positive).
+    seed : int, optional
+        Non-negative seed; default 0.
+    size : int, optional
+        Side of the square images (default 128).
+    difficulty : float, optional
+        In [0, 1]; see :func:`make_ultrasound_image` (default 0.5).
+    overwrite : bool, optional
+        Replace the contents of a non-empty ``out_dir`` (default False: refuse).
+    progress : bool, optional
+        Show a progress bar over images (default True).
+
+    Returns
+    -------
+    pathlib.Path
+        ``out_dir``.
+
+    Raises
+    ------
+    DataError
+        For a non-positive count, a bad seed, size or difficulty.
+    OutputExistsError
+        If ``out_dir`` holds files and ``overwrite`` is False.
+    """
+    count = _check_count(per_class, "per_class")
+    seed = _check_seed(seed)
+    size = _check_us_size(size)
+    difficulty = _check_difficulty(difficulty)
+    out = prepare_output_dir(out_dir, overwrite=overwrite)
+    with _progress(count * len(ULTRASOUND_CLASSES), progress, "ultrasound") as bar:
+        for class_index, label in enumerate(ULTRASOUND_CLASSES):
+            folder = out / label
+            folder.mkdir()
+            for index in range(count):
+                rng = _image_rng(seed, _KIND_ULTRASOUND, class_index, index)
+                image = make_ultrasound_image(label, rng, size=size, difficulty=difficulty)
+                _write_png(folder / ultrasound_name(label, index + 1), image)
+                bar.update(1)
+    record = _record(
+        "write_ultrasound_set",
+        seed,
+        {"per_class": count, "size": size, "difficulty": difficulty},
+        ULTRASOUND_CLASSES,
+        {label: count for label in ULTRASOUND_CLASSES},
+        "<class>/<class> (<N>).png",
+    )
+    _write_json(out / RECORD_NAME, record)
+    return out
+
+
+def write_synthetic(
+    out_dir,
+    profile="smoke",
+    *,
+    seed: int = 0,
+    overwrite: bool = False,
+    progress: bool = True,
+    difficulty: float = 0.5,
+) -> dict:
+    """Write both synthetic datasets with the sizes of a run profile.
+
+    Writes ``out_dir/cells/`` (:func:`write_cell_frames`, the profile's
+    ``cell_frames_per_class``) and ``out_dir/ultrasound/``
+    (:func:`write_ultrasound_set`, the profile's ``ultrasound_per_class``).
+    Both sub-folders are checked before anything is written, so a refusal
+    leaves the disk unchanged.
+
+    Parameters
+    ----------
+    out_dir : path-like
+        Parent folder; created if needed.
+    profile : str or Profile, optional
+        ``"smoke"`` (default), ``"lab"`` or ``"paper"``.
+    seed : int, optional
+        Non-negative seed for both sets; default 0.
+    overwrite : bool, optional
+        Replace existing ``cells/`` and ``ultrasound/`` folders (default
+        False: refuse if either holds files).
+    progress : bool, optional
+        Show progress bars (default True).
+    difficulty : float, optional
+        Ultrasound difficulty in [0, 1] (default 0.5).
+
+    Returns
+    -------
+    dict
+        ``{"cells": Path, "ultrasound": Path}``.
+
+    Raises
+    ------
+    DataError
+        For an unknown profile, a bad seed or difficulty.
+    OutputExistsError
+        If ``cells/`` or ``ultrasound/`` holds files and ``overwrite`` is False.
+    """
+    from mstl_lib.errors import OutputExistsError
+    from mstl_lib.profiles import get_profile
+
+    prof = get_profile(profile)
+    seed = _check_seed(seed)
+    difficulty = _check_difficulty(difficulty)
+    root = Path(out_dir)
+    paths = {"cells": root / "cells", "ultrasound": root / "ultrasound"}
+    if not overwrite:
+        for path in paths.values():
+            if path.exists() and (not path.is_dir() or any(path.iterdir())):
+                raise OutputExistsError(path)
+    write_cell_frames(
+        paths["cells"], prof.cell_frames_per_class, seed=seed, overwrite=overwrite, progress=progress
+    )
+    write_ultrasound_set(
+        paths["ultrasound"],
+        prof.ultrasound_per_class,
+        seed=seed,
+        difficulty=difficulty,
+        overwrite=overwrite,
+        progress=progress,
+    )
+    return paths

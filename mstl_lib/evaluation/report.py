@@ -1,0 +1,291 @@
+"""Reports of a finished (or partly finished) grid: the paper's Table 1 and its statistics.
+
+:func:`table1` lays per-fold results out as Table 1 of Ayana et al. (2022):
+transfer type, CNN, optimizer, AUC, F1, specificity, sensitivity, loss and
+test accuracy as mean ± standard deviation over the folds, with the average
+test accuracy of each CNN. :func:`grid_statistics` adds the paper's t-test of
+MSTL against CTL (section 3; the paper reports p = 0.01191), a paired test over
+folds that accounts for overlapping training sets (Nadeau and Bengio 2003),
+and bootstrap 95% confidence intervals of AUC and accuracy.
+"""
+
+from __future__ import annotations
+
+import json
+from collections import defaultdict
+
+import numpy as np
+import pandas as pd
+
+from mstl_lib.errors import DataError
+from mstl_lib.profiles import ARMS
+
+METRIC_COLUMNS = (("auc", "AUC"), ("f1", "F1 score"), ("specificity", "Specificity"),
+                  ("sensitivity", "Sensitivity"), ("loss", "Loss"), ("accuracy", "Test accuracy"))
+PERCENT = {"f1", "specificity", "sensitivity", "accuracy"}
+TL_NAMES = {"scratch": "Scratch", "ctl": "CTL", "mstl": "MSTL", "baseline": "Baseline"}
+"""How each arm (:data:`mstl_lib.profiles.ARMS`) is named in tables and figures."""
+COMPARISONS = (("mstl", "ctl"), ("mstl", "scratch"), ("ctl", "scratch"))
+"""Pairs of arms compared fold by fold within one (CNN, optimizer): the paper's MSTL vs CTL first."""
+
+
+def _arm_order(values: pd.Series) -> pd.Series:
+    return values.map({arm: i for i, arm in enumerate(ARMS)})
+
+
+def fold_frame(results: list[dict]) -> pd.DataFrame:
+    """One row per (configuration, fold) with every metric."""
+    if not results:
+        raise DataError("no grid results yet: run `mstl grid` first (results are written fold by fold).")
+    rows = []
+    for r in results:
+        row = {"tl": r["tl"], "backbone": r["backbone"], "optimizer": r["optimizer"], "fold": r["fold"]}
+        row.update({k: r["metrics"][k] for k, _ in METRIC_COLUMNS})
+        rows.append(row)
+    frame = pd.DataFrame(rows)
+    return frame.sort_values(["backbone", "optimizer", "tl", "fold"], key=lambda c: _arm_order(c) if c.name == "tl" else c,
+                             ).reset_index(drop=True)
+
+
+def _format(mean: float, std: float, key: str) -> str:
+    if key in PERCENT:
+        return f"{100 * mean:.1f} ± {100 * std:.1f}"
+    return f"{mean:.3f} ± {std:.3f}"
+
+
+def table1(results: list[dict], formatted: bool = True) -> pd.DataFrame:
+    """The paper's Table 1: mean ± std over folds per (TL type, CNN, optimizer).
+
+    Parameters
+    ----------
+    results : list of dict
+        Per-fold results (:func:`mstl_lib.training.grid.load_results`).
+    formatted : bool
+        True: strings ``"mean ± std"`` (rates in percent), as printed in the
+        paper. False: numeric columns ``<metric>_mean`` and ``<metric>_std``.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Columns ``TL type, CNN, Optimizer, Folds, AUC, F1 score, Specificity,
+        Sensitivity, Loss, Test accuracy, Average`` (the last: mean test
+        accuracy of that TL type and CNN over optimizers). Standard deviations
+        are sample standard deviations (ddof=1) over folds.
+    """
+    frame = fold_frame(results)
+    keys = ["tl", "backbone", "optimizer"]
+    grouped = frame.groupby(keys)
+    stats = grouped[[k for k, _ in METRIC_COLUMNS]].agg(["mean", lambda s: s.std(ddof=1) if len(s) > 1 else 0.0])
+    stats.columns = [f"{k}_{'mean' if agg == 'mean' else 'std'}" for k, agg in stats.columns]
+    stats["folds"] = grouped.size()
+    stats = stats.reset_index()
+    stats = stats.sort_values(["tl", "backbone", "optimizer"], key=lambda c: _arm_order(c) if c.name == "tl" else c,
+                              ).reset_index(drop=True)
+    average = stats.groupby(["tl", "backbone"])["accuracy_mean"].transform("mean")
+    if not formatted:
+        return stats.assign(average_accuracy=average)
+    table = pd.DataFrame({
+        "TL type": stats["tl"].map(TL_NAMES), "CNN": stats["backbone"], "Optimizer": stats["optimizer"],
+        "Folds": stats["folds"],
+    })
+    for key, title in METRIC_COLUMNS:
+        table[title] = [_format(m, s, key) for m, s in zip(stats[f"{key}_mean"], stats[f"{key}_std"])]
+    table["Average"] = [f"{100 * a:.1f}" for a in average]
+    return table
+
+
+def _pooled_predictions(results: list[dict]) -> dict:
+    pooled = defaultdict(lambda: ([], []))
+    for r in results:
+        y_true, y_score = pooled[(r["tl"], r["backbone"], r["optimizer"])]
+        y_true.extend(r["y_true"])
+        y_score.extend(r["y_score"])
+    return pooled
+
+
+def grid_statistics(results: list[dict], *, n_resamples: int = 2000, seed: int = 0) -> dict:
+    """The arms compared: the paper's t-test, corrected paired tests, collapsed folds, bootstrap CIs.
+
+    Returns
+    -------
+    dict
+        ``paper_ttest``: t-test over per-configuration mean accuracies, MSTL
+        vs CTL, paired by (CNN, optimizer) (needs two or more configurations);
+        ``corrected_tests``: the Nadeau-Bengio corrected resampled t-test over
+        folds for each pair of :data:`COMPARISONS` per configuration and for
+        every network arm against the baseline (keys ``a``, ``b``);
+        ``collapsed``: :func:`collapsed_folds`; ``bootstrap``: per (arm, CNN,
+        optimizer), 95% intervals of AUC and accuracy from the pooled test
+        predictions of all folds.
+    """
+    from mstl_lib.evaluation.stats import paper_ttest
+
+    frame = fold_frame(results)
+    means = frame.groupby(["tl", "backbone", "optimizer"])["accuracy"].mean()
+    configs = sorted({(b, o) for t, b, o in means.index if ("mstl", b, o) in means.index and ("ctl", b, o) in means.index})
+    out: dict = {"n_configurations": len(configs)}
+    if len(configs) >= 2:
+        mstl = [means[("mstl", b, o)] for b, o in configs]
+        ctl = [means[("ctl", b, o)] for b, o in configs]
+        t, p = paper_ttest(mstl, ctl, paired=True)
+        out["paper_ttest"] = {"t": float(t), "p": float(p), "mstl_mean": float(np.mean(mstl)), "ctl_mean": float(np.mean(ctl))}
+    else:
+        out["paper_ttest"] = {"t": None, "p": None, "note": "needs two or more (CNN, optimizer) configurations with both TL types"}
+    out["corrected_tests"] = _fold_comparisons(frame, results)
+    out["collapsed"] = collapsed_folds(results)
+    bootstrap = []
+    pooled = _pooled_predictions(results)
+    for tl, backbone, optimizer in sorted(pooled, key=lambda k: (ARMS.index(k[0]), k[1], k[2])):
+        y_true, y_score = pooled[(tl, backbone, optimizer)]
+        entry = {"tl": tl, "backbone": backbone, "optimizer": optimizer, "n": len(y_true)}
+        for metric in ("auc", "accuracy"):
+            entry[metric] = _bootstrap(y_true, y_score, metric, n_resamples, seed)
+        bootstrap.append(entry)
+    out["bootstrap"] = bootstrap
+    return out
+
+
+def _fold_comparisons(frame: pd.DataFrame, results: list[dict]) -> list[dict]:
+    """Corrected resampled t-tests, fold by fold: each pair of :data:`COMPARISONS` within a
+    (CNN, optimizer), and each network arm against the classical baseline."""
+    from mstl_lib.evaluation.stats import corrected_resampled_ttest
+
+    sizes = {(r["tl"], r["backbone"], r["optimizer"], r["fold"]): (r["n_train"], r["n_test"]) for r in results}
+    series = {key: group.set_index("fold")["accuracy"] for key, group in frame.groupby(["tl", "backbone", "optimizer"])}
+    configurations = sorted({(b, o) for _, b, o in series})
+    pairs = [((a, b, o), (c, b, o)) for a, c in COMPARISONS for b, o in configurations
+             if (a, b, o) in series and (c, b, o) in series]
+    baselines = [key for key in series if key[0] == "baseline"]
+    networks = sorted((key for key in series if key[0] != "baseline"), key=lambda k: (ARMS.index(k[0]), k[1], k[2]))
+    pairs += [(key, base) for base in baselines for key in networks]
+    tests = []
+    for key_a, key_b in pairs:
+        a, b = series[key_a], series[key_b]
+        common = sorted(set(a.index) & set(b.index))
+        entry = {"a": key_a[0], "b": key_b[0], "backbone": key_a[1], "optimizer": key_a[2], "folds": len(common),
+                 "mean_difference": float((a[common] - b[common]).mean()) if common else None}
+        if len(common) >= 2:
+            n_train, n_test = sizes[(*key_a, common[0])]
+            t, p = corrected_resampled_ttest(a[common].to_numpy(), b[common].to_numpy(), n_train=n_train, n_test=n_test)
+            entry.update({"t": float(t), "p": float(p)})
+        tests.append(entry)
+    return tests
+
+
+def collapsed_folds(results: list[dict], threshold: float = 0.5) -> list[dict]:
+    """The folds whose model predicted one class for every test image (a collapsed run).
+
+    A network that has not learned often settles on the majority class or on
+    a constant score: its accuracy is then the class share and its AUC 0.5 or
+    undefined. Such a fold says nothing about the method and is listed here.
+    """
+    from mstl_lib.evaluation.diagnostics import summarize_predictions
+
+    out = []
+    for r in results:
+        summary = summarize_predictions(r["y_true"], r["y_score"], threshold)
+        if summary.collapsed:
+            out.append({"tl": r["tl"], "backbone": r["backbone"], "optimizer": r["optimizer"], "fold": r["fold"],
+                        "sentence": summary.sentence()})
+    return out
+
+
+def comparison_sentence(entry: dict, alpha: float = 0.05) -> str:
+    """One corrected test of :func:`grid_statistics` as a sentence with its verdict.
+
+    The verdict is "higher" or "lower" only when the corrected resampled
+    t-test's p-value is below ``alpha``; otherwise "no difference shown at
+    this size", which is not the same as "no difference".
+    """
+    a, b = TL_NAMES[entry["a"]], TL_NAMES[entry["b"]]
+    config = f" ({entry['backbone']}, {entry['optimizer']})"
+    if entry.get("p") is None:
+        return f"{a} vs {b}{config}: not testable with {entry['folds']} fold(s)."
+    difference = round(100 * entry["mean_difference"], 1) + 0.0  # never "-0.0"
+    if entry["p"] < alpha:
+        verdict = f"{a} is {'higher' if difference > 0 else 'lower'}"
+    else:
+        verdict = "no difference shown at this size"
+    return (f"{a} vs {b}{config}: mean test accuracy {difference:+.1f} points over {entry['folds']} folds, "
+            f"corrected resampled t-test p = {entry['p']:.3g}: {verdict}.")
+
+
+def best_arm_sentence(statistics: dict) -> str:
+    """The network arm with the highest pooled AUC, its 95% interval, and how it stands to the baseline's."""
+    network = [b for b in statistics["bootstrap"] if b["tl"] != "baseline" and b["auc"]["estimate"] is not None]
+    if not network:
+        return "No network arm has a defined AUC in this run."
+    best = max(network, key=lambda b: b["auc"]["estimate"])
+    auc = best["auc"]
+    text = (f"The best network arm is {TL_NAMES[best['tl']]} ({best['backbone']}, {best['optimizer']}), pooled AUC "
+            f"{auc['estimate']:.3f} (95% CI {auc['low']:.3f} to {auc['high']:.3f})")
+    baseline = next((b["auc"] for b in statistics["bootstrap"] if b["tl"] == "baseline"), None)
+    if baseline is None or baseline["estimate"] is None:
+        return text + "; this run has no baseline."
+    if auc["low"] > baseline["high"]:
+        relation = "lies wholly above"
+    elif auc["high"] < baseline["low"]:
+        relation = "lies wholly below"
+    else:
+        relation = "overlaps, so these test images do not separate the two from"
+    return text + f"; its interval {relation} the baseline's ({baseline['estimate']:.3f}, {baseline['low']:.3f} to " \
+                  f"{baseline['high']:.3f})."
+
+
+def _bootstrap(y_true, y_score, metric: str, n_resamples: int, seed: int) -> dict:
+    import warnings
+
+    from mstl_lib.evaluation.stats import bootstrap_ci
+
+    y_true, y_score = np.asarray(y_true), np.asarray(y_score)
+    if metric == "auc" and len(np.unique(y_true)) < 2:
+        return {"estimate": None, "low": None, "high": None}
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        ci = bootstrap_ci(y_true, y_score, metric, n_resamples=n_resamples, seed=seed)
+    return {"estimate": float(ci.estimate), "low": float(ci.low), "high": float(ci.high)}
+
+
+def format_report(results: list[dict], statistics: dict | None = None, manifest: dict | None = None) -> str:
+    """Table 1 and the statistics as text, as printed by ``mstl report``."""
+    statistics = statistics if statistics is not None else grid_statistics(results)
+    lines = ["Table 1 (mean ± std over folds; rates in %)", table1(results).to_string(index=False), ""]
+    if manifest:
+        p = manifest.get("profile", {})
+        lines.append(f"Profile: {p.get('name')} | seed {manifest.get('seed')} | folds {manifest.get('n_folds')} | "
+                     f"weights {p.get('weights')} | data {manifest.get('dataset', {}).get('name')} "
+                     f"{manifest.get('dataset', {}).get('fingerprint', '')[:12]}")
+        lines.append("")
+    paper = statistics["paper_ttest"]
+    if paper.get("p") is None:
+        lines.append(f"Paper's t-test (MSTL vs CTL over configurations): not computed, {paper['note']}.")
+    else:
+        lines.append(f"Paper's t-test (MSTL vs CTL over {statistics['n_configurations']} configurations, paired): "
+                     f"t = {paper['t']:.3f}, p = {paper['p']:.4g} (paper: p = 0.01191)")
+    for entry in statistics["corrected_tests"]:
+        lines.append(comparison_sentence(entry))
+    for entry in statistics.get("collapsed", []):
+        lines.append(f"{TL_NAMES[entry['tl']]} {entry['backbone']} {entry['optimizer']} fold {entry['fold']}: "
+                     f"{entry['sentence']}")
+    lines.append("")
+    lines.append("Bootstrap 95% confidence intervals (pooled test predictions):")
+    for entry in statistics["bootstrap"]:
+        lines.append(f"  {TL_NAMES[entry['tl']]:<8} {entry['backbone']:<14} {entry['optimizer']:<19} n={entry['n']:<4} "
+                     f"AUC {_ci(entry['auc'])}  accuracy {_ci(entry['accuracy'])}")
+    return "\n".join(lines)
+
+
+def _ci(ci: dict) -> str:
+    if ci.get("estimate") is None or not np.isfinite(ci["estimate"]) or not np.isfinite(ci["low"]):
+        return "n/a"
+    return f"{ci['estimate']:.3f} [{ci['low']:.3f}, {ci['high']:.3f}]"
+
+
+def report_dict(results: list[dict], manifest: dict | None = None) -> dict:
+    """Table 1 (numeric), per-fold rows and statistics as one JSON-ready dict."""
+    return {
+        "table1": json.loads(table1(results, formatted=False).to_json(orient="records")),
+        "folds": json.loads(fold_frame(results).to_json(orient="records")),
+        "statistics": grid_statistics(results),
+        "manifest": {k: manifest[k] for k in ("profile", "seed", "n_folds", "versions", "created") if k in manifest} if manifest else None,
+    }

@@ -1,0 +1,230 @@
+"""Starting weights: ImageNet from Keras' own cache, or a weights file; the weights argument resolved once."""
+
+from __future__ import annotations
+from pathlib import Path
+from dataclasses import dataclass
+import keras
+import os
+import tempfile
+from mstl_lib.profiles import ALL_BACKBONES, BACKBONES
+from mstl_lib.errors import DataError, MSTLError
+
+
+class WeightsUnavailableError(MSTLError, FileNotFoundError):
+    """ImageNet weights are neither in Keras' cache nor downloadable.
+
+    Attributes
+    ----------
+    backbone : str
+        The backbone that asked for them.
+    file_name : str
+        The file name Keras expects.
+    url : str
+        Where Keras downloads it from.
+    folder : pathlib.Path
+        The folder Keras looks in (``$KERAS_HOME/models``).
+    """
+
+    def __init__(self, backbone: str, file_name: str, url: str, folder: Path, reason: str = ""):
+        self.backbone = backbone
+        self.file_name = file_name
+        self.url = url
+        self.folder = Path(folder)
+        message = (
+            f"ImageNet weights for {backbone} are not available: {self.folder / file_name} "
+            f"is not in Keras' cache and could not be downloaded"
+            + (f" ({reason})" if reason else "")
+            + f". Fix: on a machine with internet, download {url} and copy it, named "
+            f"exactly {file_name}, into {self.folder} (Keras' cache: $KERAS_HOME/models, "
+            "default ~/.keras/models); or pass weights=None to start from random weights."
+        )
+        super().__init__(message)
+
+
+@dataclass(frozen=True)
+class ImageNetWeights:
+    """Where Keras keeps one backbone's ImageNet weights (no top).
+
+    Attributes
+    ----------
+    file_name : str
+        File name inside Keras' cache folder.
+    url : str
+        Download address Keras uses.
+    file_hash : str
+        MD5 hash Keras verifies.
+    """
+
+    file_name: str
+    url: str
+    file_hash: str
+
+
+# Copied from keras/src/applications/{resnet,inception_v3,efficientnet}.py
+# (Keras 3.15); tests/test_models.py checks them against the installed Keras.
+_IMAGENET_WEIGHTS = {
+    "resnet50": ImageNetWeights(
+        "resnet50_weights_tf_dim_ordering_tf_kernels_notop.h5",
+        "https://storage.googleapis.com/tensorflow/keras-applications/resnet/"
+        "resnet50_weights_tf_dim_ordering_tf_kernels_notop.h5",
+        "4d473c1dd8becc155b73f8504c6f6626",
+    ),
+    "inceptionv3": ImageNetWeights(
+        "inception_v3_weights_tf_dim_ordering_tf_kernels_notop.h5",
+        "https://storage.googleapis.com/tensorflow/keras-applications/inception_v3/"
+        "inception_v3_weights_tf_dim_ordering_tf_kernels_notop.h5",
+        "bcbd6486424b2319ff4ef7d526e38f63",
+    ),
+    "efficientnetb2": ImageNetWeights(
+        "efficientnetb2_notop.h5",
+        "https://storage.googleapis.com/keras-applications/efficientnetb2_notop.h5",
+        "111f8e2ac8aa800a7a99e3239f7bfb39",
+    ),
+}
+
+
+def _check_backbone(backbone) -> str:
+    if backbone not in ALL_BACKBONES:
+        raise DataError(f"Unknown backbone {backbone!r}; expected one of {', '.join(ALL_BACKBONES)}.")
+    return backbone
+
+
+def _check_imagenet_backbone(backbone) -> str:
+    if _check_backbone(backbone) not in BACKBONES:
+        raise DataError(
+            f"{backbone} has no ImageNet weights (it is a small network for CPU classrooms, not one of the "
+            f"paper's {', '.join(BACKBONES)}). Fix: use weights='fractaldb' (generic pretraining made "
+            "locally) or None, or one of the paper's backbones with 'imagenet'."
+        )
+    return backbone
+
+
+def imagenet_weights_info(backbone: str) -> ImageNetWeights:
+    """The file name, URL and hash of one backbone's ImageNet weights (no top).
+
+    Parameters
+    ----------
+    backbone : {"resnet50", "inceptionv3", "efficientnetb2"}
+        The backbone.
+
+    Returns
+    -------
+    ImageNetWeights
+        ``file_name`` (e.g. ``resnet50_weights_tf_dim_ordering_tf_kernels_notop.h5``),
+        ``url`` and ``file_hash`` (MD5), as Keras' application code uses them.
+
+    Raises
+    ------
+    DataError
+        If the backbone is unknown.
+    """
+    return _IMAGENET_WEIGHTS[_check_imagenet_backbone(backbone)]
+
+
+def keras_weights_dir() -> Path:
+    """The folder in which Keras looks for (and downloads) ImageNet weights.
+
+    Follows the rule of ``keras.utils.get_file`` exactly: the Keras home
+    (``$KERAS_HOME`` if that variable was set **when Keras was imported**,
+    else ``~/.keras``; Keras reads the variable once, at import), falling back
+    to ``/tmp/.keras`` when that folder is not writable (or does not exist),
+    then the ``models`` subfolder.
+
+    Returns
+    -------
+    pathlib.Path
+        E.g. ``~/.keras/models`` expanded.
+
+    Notes
+    -----
+    Keras keeps the home in a private module attribute
+    (``keras.src.backend.config._KERAS_DIR``, read by ``keras_home()``);
+    changing ``KERAS_HOME`` after ``import keras`` has no effect on Keras, and
+    none on this function either.
+    """
+    try:
+        from keras.src.backend import config as _config
+
+        home = _config.keras_home()
+    except Exception:  # pragma: no cover - private API moved
+        home = os.environ.get("KERAS_HOME", os.path.join(os.path.expanduser("~"), ".keras"))
+    base = os.path.expanduser(home)
+    if not os.access(base, os.W_OK):
+        base = os.path.join("/tmp" if os.path.isdir("/tmp") else tempfile.gettempdir(), ".keras")
+    return Path(base) / "models"
+
+
+def ensure_imagenet_weights(backbone: str) -> Path:
+    """Make sure a backbone's ImageNet weights are in Keras' cache.
+
+    Looks in :func:`keras_weights_dir` first; if the file is missing (or its
+    hash is wrong), tries Keras' own download (``keras.utils.get_file``, the
+    same file, URL and hash the Keras application uses). Any failure becomes a
+    :class:`WeightsUnavailableError` that names the file and the folder.
+
+    Parameters
+    ----------
+    backbone : {"resnet50", "inceptionv3", "efficientnetb2"}
+        The backbone.
+
+    Returns
+    -------
+    pathlib.Path
+        The weights file in Keras' cache.
+
+    Raises
+    ------
+    DataError
+        If the backbone is unknown.
+    WeightsUnavailableError
+        If the file is not cached and cannot be downloaded.
+    """
+    info = imagenet_weights_info(backbone)
+    folder = keras_weights_dir()
+    was_cached = (folder / info.file_name).is_file()
+    try:
+        # get_file returns the cached file when it is present and its hash
+        # matches; otherwise it downloads (and removes partial downloads).
+        path = keras.utils.get_file(
+            info.file_name, info.url, cache_subdir="models", file_hash=info.file_hash
+        )
+    except Exception as exc:  # Keras raises a bare Exception on URL failures
+        reason = str(exc)
+        if was_cached:
+            # get_file re-downloads a file that fails its hash check and, when
+            # that fails, deletes it.
+            reason = (
+                f"the cached file failed Keras' MD5 check ({info.file_hash}), so Keras tried to "
+                f"download it again and removed it when that failed: {reason}"
+            )
+        raise WeightsUnavailableError(backbone, info.file_name, info.url, folder, reason) from exc
+    return Path(path)
+
+
+def _check_weights(weights, backbone: str):
+    """Return ("imagenet"|None|Path) after validating; may raise."""
+    if weights is None:
+        return None
+    if isinstance(weights, str) and weights == "imagenet":
+        _check_imagenet_backbone(backbone)
+        ensure_imagenet_weights(backbone)
+        return "imagenet"
+    if isinstance(weights, (str, os.PathLike)):
+        path = Path(weights)
+        if not path.name.endswith(".h5"):
+            raise DataError(
+                f"weights={str(weights)!r}: expected 'imagenet', None, or a path to a "
+                "'.weights.h5' or '.h5' file."
+            )
+        if not path.is_file():
+            raise DataError(f"{path}: weights file not found. Fix: check the path.")
+        if backbone == "efficientnetb2" and path.name == _IMAGENET_WEIGHTS[backbone].file_name:
+            raise DataError(
+                f"{path}: Keras builds EfficientNet's ImageNet input normalisation only for "
+                "weights='imagenet', so its ImageNet file cannot be loaded from a path. Fix: copy "
+                f"it into {keras_weights_dir()} and pass weights='imagenet'."
+            )
+        return path
+    raise DataError(
+        f"weights must be 'imagenet', None or a path to a weights file, got {weights!r}."
+    )

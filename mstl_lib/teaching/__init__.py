@@ -1,0 +1,14 @@
+"""The book's machinery: notebook set-up, the shared work folder, widgets, exercises, the build.
+
+=================  ===========================================================
+:mod:`.notebook`    what every lesson does first (quiet logs, versions, workspace)
+:mod:`.workspace`   the work folder the lessons share; each step done once
+:mod:`.widgets`     interactive explorers (ipywidgets)
+:mod:`.exercises`   check cells for the students' code
+:mod:`.book`        executing the lessons with papermill and building the HTML
+:mod:`.repository`  the repository URL of the launch buttons and install cells
+=================  ===========================================================
+
+Import the module you need (``from mstl_lib.teaching.notebook import setup_notebook``);
+this package itself imports nothing heavy.
+"""

@@ -1,0 +1,170 @@
+"""A work folder shared by the notebooks: each step is done once and reused.
+
+The lessons build on each other (synthetic data -> patches -> stage 1 ->
+grid), yet each notebook must also run on its own. A :class:`Workspace` gives
+every step a fixed place under one folder and computes it only when it is
+missing, so running the notebooks in order does every step once, and running
+one notebook alone computes what it needs.
+
+The folder is ``$MSTL_WORK_DIR/<profile>`` when that variable is set, else
+``~/mstl_work/<profile>``.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+from dataclasses import dataclass
+from pathlib import Path
+
+from mstl_lib.profiles import Profile, get_profile
+
+
+def default_work_dir() -> Path:
+    """``$MSTL_WORK_DIR``, or ``~/mstl_work``."""
+    return Path(os.environ.get("MSTL_WORK_DIR") or Path.home() / "mstl_work").expanduser()
+
+
+def work_folder_name(profile: Profile) -> str:
+    """The profile's name, plus the initial weights where they differ from the profile's own
+    (``lab-imagenet``), so that runs with other weights never share results."""
+    if profile.weights == get_profile(profile.name).weights:
+        return profile.name
+    return f"{profile.name}-{Path(str(profile.weights)).stem if profile.weights else 'random'}"
+
+
+@dataclass
+class Workspace:
+    """Where each step of the pipeline keeps its output, for one profile and seed.
+
+    Parameters
+    ----------
+    profile : str or Profile
+        Run profile (``smoke``, ``lab``, ``paper``).
+    root : path-like, optional
+        Work folder; default :func:`default_work_dir` / profile name.
+    seed : int
+        Seed of data generation, sampling, splits and training.
+    cells_dir : path-like, optional
+        Real cell frames ``<line>/<frame>``; default: synthetic frames.
+    ultrasound_dir : path-like, optional
+        Real ultrasound data; default: the synthetic set (BUSI layout).
+    ultrasound_kind : str
+        Layout of ``ultrasound_dir``: ``busi``, ``mendeley``, ``mt-small`` or ``folder``.
+    """
+
+    profile: str | Profile = "smoke"
+    root: Path | str | None = None
+    seed: int = 0
+    cells_dir: Path | str | None = None
+    ultrasound_dir: Path | str | None = None
+    ultrasound_kind: str = "busi"
+    progress: bool = True
+
+    def __post_init__(self):
+        self.profile = get_profile(self.profile)
+        self.root = Path(self.root).expanduser() if self.root else default_work_dir() / work_folder_name(self.profile)
+        self.root.mkdir(parents=True, exist_ok=True)
+
+    # --- places ---------------------------------------------------------------------
+    @property
+    def synthetic_dir(self) -> Path:
+        return self.root / "synthetic"
+
+    @property
+    def patches_dir(self) -> Path:
+        return self.root / "patches"
+
+    @property
+    def stage1_dir(self) -> Path:
+        return self.root / "stage1"
+
+    @property
+    def grid_dir(self) -> Path:
+        return self.root / "grid"
+
+    # --- steps ----------------------------------------------------------------------
+    def _build_once(self, final: Path, build) -> Path:
+        if final.is_dir():
+            return final
+        partial = final.with_name(final.name + ".partial")
+        if partial.exists():
+            shutil.rmtree(partial)
+        build(partial)
+        partial.rename(final)
+        return final
+
+    def synthetic(self) -> Path:
+        """The synthetic data (``cells/`` and ``ultrasound/``), generated on first use."""
+        from mstl_lib.data.synthetic import write_synthetic
+
+        return self._build_once(self.synthetic_dir, lambda out: write_synthetic(
+            out, profile=self.profile, seed=self.seed, progress=self.progress))
+
+    def cell_frames(self) -> Path:
+        """Folder of full microscopy frames, one sub-folder per cell line."""
+        return Path(self.cells_dir) if self.cells_dir else self.synthetic() / "cells"
+
+    def ultrasound_root(self) -> Path:
+        """Folder of the ultrasound dataset."""
+        return Path(self.ultrasound_dir) if self.ultrasound_dir else self.synthetic() / "ultrasound"
+
+    def patches(self) -> Path:
+        """The stage-1 patch dataset (section 2.1), segmented on first use."""
+        from mstl_lib.data.patches import build_patch_dataset
+
+        return self._build_once(self.patches_dir, lambda out: build_patch_dataset(
+            self.cell_frames(), out, per_class=self.profile.patches_per_class, seed=self.seed,
+            progress=self.progress))
+
+    def train_stage1(self, backbone: str | None = None, optimizer: str | None = None) -> dict:
+        """Stage 1 for one (backbone, optimizer), trained on first use; returns its summary.
+
+        The generic stage it starts from (``weights="fractaldb"``) is trained
+        and cached on first use too (:mod:`mstl_lib.training.generic`).
+        """
+        import json
+
+        from mstl_lib.training.stages import run_stage1, stage1_run_dir
+
+        backbone = backbone or self.profile.backbones[0]
+        optimizer = optimizer or self.profile.optimizers[0]
+        summary = stage1_run_dir(self.stage1_dir, backbone, optimizer) / "stage1.json"
+        if summary.is_file():
+            return json.loads(summary.read_text())
+        return run_stage1(self.patches(), self.stage1_dir, backbone=backbone, optimizer=optimizer,
+                          profile=self.profile, seed=self.seed, verbose=0)
+
+    def generic_weights(self, backbone: str | None = None):
+        """The generic stage's backbone weights (a file in Keras' cache), trained on first use."""
+        from mstl_lib.training.generic import ensure_generic_weights
+
+        return ensure_generic_weights(backbone or self.profile.backbones[0], self.profile, seed=self.seed)
+
+    def ultrasound(self, drop_conflicts: bool = True):
+        """The ultrasound dataset with duplicates grouped (and label conflicts left out).
+
+        Returns
+        -------
+        dataset : ImageDataset
+        report : AuditReport
+        """
+        from mstl_lib.data.audit import audit_dataset, group_duplicates
+        from mstl_lib.data.datasets import load_dataset
+
+        dataset = load_dataset(self.ultrasound_root(), self.ultrasound_kind, on_error="skip")
+        report = audit_dataset(dataset, progress=self.progress)
+        return group_duplicates(dataset, report, drop_conflicts=drop_conflicts), report
+
+    def run_grid(self, **options) -> list[dict]:
+        """The grid of the profile (resumed where it stopped); returns every fold result."""
+        from mstl_lib.training.grid import run_grid
+
+        arms = options.get("arms") or self.profile.arms
+        if "mstl" in arms:
+            for backbone in options.get("backbones") or self.profile.backbones:
+                for optimizer in options.get("optimizers") or self.profile.optimizers:
+                    self.train_stage1(backbone, optimizer)
+        dataset, _ = self.ultrasound()
+        return run_grid(dataset, self.grid_dir, stage1_dir=self.stage1_dir, profile=self.profile,
+                        seed=self.seed, progress=self.progress, **options)

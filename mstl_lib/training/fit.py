@@ -1,0 +1,402 @@
+"""Training one network: seeds, strategy, optimizer, callbacks, resumption.
+
+:func:`fit_model` compiles and trains a model the way every stage of the
+paper does (Ayana et al. 2022, section 2.3): one of SGD, Adam or Adagrad at
+learning rate 0.001 with exponential decay 0.96 per epoch, batch 16, all
+layers trainable. The validation data pick the epoch: the weights of the
+epoch with the lowest validation loss are restored at the end.
+
+A run directory holds everything a run writes: ``history.csv`` (one row per
+epoch), ``best.weights.h5`` with ``best.json`` (the best epoch's weights and
+validation value) and, while training, ``backup/`` for
+:class:`keras.callbacks.BackupAndRestore`, so that a run killed mid-training
+resumes, when started again with the same directory, from the last epoch
+backed up (backups are written at most every ``backup_interval`` seconds; 0
+backs up every epoch).
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import math
+import os
+import time
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable
+
+import keras
+
+from mstl_lib.errors import DataError
+
+STRATEGIES = (None, "default", "mirrored", "multiworker")
+
+
+def set_seed(seed: int, deterministic: bool = False) -> None:
+    """Seed Python, NumPy and TensorFlow from one number.
+
+    Parameters
+    ----------
+    seed : int
+        The seed (``keras.utils.set_random_seed``).
+    deterministic : bool
+        Also turn on ``tf.config.experimental.enable_op_determinism()``, so
+        that two runs on the same CPU give identical weights and metrics
+        (slower; it cannot be turned off again within the process).
+    """
+    import tensorflow as tf
+
+    keras.utils.set_random_seed(int(seed))
+    if deterministic:
+        os.environ["TF_DETERMINISTIC_OPS"] = "1"
+        tf.config.experimental.enable_op_determinism()
+
+
+def get_strategy(name: str | None = None):
+    """A ``tf.distribute`` strategy by name.
+
+    Parameters
+    ----------
+    name : {None, "default", "mirrored", "multiworker"}
+        None/``"default"``: the default strategy (one device).
+        ``"mirrored"``: :class:`tf.distribute.MirroredStrategy` over all local
+        GPUs (or all logical CPUs when there is no GPU).
+        ``"multiworker"``: :class:`tf.distribute.MultiWorkerMirroredStrategy`,
+        configured from the ``TF_CONFIG`` environment variable.
+    """
+    import tensorflow as tf
+
+    if name not in STRATEGIES:
+        raise DataError(f"strategy must be one of {STRATEGIES}, got {name!r}.")
+    if name in (None, "default"):
+        return tf.distribute.get_strategy()
+    if name == "mirrored":
+        gpus = tf.config.list_logical_devices("GPU")
+        devices = [d.name for d in (gpus or tf.config.list_logical_devices("CPU"))]
+        return tf.distribute.MirroredStrategy(devices=devices)
+    if "TF_CONFIG" not in os.environ:
+        raise DataError("strategy 'multiworker' needs the TF_CONFIG environment variable (cluster and task) on every machine.")
+    return tf.distribute.MultiWorkerMirroredStrategy()
+
+
+MIXED_PRECISION_POLICY = "mixed_float16"
+"""Keras' dtype policy of ``fit_model(mixed_precision=True)``: float16 computations, float32 variables."""
+
+
+@contextmanager
+def _global_policy(name: str):
+    """Keras' global dtype policy set to ``name`` inside the block, the previous one restored after it."""
+    previous = keras.mixed_precision.global_policy()
+    keras.mixed_precision.set_global_policy(name)
+    try:
+        yield
+    finally:
+        keras.mixed_precision.set_global_policy(previous)
+
+
+def _output_layers(model) -> list:
+    """The layers whose outputs are the model's outputs."""
+    return [tensor._keras_history[0] for tensor in model.outputs]
+
+
+def with_dtype_policy(model, policy: str):
+    """``model`` with every layer in ``policy`` and its output layers in float32.
+
+    Layers keep the dtype policy they were built (or saved) with, so a stage-1
+    model trained in float32 would stay float32 inside a mixed-precision stage
+    2, and one saved under mixed precision would stay mixed in a float32 run.
+    This returns the model itself when every layer already has the wanted
+    policy (output layers: float32, which keeps the sigmoid and softmax and
+    the loss in float32 as mixed precision requires), otherwise a clone
+    (``keras.models.clone_model``) with the policies changed and the same
+    weights. Call it with ``policy`` as Keras' global policy, so that the
+    clone's own policy (which decides loss scaling at compile time) matches.
+
+    Parameters
+    ----------
+    model : keras.Model
+        A functional model.
+    policy : {"float32", "mixed_float16"}
+        The policy of every layer but the output layers.
+    """
+    outputs = {id(layer) for layer in _output_layers(model)}
+
+    def wanted(layer) -> str:
+        return "float32" if id(layer) in outputs else policy
+
+    layers = [layer for layer in model.layers if not isinstance(layer, keras.layers.InputLayer)]
+    if all(layer.dtype_policy.name == wanted(layer) for layer in layers):
+        return model
+
+    def clone_layer(layer):
+        config = layer.get_config()
+        config["dtype"] = wanted(layer)
+        return layer.__class__.from_config(config)
+
+    clone = keras.models.clone_model(model, clone_function=clone_layer)
+    clone.set_weights(model.get_weights())
+    for layer in clone.layers:  # Normalization layers recompute their mean and variance from the copied variables
+        if hasattr(layer, "finalize_state") and layer.weights:
+            layer.finalize_state()
+    return clone
+
+
+class ResumableCheckpoint(keras.callbacks.BackupAndRestore):
+    """Backup for resumption plus best-epoch weights, with few disk writes.
+
+    The weights of the best validation epoch are kept in memory and put
+    back into the model when training ends; they are written to disk
+    (``best.weights.h5``, with ``best.json``) together with each backup of
+    the training state, at most every ``min_interval`` seconds, and at the end.
+    """
+
+    def __init__(self, backup_dir, best_path, *, monitor="val_loss", mode="min", min_interval=60.0):
+        super().__init__(str(backup_dir), save_freq="epoch", delete_checkpoint=True)
+        self.best_path = Path(best_path)
+        self.best_record = self.best_path.with_suffix("").with_suffix(".json")
+        self.monitor, self.mode, self.min_interval = monitor, mode, float(min_interval)
+        previous = json.loads(self.best_record.read_text()) if self.best_record.is_file() else {}
+        self.best_value = previous.get("value")
+        self.best_weights = None
+        self._last_save = time.monotonic()
+
+    def _improved(self, value) -> bool:
+        if value is None or math.isnan(value):
+            return False
+        if self.best_value is None:
+            return True
+        return value > self.best_value if self.mode == "max" else value < self.best_value
+
+    def on_epoch_end(self, epoch, logs=None):
+        self._current_epoch = epoch + 1
+        self._last_batch_seen = 0
+        value = (logs or {}).get(self.monitor)
+        if self._improved(value):
+            self.best_value, self.best_epoch = float(value), epoch + 1
+            self.best_weights = self.model.get_weights()
+        last = epoch + 1 >= self.params.get("epochs", 0)
+        if not last and time.monotonic() - self._last_save >= self.min_interval:
+            self._save_model()
+            self._write_best()
+            self._last_save = time.monotonic()
+
+    def _write_best(self):
+        if self.best_weights is None:
+            return
+        current = self.model.get_weights()
+        self.model.set_weights(self.best_weights)
+        self.model.save_weights(str(self.best_path), overwrite=True)
+        self.model.set_weights(current)
+        self.best_record.write_text(json.dumps({"epoch": self.best_epoch, "value": self.best_value}))
+
+    def on_train_end(self, logs=None):
+        if self.best_weights is not None:
+            self.model.set_weights(self.best_weights)
+            self.model.save_weights(str(self.best_path), overwrite=True)
+            self.best_record.write_text(json.dumps({"epoch": self.best_epoch, "value": self.best_value}))
+        super().on_train_end(logs)
+
+
+def _resume_epoch(backup_dir: Path) -> int:
+    """The epoch a backed-up run resumes from (0 without a backup)."""
+    metadata = backup_dir / "training_metadata.json"
+    return int(json.loads(metadata.read_text()).get("epoch", 0)) if metadata.is_file() else 0
+
+
+def _truncate_history(history_path: Path, epochs: int) -> None:
+    """Keep the first ``epochs`` rows of a history: later ones will be trained again."""
+    if not history_path.is_file():
+        return
+    lines = history_path.read_text().splitlines(keepends=True)
+    keep = lines[: 1 + epochs] if epochs > 0 else []
+    if len(keep) != len(lines):
+        if keep:
+            history_path.write_text("".join(keep))
+        else:
+            history_path.unlink()
+
+
+def _load_weights_quietly(model, path: Path) -> None:
+    """Load saved weights; the optimizer's slots are not needed and Keras' warning about them is dropped."""
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message="Skipping variable loading for optimizer")
+        model.load_weights(str(path))
+
+
+@dataclass
+class FitResult:
+    """What :func:`fit_model` returns.
+
+    Attributes
+    ----------
+    model : keras.Model
+        The trained model, holding the weights of the best validation epoch.
+    history : dict
+        Per-epoch values (``loss``, ``val_loss``, metrics, ``lr``) from ``history.csv``.
+    best_epoch : int
+        Epoch (from 1) whose weights were kept.
+    run_dir : pathlib.Path
+        Where the run wrote its files.
+    """
+
+    model: object
+    history: dict[str, list[float]] = field(default_factory=dict)
+    best_epoch: int = 0
+    run_dir: Path | None = None
+
+
+class LearningRateLogger(keras.callbacks.Callback):
+    """Adds the learning rate each epoch was trained with to that epoch's logs."""
+
+    def on_epoch_end(self, epoch, logs=None):
+        if logs is not None:
+            # the rate the epoch was trained with (the schedule has already stepped past it)
+            # under mixed precision Keras wraps the optimizer in a LossScaleOptimizer; the schedule is the inner one's
+            optimizer = getattr(self.model.optimizer, "inner_optimizer", self.model.optimizer)
+            schedule = optimizer._learning_rate
+            step = max(int(optimizer.iterations.numpy()) - 1, 0)
+            logs["learning_rate"] = float(schedule(step) if callable(schedule) else optimizer.learning_rate)
+
+
+def read_history(path) -> dict[str, list[float]]:
+    """Read a Keras ``CSVLogger`` file into ``{column: [values]}``."""
+    path = Path(path)
+    if not path.is_file():
+        return {}
+    with path.open(newline="") as handle:
+        rows = list(csv.DictReader(handle))
+    columns = rows[0].keys() if rows else []
+    return {c: [float(r[c]) for r in rows] for c in columns}
+
+
+def fit_model(
+    build: Callable[[], object],
+    train_data,
+    val_data,
+    *,
+    run_dir,
+    epochs: int,
+    optimizer: str = "adagrad",
+    learning_rate: float = 1e-3,
+    decay_rate: float = 0.96,
+    steps_per_epoch: int,
+    loss: str = "binary_crossentropy",
+    metrics: tuple = ("accuracy",),
+    monitor: str = "val_loss",
+    strategy=None,
+    backup_interval: float = 60.0,
+    patience: int | None = None,
+    bn_momentum: float | None = None,
+    mixed_precision: bool = False,
+    jit_compile: bool | str = "auto",
+    verbose: int | str = "auto",
+) -> FitResult:
+    """Compile and train a freshly built model; resume if the run was interrupted.
+
+    A run directory whose training finished (``fit.json`` written) is not
+    trained again: the model is built and its best weights loaded.
+
+    Parameters
+    ----------
+    build : callable
+        Returns the uncompiled model. It is called inside ``strategy.scope()``
+        so that the variables are created on the strategy's devices.
+    train_data, val_data : tf.data.Dataset
+        Batched (image, target) datasets (see :func:`mstl_lib.training.inputs.make_tf_dataset`).
+    run_dir : path-like
+        Folder for ``history.csv``, ``best.weights.h5`` and ``backup/``.
+    epochs : int
+        Number of epochs (paper: 50 per stage).
+    optimizer : {"sgd", "adam", "adagrad"}
+        See :func:`mstl_lib.training.optimizers.make_optimizer`.
+    learning_rate, decay_rate : float
+        Initial rate and decay per epoch (paper: 0.001 and 0.96).
+    steps_per_epoch : int
+        Batches per training epoch; the decay schedule's ``decay_steps``.
+    loss, metrics
+        Passed to ``model.compile``.
+    monitor : str
+        Validation quantity that picks the best epoch (lower is better for losses).
+    strategy : tf.distribute.Strategy, optional
+        From :func:`get_strategy`; default: one device.
+    backup_interval : float
+        Least number of seconds between two backups of the training state
+        (weights, optimizer, epoch) for resumption; 0 backs up after every
+        epoch. Writing a ResNet50 backup takes about 0.3 s, so backing up every
+        short epoch would slow training by 5-15%; a run killed mid-training
+        loses at most this many seconds of work.
+    patience : int, optional
+        Stop when ``monitor`` has not improved for this many epochs (early
+        stopping; the best epoch's weights are kept either way). None trains
+        every epoch, as the paper does.
+    bn_momentum : float, optional
+        Momentum of every BatchNormalization layer's moving statistics
+        (:func:`mstl_lib.models.networks.set_batchnorm_momentum`); None keeps Keras' 0.99.
+    mixed_precision : bool
+        Build and train the model under Keras' ``"mixed_float16"`` policy
+        (float16 computations, float32 variables, output layers and loss in
+        float32, dynamic loss scaling), which uses the tensor cores of recent
+        NVIDIA GPUs; on a CPU it is slower. A loaded model (MSTL's stage-1
+        network) is given the policy asked for here, whatever it was saved
+        with (:func:`with_dtype_policy`). Default False: float32 throughout.
+    jit_compile : bool or "auto"
+        Passed to ``model.compile``: True compiles the training step with XLA,
+        False does not, ``"auto"`` (Keras' default) uses XLA on a GPU when the
+        model supports it and never on a CPU.
+    verbose : int or "auto"
+        Keras progress output.
+    """
+    from mstl_lib.training.optimizers import make_optimizer
+    from mstl_lib.models.networks import set_batchnorm_momentum
+
+    if epochs < 1:
+        raise DataError(f"epochs must be at least 1, got {epochs}.")
+    run_dir = Path(run_dir)
+    run_dir.mkdir(parents=True, exist_ok=True)
+    history_path = run_dir / "history.csv"
+    best_path = run_dir / "best.weights.h5"
+    if not (isinstance(jit_compile, bool) or jit_compile == "auto"):
+        raise DataError(f"jit_compile must be True, False or 'auto', got {jit_compile!r}.")
+    policy = MIXED_PRECISION_POLICY if mixed_precision else "float32"
+    strategy = strategy or get_strategy(None)
+    with strategy.scope(), _global_policy(policy):
+        model = with_dtype_policy(build(), policy)
+        if bn_momentum is not None:
+            set_batchnorm_momentum(model, bn_momentum)
+        model.compile(
+            optimizer=make_optimizer(optimizer, learning_rate, decay_rate, steps_per_epoch=max(int(steps_per_epoch), 1)),
+            loss=loss,
+            metrics=list(metrics),
+            jit_compile=jit_compile,
+        )
+    mode = "max" if any(k in monitor for k in ("acc", "auc")) else "min"
+    done_path = run_dir / "fit.json"
+    if done_path.is_file() and best_path.is_file():
+        _load_weights_quietly(model, best_path)
+        done = json.loads(done_path.read_text())
+        return FitResult(model=model, history=read_history(history_path), best_epoch=done["best_epoch"], run_dir=run_dir)
+    backup_dir = run_dir / "backup"
+    resume_epoch = _resume_epoch(backup_dir)
+    _truncate_history(history_path, resume_epoch)
+    checkpoint = ResumableCheckpoint(backup_dir, best_path, monitor=monitor, mode=mode,
+                                     min_interval=backup_interval)
+    callbacks = [checkpoint, LearningRateLogger(), keras.callbacks.CSVLogger(str(history_path), append=True)]
+    if patience is not None:
+        callbacks.append(keras.callbacks.EarlyStopping(monitor=monitor, mode=mode, patience=int(patience)))
+    model.fit(train_data, validation_data=val_data, epochs=int(epochs), callbacks=callbacks, verbose=verbose,
+              shuffle=False)
+    history = read_history(history_path)
+    if checkpoint.best_weights is None and best_path.is_file():
+        _load_weights_quietly(model, best_path)  # the best epoch came before a resumption and was not beaten
+    values = history.get(monitor, [])
+    finite = [(v, i) for i, v in enumerate(values) if not math.isnan(v)]
+    best_epoch = ((max if mode == "max" else min)(finite)[1] + 1) if finite else len(values)
+    done_path.write_text(json.dumps({"epochs": epochs, "epochs_trained": len(values), "best_epoch": best_epoch,
+                                     "monitor": monitor,
+                                                  "optimizer": optimizer, "learning_rate": learning_rate,
+                                                  "decay_rate": decay_rate, "steps_per_epoch": steps_per_epoch}, indent=2))
+    return FitResult(model=model, history=history, best_epoch=best_epoch, run_dir=run_dir)

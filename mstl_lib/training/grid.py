@@ -1,0 +1,534 @@
+"""The paper's experiment grid: backbones x optimizers x arms x folds.
+
+The arms are the paper's two transfer types, CTL and MSTL, plus training from
+scratch and a classical baseline where the profile asks for them
+(:data:`mstl_lib.profiles.ARMS`).
+
+:func:`run_grid` writes one JSON result per (configuration, fold) under
+``OUT/results/`` and a ``manifest.json`` recording the profile, seed, folds,
+library versions and a fingerprint of the data. Running it again skips every
+result already written, so an interrupted grid loses nothing and redoes
+nothing that finished; a run cut off mid-training resumes from its last epoch
+(:func:`mstl_lib.training.fit.fit_model`). A folder made for other data or
+settings is refused instead of being mixed.
+
+Two ways to spread the grid (the book's chapter on clusters shows both):
+
+- ``workers``: up to that many configurations train at once, each in its own
+  child process, on this machine (e.g. several small trainings sharing one
+  GPU).
+- ``shard=(K, N)``: this process runs only the K-th of N disjoint parts of the
+  grid (:func:`shard_units`), so that N jobs of a cluster array, each started
+  with the same arguments and its own K, fill one shared output folder
+  together; :func:`parse_shard` reads K and N from a SLURM array or a
+  Kubernetes Indexed Job. Every file is written under a name of its own and
+  renamed into place, so concurrent shards never see half a file.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import platform
+import re
+import secrets
+from concurrent.futures import FIRST_EXCEPTION, ThreadPoolExecutor, wait
+from datetime import datetime, timezone
+from itertools import product
+from pathlib import Path
+from typing import Mapping, Sequence
+
+from mstl_lib import __version__
+from mstl_lib.training.child import run_in_child
+from mstl_lib.data.datasets import ImageDataset
+from mstl_lib.errors import DataError
+from mstl_lib.profiles import ALL_BACKBONES, ARMS, OPTIMIZERS, Profile, get_profile
+from mstl_lib.data.splits import cross_validation_folds
+from mstl_lib.training.stages import stage1_model_path, train_fold
+
+GRID_MANIFEST = "manifest.json"
+MANIFEST_DEFAULTS = {"mixed_precision": False}
+"""Values of settings that manifests written before the setting existed stand for."""
+
+
+def data_fingerprint(dataset: ImageDataset) -> str:
+    """SHA-256 over every image's relative path, label, group and bytes."""
+    digest = hashlib.sha256()
+    for record in sorted(dataset.records, key=lambda r: str(r.path)):
+        digest.update(f"{record.path.relative_to(dataset.root).as_posix()}|{record.label}|{record.group}\n".encode())
+        digest.update(hashlib.sha256(record.path.read_bytes()).digest())
+    return digest.hexdigest()
+
+
+def library_versions() -> dict[str, str]:
+    """Versions of the libraries whose behaviour the results depend on."""
+    import cv2
+    import keras
+    import numpy
+    import sklearn
+    import tensorflow
+
+    return {"mstl_lib": __version__, "python": platform.python_version(), "tensorflow": tensorflow.__version__,
+            "keras": keras.__version__, "numpy": numpy.__version__, "scikit-learn": sklearn.__version__,
+            "opencv": cv2.__version__, "platform": platform.platform()}
+
+
+def result_path(out_dir, tl: str, backbone: str, optimizer: str, fold: int) -> Path:
+    """Where the result of one (configuration, fold) is written."""
+    return Path(out_dir) / "results" / f"{tl}-{backbone}-{optimizer}" / f"fold{fold}.json"
+
+
+def _write_json_atomically(path: Path, data) -> None:
+    """Write JSON under a temporary name unique to this process and write, then rename it into place.
+
+    Readers, and other processes writing the same file (shards writing the
+    manifest), see the old or the new file, never a mixture. A temporary
+    file left by a killed writer ends in ``.tmp`` and is never read.
+    """
+    path.parent.mkdir(parents=True, exist_ok=True)
+    temporary = path.with_name(f"{path.name}.{os.getpid()}-{secrets.token_hex(4)}.tmp")
+    try:
+        temporary.write_text(json.dumps(data, indent=1))
+        os.replace(temporary, path)
+    finally:
+        if temporary.exists():
+            temporary.unlink()
+
+
+def _check_choices(values, allowed, what) -> tuple[str, ...]:
+    values = tuple(v.lower() for v in values)
+    unknown = [v for v in values if v not in allowed]
+    if unknown or not values:
+        raise DataError(f"unknown {what} {unknown or '(none given)'}; choose from {', '.join(allowed)}.")
+    return values
+
+
+BASELINE_CONFIG = ("hog-lbp", "logistic-regression")
+"""The (backbone, optimizer) names under which the classical baseline's results are filed."""
+
+
+def _grid_units(arms, backbones, optimizers, folds) -> list[tuple]:
+    """Every (arm, backbone, optimizer, fold) of the grid, networks first, the baseline last."""
+    units = [(tl, b, o, f) for b, o, tl, f in product(backbones, optimizers, [a for a in arms if a != "baseline"], folds)]
+    if "baseline" in arms:
+        units += [("baseline", *BASELINE_CONFIG, f) for f in folds]
+    return units
+
+
+SHARD_COUNT_VARIABLE = "MSTL_SHARD_COUNT"
+"""Number of shards for ``--shard auto`` under Kubernetes, which gives each pod its index but not the count."""
+GPU_MEMORY_GROWTH = {"TF_FORCE_GPU_ALLOW_GROWTH": "true"}
+"""Environment of the training processes when several run at once: each takes GPU memory as it needs it."""
+
+
+def parse_shard(spec, environ: Mapping[str, str] | None = None) -> tuple[int, int] | None:
+    """The (K, N) of ``--shard``: run the K-th of N parts of the grid, K counted from 1.
+
+    Parameters
+    ----------
+    spec : None, str or (int, int)
+        None: the whole grid. ``"K/N"`` with 1 <= K <= N, e.g. ``"2/8"``.
+        ``"auto"``: from the environment of a cluster job array:
+
+        - SLURM (``sbatch --array``): ``SLURM_ARRAY_TASK_ID``,
+          ``SLURM_ARRAY_TASK_COUNT`` and, where set (SLURM sets it),
+          ``SLURM_ARRAY_TASK_MIN`` and ``SLURM_ARRAY_TASK_STEP``:
+          K = (ID - MIN) / STEP + 1, N = COUNT, so ``--array=0-7``,
+          ``--array=1-8`` and ``--array=10-17`` all give shards 1/8 to 8/8.
+          Without ``SLURM_ARRAY_TASK_MIN`` the array is taken to start at 0.
+        - Kubernetes Indexed Job (``completionMode: Indexed``):
+          ``JOB_COMPLETION_INDEX`` (from 0) gives K = index + 1, and
+          ``MSTL_SHARD_COUNT`` (:data:`SHARD_COUNT_VARIABLE`; set it to the
+          Job's ``completions``, which Kubernetes does not export) gives N.
+    environ : mapping, optional
+        Where ``"auto"`` looks (default ``os.environ``).
+
+    Returns
+    -------
+    (int, int) or None
+        ``(K, N)``; None for the whole grid.
+
+    Raises
+    ------
+    DataError
+        For a malformed spec, K outside 1..N, or ``"auto"`` without (or with
+        inconsistent) array variables.
+    """
+    if spec is None:
+        return None
+    if isinstance(spec, (tuple, list)):
+        if len(spec) != 2:
+            raise DataError(f"shard {spec!r} is not (K, N). Fix: give e.g. (1, 4) or '1/4'.")
+        return _checked_shard(*spec, shown=f"{spec!r}")
+    text = str(spec).strip().lower()
+    if text == "auto":
+        return _shard_from_environment(os.environ if environ is None else environ)
+    match = re.fullmatch(r"\s*(\d+)\s*/\s*(\d+)\s*", text)
+    if not match:
+        raise DataError(f"shard {spec!r} is not K/N or 'auto'. Fix: give e.g. --shard 1/4 (the first of four parts, "
+                        "counted from 1), or --shard auto inside a SLURM array or Kubernetes Indexed Job.")
+    return _checked_shard(int(match.group(1)), int(match.group(2)), shown=repr(spec))
+
+
+def _checked_shard(k, n, *, shown: str) -> tuple[int, int]:
+    if isinstance(k, bool) or isinstance(n, bool) or not all(isinstance(v, int) for v in (k, n)):
+        raise DataError(f"shard {shown}: K and N must be whole numbers. Fix: give e.g. --shard 1/4.")
+    if n < 1 or not 1 <= k <= n:
+        raise DataError(f"shard {shown}: K must be between 1 and N (K counts from 1), and N at least 1. "
+                        f"Fix: give one of 1/{max(n, 1)} ... {max(n, 1)}/{max(n, 1)}.")
+    return k, n
+
+
+def _integer_variable(environ, name: str) -> int:
+    value = environ.get(name, "")
+    try:
+        return int(value)
+    except ValueError:
+        raise DataError(f"--shard auto: {name}={value!r} is not a whole number. Fix: set it to one, or give "
+                        "--shard K/N explicitly.") from None
+
+
+def _shard_from_environment(environ: Mapping[str, str]) -> tuple[int, int]:
+    """(K, N) from a SLURM job array or a Kubernetes Indexed Job (see :func:`parse_shard`)."""
+    if "SLURM_ARRAY_TASK_ID" in environ:
+        if "SLURM_ARRAY_TASK_COUNT" not in environ:
+            raise DataError("--shard auto: SLURM_ARRAY_TASK_ID is set but SLURM_ARRAY_TASK_COUNT is not. Fix: run "
+                            "inside an `sbatch --array` job, or give --shard K/N explicitly.")
+        task = _integer_variable(environ, "SLURM_ARRAY_TASK_ID")
+        count = _integer_variable(environ, "SLURM_ARRAY_TASK_COUNT")
+        first = _integer_variable(environ, "SLURM_ARRAY_TASK_MIN") if "SLURM_ARRAY_TASK_MIN" in environ else 0
+        step = _integer_variable(environ, "SLURM_ARRAY_TASK_STEP") if "SLURM_ARRAY_TASK_STEP" in environ else 1
+        shown = (f"SLURM_ARRAY_TASK_ID={task}, SLURM_ARRAY_TASK_MIN={first}, SLURM_ARRAY_TASK_STEP={step}, "
+                 f"SLURM_ARRAY_TASK_COUNT={count}")
+        if step < 1 or (task - first) % step or not 0 <= (task - first) // step < count:
+            raise DataError(f"--shard auto: the array variables are inconsistent ({shown}): task IDs must run "
+                            "from MIN in steps of STEP, COUNT of them. Fix: submit a range such as "
+                            "`sbatch --array=0-7`, or give --shard K/N explicitly.")
+        return _checked_shard((task - first) // step + 1, count, shown=shown)
+    if "JOB_COMPLETION_INDEX" in environ:
+        index = _integer_variable(environ, "JOB_COMPLETION_INDEX")
+        if SHARD_COUNT_VARIABLE not in environ:
+            raise DataError(f"--shard auto: JOB_COMPLETION_INDEX={index} is set but {SHARD_COUNT_VARIABLE} is not "
+                            "(Kubernetes does not export the number of completions). Fix: set "
+                            f"{SHARD_COUNT_VARIABLE} in the pod template to the Job's `completions`.")
+        count = _integer_variable(environ, SHARD_COUNT_VARIABLE)
+        return _checked_shard(index + 1, count, shown=f"JOB_COMPLETION_INDEX={index} (shard {index + 1}), "
+                                                     f"{SHARD_COUNT_VARIABLE}={count}")
+    raise DataError("--shard auto found no job array: neither SLURM_ARRAY_TASK_ID (SLURM, `sbatch --array`) nor "
+                    "JOB_COMPLETION_INDEX (Kubernetes Indexed Job) is set. Fix: run inside one, or give --shard K/N.")
+
+
+def shard_units(units: Sequence, shard: tuple[int, int] | None) -> list:
+    """The units of shard ``(K, N)``: those whose position in the grid's full list, counted from 0, is K - 1 modulo N.
+
+    The full list (:func:`_grid_units`) depends only on the arms, backbones,
+    optimizers and folds, so every shard started with the same arguments
+    computes the same list; the N shards are disjoint and together cover it.
+    Consecutive units (the folds of one configuration) go to different
+    shards, which balances shards of similar networks.
+    """
+    if shard is None:
+        return list(units)
+    k, n = shard
+    return [unit for index, unit in enumerate(units) if index % n == k - 1]
+
+
+def _check_stage1(stage1_dir, backbones, optimizers) -> None:
+    if stage1_dir is None:
+        raise DataError("MSTL needs stage-1 models: pass stage1_dir (CLI: --stage1), or leave MSTL out (--arms).")
+    missing = [str(stage1_model_path(stage1_dir, b, o)) for b in backbones for o in optimizers
+               if not stage1_model_path(stage1_dir, b, o).is_file()]
+    if missing:
+        raise DataError(f"no stage-1 model at {', '.join(missing)}. Fix: run `mstl pretrain CELLS --backbone B "
+                        f"--optimizer O --out {stage1_dir}` for each, first (the paper trains stage 1 per CNN and "
+                        "optimizer).")
+
+
+def _write_manifest(out_dir: Path, manifest: dict, arms, backbones, optimizers) -> None:
+    """Write ``manifest.json``, refusing a folder made for other data or settings."""
+    manifest_path = out_dir / GRID_MANIFEST
+    configurations = set(product(arms, backbones, optimizers))
+    if manifest_path.is_file():
+        previous = json.loads(manifest_path.read_text())
+        for key in ("profile", "seed", "n_folds", "dataset", "folds", "mixed_precision"):
+            if previous.get(key, MANIFEST_DEFAULTS.get(key)) != manifest[key]:
+                raise DataError(
+                    f"{out_dir} holds a grid run with a different {key}; its results cannot be mixed with this one. "
+                    "Fix: choose a new output folder, or rerun with the same data and settings to finish it (a "
+                    "lesson's work folder made by an older version of a profile, e.g. _build/work/lab: delete it, and "
+                    "the lessons recompute it)."
+                )
+        manifest["created"] = previous.get("created")
+        configurations |= set(map(tuple, previous.get("grid", [])))
+        # shards write this file concurrently: whichever rename comes last leaves an equally valid manifest
+    else:
+        manifest["created"] = datetime.now(timezone.utc).isoformat(timespec="seconds")
+    manifest["grid"] = sorted(configurations)
+    manifest["versions"] = library_versions()
+    _write_json_atomically(manifest_path, manifest)
+
+
+def run_grid(
+    dataset: ImageDataset,
+    out_dir,
+    *,
+    stage1_dir=None,
+    profile: str | Profile = "smoke",
+    backbones: Sequence[str] | None = None,
+    optimizers: Sequence[str] | None = None,
+    arms: Sequence[str] | None = None,
+    n_folds: int | None = None,
+    seed: int = 0,
+    deterministic: bool = False,
+    strategy: str | None = None,
+    progress: bool = True,
+    isolate: bool = True,
+    verbose: int | str = 0,
+    workers: int = 1,
+    shard=None,
+    mixed_precision: bool = False,
+    jit_compile: bool | str = "auto",
+) -> list[dict]:
+    """Run (or finish) the cross-validated grid of the paper's Table 1.
+
+    Parameters
+    ----------
+    dataset : ImageDataset
+        Benign/malignant ultrasound images, with duplicate groups merged
+        (:func:`mstl_lib.data.audit.group_duplicates`).
+    out_dir : path-like
+        Grid folder (``manifest.json``, ``results/``, ``runs/``).
+    stage1_dir : path-like, optional
+        Folder of stage-1 runs (``<backbone>-<optimizer>/model.keras``); needed for MSTL.
+    profile : str or Profile
+        Sizes and hyperparameters; its ``backbones``, ``optimizers``,
+        ``arms`` and ``folds`` are the defaults of the next four arguments.
+    backbones, optimizers : sequence of str, optional
+    arms : sequence of {"scratch", "ctl", "mstl", "baseline"}, optional
+        The transfer types (:data:`mstl_lib.profiles.ARMS`). ``baseline`` is
+        the classical HOG + LBP + logistic regression of
+        :mod:`mstl_lib.training.baseline`, trained on the same folds.
+    n_folds : int, optional
+        Outer folds (paper: 5); each is tested once.
+    seed : int
+        Seed of the folds and of every training.
+    progress : bool
+        Show a progress bar over (configuration, fold) units.
+    isolate : bool
+        Train each (arm, backbone, optimizer) in a fresh child process, all its
+        folds in turn (default). TensorFlow keeps part of every model it has
+        built (about 0.35 GB per ResNet50 fold on CPU, even after
+        ``keras.backend.clear_session()``), so the paper's 90 trainings in one
+        process would exhaust memory; a child per configuration holds at most
+        its five folds and returns it all, and starts TensorFlow once rather
+        than per fold. False trains in this process (for debugging).
+    workers : int
+        Configurations trained at the same time, each in its own child
+        process (default 1: one after the other). With more than one, every
+        child gets ``TF_FORCE_GPU_ALLOW_GROWTH=true`` (:data:`GPU_MEMORY_GROWTH`)
+        so that they share one GPU's memory instead of the first taking it
+        all. Each child still uses every CPU core, so on a CPU more workers
+        mostly compete. If a configuration fails, those not yet started are
+        dropped, those running finish, and the error is raised. Needs
+        ``isolate=True``.
+    shard : None, str or (int, int)
+        Run only the K-th of N disjoint parts of the grid (K from 1), e.g.
+        ``(2, 8)``, ``"2/8"`` or ``"auto"`` (from a SLURM array or a Kubernetes
+        Indexed Job; see :func:`parse_shard` and :func:`shard_units`). Start
+        every shard with the same arguments and the same ``out_dir`` (on a
+        shared file system, with the data at the same path on every machine);
+        ``mstl report`` then reads the merged folder.
+    mixed_precision, jit_compile
+        Float16 computations and XLA, see :func:`mstl_lib.training.fit.fit_model`.
+        ``mixed_precision`` is recorded in the manifest, and a folder trained
+        with the other setting is refused.
+
+    Returns
+    -------
+    list of dict
+        Every result of this run's units (the whole grid, or this shard's
+        part of it), finished earlier or now.
+    """
+    from tqdm.auto import tqdm
+
+    profile = get_profile(profile)
+    backbones = _check_choices(backbones or profile.backbones, ALL_BACKBONES, "backbone(s)")
+    optimizers = _check_choices(optimizers or profile.optimizers, OPTIMIZERS, "optimizer(s)")
+    arms = _check_choices(arms or profile.arms, ARMS, "arm(s)")
+    n_folds = int(n_folds or profile.folds)
+    shard = parse_shard(shard)
+    workers = _check_workers(workers, isolate)
+    if "mstl" in arms:
+        _check_stage1(stage1_dir, backbones, optimizers)
+    folds = cross_validation_folds(dataset.labels, dataset.groups, n_folds=n_folds, seed=seed)
+    out_dir = Path(out_dir)
+    manifest = {
+        "profile": profile.to_dict(), "seed": seed, "n_folds": n_folds,
+        "dataset": {"name": dataset.name, "root": str(dataset.root), "classes": list(dataset.class_names),
+                    "counts": dataset.counts(), "fingerprint": data_fingerprint(dataset)},
+        "folds": [{"train": f.train.tolist(), "val": f.val.tolist(), "test": f.test.tolist()} for f in folds],
+        "mixed_precision": bool(mixed_precision),
+    }
+    _write_manifest(out_dir, manifest, arms, backbones, optimizers)
+
+    units = shard_units(_grid_units(arms, backbones, optimizers, folds), shard)
+    if any(tl == "ctl" for tl, *_ in units):
+        _prepare_initial_weights(profile, sorted({b for tl, b, *_ in units if tl == "ctl"}), seed, isolate, out_dir)
+    bar = tqdm(total=len(units), desc="Grid" if shard is None else f"Grid shard {shard[0]}/{shard[1]}", unit="fold",
+               disable=not progress)
+    options = dict(profile=profile, stage1_dir=stage1_dir, seed=seed, deterministic=deterministic,
+                   strategy=strategy, verbose=verbose, mixed_precision=mixed_precision, jit_compile=jit_compile)
+    jobs = []
+    for configuration in dict.fromkeys((tl, b, o) for tl, b, o, _ in units):
+        mine = [f for t, b, o, f in units if (t, b, o) == configuration]
+        pending = [f for f in mine if not result_path(out_dir, *configuration, f.index).is_file()]
+        bar.update(len(mine) - len(pending))
+        if pending:
+            jobs.append((configuration, pending))
+
+    def train(configuration, pending):
+        tl, backbone, optimizer = configuration
+        bar.set_postfix_str(f"{tl} {backbone} {optimizer}")
+        if tl == "baseline" or not isolate:
+            train_configuration(dataset, pending, out_dir, tl, backbone, optimizer, on_result=lambda: bar.update(1),
+                                **options)
+            return
+        done = [0]
+
+        def advance():
+            finished = sum(result_path(out_dir, *configuration, f.index).is_file() for f in pending)
+            bar.update(finished - done[0])
+            done[0] = finished
+
+        log_dir = out_dir / "runs" / f"{tl}-{backbone}-{optimizer}"
+        log_dir.mkdir(parents=True, exist_ok=True)
+        run_in_child(train_configuration, dataset, pending, out_dir, tl, backbone, optimizer,
+                     log_path=log_dir / "train.log", on_wait=advance, env=GPU_MEMORY_GROWTH if workers > 1 else None,
+                     **options)
+        advance()
+
+    try:
+        if workers == 1:
+            for configuration, pending in jobs:
+                train(configuration, pending)
+        else:
+            _train_in_parallel(train, jobs, workers)
+    finally:
+        bar.close()
+    return [json.loads(result_path(out_dir, *unit[:3], unit[3].index).read_text()) for unit in units]
+
+
+def _check_workers(workers, isolate: bool) -> int:
+    if isinstance(workers, bool) or not isinstance(workers, int) or workers < 1:
+        raise DataError(f"workers must be a whole number of at least 1, got {workers!r}. Fix: e.g. --workers 2.")
+    if workers > 1 and not isolate:
+        raise DataError(f"workers={workers} trains configurations in child processes side by side; isolate=False "
+                        "trains in this process. Fix: leave isolate at True, or use workers=1.")
+    return workers
+
+
+def _train_in_parallel(train, jobs, workers: int) -> None:
+    """``train(configuration, pending)`` for every job, ``workers`` at a time; the first error is raised after the running ones end."""
+    with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="mstl-grid") as pool:
+        futures = [pool.submit(train, *job) for job in jobs]
+        try:
+            finished, _ = wait(futures, return_when=FIRST_EXCEPTION)
+        except BaseException:  # KeyboardInterrupt: start nothing more
+            for future in futures:
+                future.cancel()
+            raise
+        failed = [f for f in futures if f in finished and f.exception() is not None]
+        if failed:
+            for future in futures:
+                future.cancel()
+            wait(futures)
+            raise failed[0].exception()
+
+
+def train_configuration(dataset, folds, out_dir, tl: str, backbone: str, optimizer: str, *, profile, stage1_dir,
+                        seed: int, deterministic: bool = False, strategy=None, verbose=0, on_result=None,
+                        mixed_precision: bool = False, jit_compile: bool | str = "auto") -> int:
+    """Train and test the given folds of one (arm, backbone, optimizer), writing each result as it finishes.
+
+    The grid runs this in one child process per configuration: TensorFlow
+    starts once for all its folds, and the process's memory is returned
+    when it ends. Each finished fold is a file, so a killed run loses at
+    most the fold in progress (which resumes from its last backup).
+    """
+    out_dir = Path(out_dir)
+    for fold in folds:
+        if tl == "baseline":
+            from mstl_lib.training.baseline import run_baseline_fold
+
+            result = run_baseline_fold(dataset, fold, seed=seed, image_size=get_profile(profile).image_size)
+            result["profile"] = get_profile(profile).name
+        else:
+            import keras
+
+            result = train_fold(
+                dataset, fold, tl=tl, backbone=backbone, optimizer=optimizer,
+                run_dir=out_dir / "runs" / f"{tl}-{backbone}-{optimizer}" / f"fold{fold.index}", profile=profile,
+                stage1_model=stage1_model_path(stage1_dir, backbone, optimizer) if tl == "mstl" else None,
+                seed=seed, deterministic=deterministic, strategy=strategy, verbose=verbose,
+                mixed_precision=mixed_precision, jit_compile=jit_compile,
+            )
+            keras.backend.clear_session()
+        _write_json_atomically(result_path(out_dir, tl, backbone, optimizer, fold.index), result)
+        if on_result is not None:
+            on_result()
+    return len(folds)
+
+
+def _prepare_initial_weights(profile: Profile, backbones, seed: int, isolate: bool, out_dir: Path) -> None:
+    """Make the generic stage's weights (once, cached; :func:`mstl_lib.training.generic.ensure_generic_weights` lets
+    one of several shards train them) before the folds that start from them."""
+    from mstl_lib.training.generic import GENERIC_WEIGHTS, ensure_generic_weights, generic_weights_path
+
+    if profile.weights != GENERIC_WEIGHTS:
+        return
+    for backbone in backbones:
+        if generic_weights_path(backbone, profile, seed).is_file():
+            continue
+        if isolate:
+            run_in_child(ensure_generic_weights, backbone, profile, seed=seed, log_path=out_dir / "generic.log")
+        else:
+            ensure_generic_weights(backbone, profile, seed=seed)
+
+
+def load_results(out_dir) -> list[dict]:
+    """Every per-fold result written under ``out_dir/results``."""
+    out_dir = Path(out_dir)
+    if not (out_dir / GRID_MANIFEST).is_file():
+        raise DataError(f"{out_dir}: no {GRID_MANIFEST}; is this a grid folder written by `mstl grid`?")
+    return [json.loads(p.read_text()) for p in sorted((out_dir / "results").glob("*/fold*.json"))]
+
+
+def load_fold_model(grid_dir, tl: str, backbone: str, optimizer: str, fold: int = 0, *, stage1_dir=None,
+                    image_size: int = 75):
+    """Rebuild the trained model of one grid run from its best weights.
+
+    Parameters
+    ----------
+    grid_dir : path-like
+        Grid folder of :func:`run_grid`.
+    tl, backbone, optimizer, fold
+        Which run.
+    stage1_dir : path-like, optional
+        Stage-1 folder (the architecture of an MSTL model comes from its stage-1 model).
+    image_size : int
+        Input size the grid was trained at.
+    """
+    from mstl_lib.models.networks import build_ctl_model, build_stage2_model, load_model
+
+    weights = Path(grid_dir) / "runs" / f"{tl}-{backbone}-{optimizer}" / f"fold{fold}" / "best.weights.h5"
+    if not weights.is_file():
+        raise DataError(f"{weights}: no trained weights for {tl} {backbone} {optimizer} fold {fold}. Fix: run the grid first.")
+    if tl == "mstl":
+        if stage1_dir is None:
+            raise DataError("an MSTL model is rebuilt from its stage-1 model: pass stage1_dir.")
+        model = build_stage2_model(load_model(stage1_model_path(stage1_dir, backbone, optimizer), compile=False))
+    else:
+        model = build_ctl_model(backbone, weights=None, image_size=image_size)
+    model.load_weights(str(weights))
+    return model

@@ -1,0 +1,249 @@
+"""The two transfer stages of the paper, as runnable steps.
+
+- :func:`run_stage1`: ImageNet (or generic, :mod:`mstl_lib.training.generic`) backbone
+  -> cancer-cell-line patches (Ayana et al. 2022, section 2.3, Fig. 3b), once
+  per (backbone, optimizer), as the paper repeats its protocol at each stage. Trains on the 7:2:1 split written by
+  :func:`mstl_lib.data.patches.build_patch_dataset`, picks the epoch on the
+  validation part, evaluates once on the test part, saves ``model.keras``.
+- :func:`train_fold`: stage 2 (MSTL, Fig. 3c), conventional transfer
+  learning (CTL) or training from scratch on one cross-validation fold of an
+  ultrasound dataset:
+  trains on the fold's training part with the paper's augmentation (vertical
+  flip and rotation, training images tripled), picks the epoch on the
+  validation part, and predicts the test part exactly once.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+
+import numpy as np
+
+from mstl_lib.data.datasets import ImageDataset
+from mstl_lib.errors import DataError
+from mstl_lib.training.inputs import STAGE2_MULTIPLIER, make_tf_dataset
+from mstl_lib.profiles import NETWORK_ARMS, Profile, get_profile
+from mstl_lib.training.fit import fit_model, get_strategy, set_seed
+
+TL_TYPES = NETWORK_ARMS
+STAGE1_MODEL = "model.keras"
+
+
+def stage1_run_dir(stage1_dir, backbone: str, optimizer: str) -> Path:
+    """The folder of one stage-1 run: ``<stage1_dir>/<backbone>-<optimizer>``."""
+    return Path(stage1_dir) / f"{backbone}-{optimizer}"
+
+
+def stage1_model_path(stage1_dir, backbone: str, optimizer: str) -> Path:
+    """Where :func:`run_stage1` saves the stage-1 model of ``(backbone, optimizer)`` under ``stage1_dir``."""
+    return stage1_run_dir(stage1_dir, backbone, optimizer) / STAGE1_MODEL
+
+
+def run_stage1(
+    patch_dir,
+    out_dir,
+    *,
+    backbone: str = "resnet50",
+    optimizer: str = "adagrad",
+    profile: str | Profile = "smoke",
+    seed: int = 0,
+    weights="profile",
+    deterministic: bool = False,
+    strategy: str | None = None,
+    mixed_precision: bool = False,
+    jit_compile: bool | str = "auto",
+    verbose: int | str = "auto",
+) -> dict:
+    """Fine-tune an ImageNet backbone on the cell-line patches (MSTL stage 1).
+
+    Parameters
+    ----------
+    patch_dir : path-like
+        Patch dataset with ``manifest.csv`` (from ``mstl segment``).
+    out_dir : path-like
+        Stage-1 folder; the run goes to ``out_dir/<backbone>-<optimizer>/``
+        (``model.keras``, ``history.csv``, ``stage1.json``). A finished run is
+        loaded, not retrained.
+    backbone, optimizer : str
+        See :mod:`mstl_lib.models`.
+    profile : str or Profile
+        Epochs, batch size, learning rate, image size (``epochs_stage1``).
+    seed : int
+        Seed of initialisation, shuffling and augmentation.
+    weights : "profile", "imagenet", "fractaldb", None or path
+        Initial weights; ``"profile"`` takes the profile's; ``"fractaldb"`` the
+        generic stage's (:mod:`mstl_lib.training.generic`, trained on first use).
+    deterministic : bool
+        See :func:`mstl_lib.training.fit.set_seed`.
+    strategy : str, optional
+        See :func:`mstl_lib.training.fit.get_strategy`.
+    mixed_precision, jit_compile
+        See :func:`mstl_lib.training.fit.fit_model` (float16 computations, XLA).
+
+    Returns
+    -------
+    dict
+        Summary: paths, best epoch, test accuracy, confusion matrix, classes.
+    """
+    from sklearn.metrics import confusion_matrix
+
+    from mstl_lib.training.generic import resolve_initial_weights
+    from mstl_lib.models.networks import build_stage1_model
+    from mstl_lib.data.patches import load_patch_dataset, patch_splits
+
+    profile = get_profile(profile)
+    setting = profile.weights if weights == "profile" else weights
+    weights = resolve_initial_weights(setting, backbone, profile, seed=seed)
+    set_seed(seed, deterministic)
+    dataset = load_patch_dataset(patch_dir)
+    parts = patch_splits(patch_dir)
+    for name, part in parts.items():
+        if len(part) == 0:
+            raise DataError(f"{patch_dir}: the {name!r} part of the patch split is empty. Fix: segment more frames.")
+    n_classes = len(dataset.class_names)
+    paths, labels = np.array(dataset.paths, dtype=object), dataset.labels
+
+    def data(part, training):
+        return make_tf_dataset(paths[parts[part]], labels[parts[part]], batch_size=profile.batch_size,
+                               training=training, augmentation="stage1" if training else None, seed=seed,
+                               image_size=profile.image_size, one_hot=n_classes)
+
+    run_dir = stage1_run_dir(out_dir, backbone, optimizer)
+    fit = fit_model(
+        lambda: build_stage1_model(backbone, n_classes=n_classes, weights=weights, image_size=profile.image_size),
+        data("train", True), data("val", False),
+        run_dir=run_dir, epochs=profile.epochs_stage1, optimizer=optimizer,
+        learning_rate=profile.learning_rate, decay_rate=profile.decay_rate,
+        steps_per_epoch=math.ceil(len(parts["train"]) / profile.batch_size),
+        loss="categorical_crossentropy", metrics=("accuracy",), strategy=get_strategy(strategy), verbose=verbose,
+        patience=profile.patience, bn_momentum=profile.bn_momentum, mixed_precision=mixed_precision,
+        jit_compile=jit_compile,
+    )
+    probabilities = fit.model.predict(data("test", False), verbose=0)
+    predicted = probabilities.argmax(axis=1)
+    truth = labels[parts["test"]]
+    confusion = confusion_matrix(truth, predicted, labels=np.arange(n_classes))
+    model_path = run_dir / STAGE1_MODEL
+    fit.model.save(model_path)
+    summary = {
+        "backbone": backbone, "optimizer": optimizer, "profile": profile.name, "seed": seed,
+        "weights": None if setting is None else str(setting), "classes": list(dataset.class_names),
+        "n_train": len(parts["train"]), "n_val": len(parts["val"]), "n_test": len(parts["test"]),
+        "best_epoch": fit.best_epoch, "epochs_trained": len(fit.history.get("loss", [])),
+        "test_accuracy": float((predicted == truth).mean()),
+        "confusion_matrix": confusion.tolist(), "model": str(model_path),
+    }
+    (run_dir / "stage1.json").write_text(json.dumps(summary, indent=2))
+    return summary
+
+
+def train_fold(
+    dataset: ImageDataset,
+    fold,
+    *,
+    tl: str,
+    backbone: str,
+    optimizer: str,
+    run_dir,
+    profile: str | Profile = "smoke",
+    stage1_model=None,
+    seed: int = 0,
+    weights="profile",
+    deterministic: bool = False,
+    strategy: str | None = None,
+    mixed_precision: bool = False,
+    jit_compile: bool | str = "auto",
+    verbose: int | str = 0,
+) -> dict:
+    """Train and test one (transfer type, backbone, optimizer, fold) of the paper's grid.
+
+    Parameters
+    ----------
+    dataset : ImageDataset
+        Benign/malignant ultrasound images (label 1 = malignant).
+    fold : mstl_lib.data.splits.Fold
+        Training, validation and test indices into ``dataset``.
+    tl : {"scratch", "ctl", "mstl"}
+        Training from random weights, conventional transfer learning (the
+        profile's initial weights -> ultrasound) or the multistage one
+        (stage-1 model -> ultrasound).
+    backbone, optimizer : str
+        See :mod:`mstl_lib.models`.
+    run_dir : path-like
+        Folder of this run's history, weights and backup.
+    profile : str or Profile
+        ``epochs_stage2``, batch size, learning rate, image size, weights.
+    stage1_model : path-like, optional
+        The stage-1 ``model.keras`` (required for ``tl="mstl"``).
+    seed : int
+        Seed of initialisation, shuffling and augmentation.
+    mixed_precision, jit_compile
+        See :func:`mstl_lib.training.fit.fit_model` (float16 computations, XLA).
+
+    Returns
+    -------
+    dict
+        The configuration, the test metrics (:func:`mstl_lib.evaluation.metrics.binary_metrics`),
+        ROC points, test labels and scores, best epoch and history.
+    """
+    import keras
+
+    from mstl_lib.evaluation.metrics import binary_metrics, roc_curve
+    from mstl_lib.models.networks import build_ctl_model, build_stage2_model, load_model
+
+    if tl not in TL_TYPES:
+        raise DataError(f"tl must be one of {TL_TYPES}, got {tl!r}.")
+    if tuple(dataset.class_names) != ("benign", "malignant"):
+        raise DataError(f"{dataset.root}: stage 2 needs the classes ('benign', 'malignant'), got {dataset.class_names}.")
+    from mstl_lib.training.generic import resolve_initial_weights
+
+    profile = get_profile(profile)
+    setting = None if tl == "scratch" else (profile.weights if weights == "profile" else weights)
+    weights = resolve_initial_weights(setting, backbone, profile, seed=seed) if tl == "ctl" else None
+    if tl == "mstl":
+        if stage1_model is None or not Path(stage1_model).is_file():
+            raise DataError(
+                f"MSTL needs a stage-1 model, and {stage1_model} does not exist. "
+                "Fix: run `mstl pretrain` for this backbone and optimizer first, and pass its folder as --stage1."
+            )
+
+        def build():
+            return build_stage2_model(load_model(stage1_model, compile=False))
+    else:
+        def build():
+            return build_ctl_model(backbone, weights=weights, image_size=profile.image_size)
+
+    set_seed(seed, deterministic)
+    paths, labels = np.array(dataset.paths, dtype=object), dataset.labels
+
+    def data(indices, training):
+        return make_tf_dataset(paths[indices], labels[indices], batch_size=profile.batch_size, training=training,
+                               augmentation="stage2" if training else None, seed=seed,
+                               image_size=profile.image_size, repeat_augmented=STAGE2_MULTIPLIER)
+
+    fit = fit_model(
+        build, data(fold.train, True), data(fold.val, False), run_dir=run_dir,
+        epochs=profile.epochs_stage2, optimizer=optimizer, learning_rate=profile.learning_rate,
+        decay_rate=profile.decay_rate,
+        steps_per_epoch=math.ceil(len(fold.train) * STAGE2_MULTIPLIER / profile.batch_size),
+        loss="binary_crossentropy", metrics=("accuracy", keras.metrics.AUC(name="auc")),
+        strategy=get_strategy(strategy), verbose=verbose, patience=profile.patience, bn_momentum=profile.bn_momentum,
+        monitor=profile.monitor, mixed_precision=mixed_precision, jit_compile=jit_compile,
+    )
+    y_true = labels[fold.test]
+    y_score = fit.model.predict(data(fold.test, False), verbose=0).reshape(-1).astype(float)
+    fpr, tpr, _ = roc_curve(y_true, y_score)
+    return {
+        "tl": tl, "backbone": backbone, "optimizer": optimizer, "fold": int(fold.index),
+        "profile": profile.name, "seed": seed, "weights": None if setting is None else str(setting),
+        "n_train": int(len(fold.train)), "n_train_augmented": int(len(fold.train) * STAGE2_MULTIPLIER),
+        "n_val": int(len(fold.val)), "n_test": int(len(fold.test)),
+        "best_epoch": fit.best_epoch, "epochs_trained": len(fit.history.get("loss", [])),
+        "metrics": binary_metrics(y_true, y_score),
+        "roc": {"fpr": np.asarray(fpr).tolist(), "tpr": np.asarray(tpr).tolist()},
+        "y_true": y_true.tolist(), "y_score": y_score.tolist(),
+        "test_images": [str(p.relative_to(dataset.root)) for p in paths[fold.test]],
+        "history": fit.history,
+    }

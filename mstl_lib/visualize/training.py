@@ -1,0 +1,96 @@
+"""Learning curves: loss and accuracy per epoch."""
+
+from __future__ import annotations
+from matplotlib.figure import Figure
+import numpy as np
+from mstl_lib.visualize.common import BACKBONE_LABELS, OPTIMIZER_LABELS, TL_LABELS, check_axes, display_label, new_figure, root_figure
+from mstl_lib.errors import DataError
+
+
+def plot_learning_curves(history, best_epoch: int | None = None, title: str | None = None, *,
+                         axes=None) -> Figure:
+    """Loss and accuracy per epoch, training against validation.
+
+    Parameters
+    ----------
+    history : dict
+        ``{column: [values per epoch]}`` as read from Keras' ``CSVLogger``
+        (:func:`mstl_lib.training.fit.read_history`): ``loss``, ``val_loss``,
+        ``accuracy``, ``val_accuracy``, and ``epoch`` counted from 0. A whole
+        result dict of :func:`mstl_lib.training.stages.train_fold` is accepted too;
+        its ``history`` and ``best_epoch`` are used.
+    best_epoch : int, optional
+        The epoch (counted from 1) whose weights were kept, marked with a
+        dotted line.
+    title : str, optional
+        Figure title.
+    axes : sequence of matplotlib.axes.Axes, optional
+        Two Axes to draw loss and accuracy into (one when the history has no
+        accuracy).
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+
+    Raises
+    ------
+    DataError
+        An empty history, no ``loss`` nor ``accuracy`` column, columns of
+        different lengths, or a best epoch outside the history.
+    """
+    if isinstance(history, dict) and "history" in history and isinstance(history["history"], dict):
+        result = history
+        history = result["history"]
+        if best_epoch is None:
+            best_epoch = result.get("best_epoch")
+        if title is None and "tl" in result:
+            title = (f"{display_label(TL_LABELS, result['tl'])} {display_label(BACKBONE_LABELS, result.get('backbone'))} "
+                     f"{display_label(OPTIMIZER_LABELS, result.get('optimizer'))}, fold {result.get('fold', '?')}")
+    if not isinstance(history, dict) or not history:
+        raise DataError("history is empty: the run has no finished epoch yet.")
+    panels = [(key, name) for key, name in (("loss", "Loss"), ("accuracy", "Accuracy"))
+              if key in history or f"val_{key}" in history]
+    if not panels:
+        raise DataError(f"history has neither 'loss' nor 'accuracy' columns (it has {', '.join(history)}).")
+    lengths = {k: len(v) for k, v in history.items()}
+    n = max(lengths.values())
+    if n == 0:
+        raise DataError("history is empty: the run has no finished epoch yet.")
+    if len(set(lengths.values())) > 1:
+        raise DataError(f"history columns have different lengths: {lengths}.")
+    epochs = (np.asarray(history["epoch"], dtype=float) + 1) if "epoch" in history else np.arange(1, n + 1)
+    if best_epoch is not None:
+        if isinstance(best_epoch, bool) or not isinstance(best_epoch, (int, np.integer)) or not (
+            1 <= best_epoch <= epochs.max()
+        ):
+            raise DataError(f"best_epoch must be an epoch between 1 and {int(epochs.max())}, got {best_epoch!r}.")
+    axes = check_axes(axes, len(panels))
+    if axes is None:
+        fig = new_figure(4.2 * len(panels), 3.3)
+        axes = list(np.ravel(fig.subplots(1, len(panels))))
+    else:
+        fig = root_figure(axes[0])
+    for ax, (key, name) in zip(axes, panels):
+        for column, label, style in ((key, "training", "-"), (f"val_{key}", "validation", "-")):
+            if column in history:
+                ax.plot(epochs, np.asarray(history[column], dtype=float), style, marker="o", markersize=3,
+                        label=label, color="#1f77b4" if label == "training" else "#ff7f0e")
+        if best_epoch is not None:
+            ax.axvline(best_epoch, color="0.3", linestyle=":", linewidth=1.2, label=f"best epoch ({best_epoch})")
+            val = history.get(f"val_{key}")
+            if val is not None:
+                index = int(np.argmin(np.abs(epochs - best_epoch)))
+                ax.plot([epochs[index]], [val[index]], marker="*", markersize=11, color="#d62728",
+                        linestyle="none", zorder=5)
+        ax.set_xlabel("epoch")
+        ax.set_ylabel(name.lower())
+        ax.set_title(name)
+        if key == "accuracy":
+            ax.set_ylim(-0.02, 1.02)
+        if n <= 12:
+            ax.set_xticks(epochs)
+        ax.grid(alpha=0.3)
+        ax.legend(fontsize=8)
+    if title:
+        fig.suptitle(title, fontsize=11)
+    return fig
