@@ -35,22 +35,34 @@ def one_run(tmp: Path, index: int) -> dict:
     run = book_run("smoke", build_dir, env)
     wall, log = run["wall_s"], run["log"]
     html_pages = len(list((build_dir / "html").rglob("*.html"))) if (build_dir / "html").is_dir() else 0
-    return {"wall_s": wall, "returncode": run["returncode"], "html_pages": html_pages,
-            "per_notebook_s": run["per_notebook_s"],
-            "noise_lines": NOISE.findall(log), "log_tail": "\n".join(log.splitlines()[-40:])}
+    return {
+        "wall_s": wall,
+        "returncode": run["returncode"],
+        "html_pages": html_pages,
+        "per_notebook_s": run["per_notebook_s"],
+        "noise_lines": NOISE.findall(log),
+        "log_tail": "\n".join(log.splitlines()[-40:]),
+    }
 
 
 def run(quick: bool = False) -> dict:
     title = "4. Smoke book"
-    what = (f"Wall time of `mstl book --profile smoke --build-dir <fresh temporary folder>` in a child process, "
-            f"{RUNS} runs in a row, each cold: an empty work folder and an empty Keras weights cache, so every "
-            "notebook is executed by papermill from the synthetic data on, the generic stage is trained, and the "
-            "HTML book is built with warnings as errors. Each run's terminal output is searched for TensorFlow "
-            "start-up lines (E0000, I0000, W0000) and kernel transport warnings (IPKernelApp).")
+    what = (
+        f"Wall time of `mstl book --profile smoke --build-dir <fresh temporary folder>` in a child process, "
+        f"{RUNS} runs in a row, each cold: an empty work folder and an empty Keras weights cache, so every "
+        "notebook is executed by papermill from the synthetic data on, the generic stage is trained, and the "
+        "HTML book is built with warnings as errors. Each run's terminal output is searched for TensorFlow "
+        "start-up lines (E0000, I0000, W0000) and kernel transport warnings (IPKernelApp)."
+    )
     if quick:
-        return {"title": title, "status": "skipped", "what": "Not run with --quick: executing the notebooks takes minutes.",
-                "checks": [check("slowest of 3 cold runs of `mstl book --profile smoke`", "≤ 5 min", None, "min", None)],
-                "tables": [], "raw": {"skipped": "quick"}}
+        return {
+            "title": title,
+            "status": "skipped",
+            "what": "Not run with --quick: executing the notebooks takes minutes.",
+            "checks": [check("slowest of 3 cold runs of `mstl book --profile smoke`", "≤ 5 min", None, "min", None)],
+            "tables": [],
+            "raw": {"skipped": "quick"},
+        }
     with tempfile.TemporaryDirectory(prefix="mstl-bench-book-") as tmp:
         runs = [one_run(Path(tmp), i) for i in range(RUNS)]
     ok = all(r["returncode"] == 0 for r in runs)
@@ -58,22 +70,40 @@ def run(quick: bool = False) -> dict:
     quiet = not any(r["noise_lines"] for r in runs)
     names = [name for name, _ in runs[0]["per_notebook_s"]]
     rows = [[name, *[fmt(dict(r["per_notebook_s"]).get(name)) for r in runs]] for name in names]
-    rows.append(["book build (Jupyter Book, warnings as errors) and start-up",
-                 *[fmt(round(r["wall_s"] - sum(s for _, s in r["per_notebook_s"]))) for r in runs]])
+    rows.append(
+        [
+            "book build (Jupyter Book, warnings as errors) and start-up",
+            *[fmt(round(r["wall_s"] - sum(s for _, s in r["per_notebook_s"]))) for r in runs],
+        ]
+    )
     rows.append(["total", *[fmt(round(r["wall_s"])) for r in runs]])
     return {
         "title": title,
         "what": what,
         "checks": [
-            check(f"slowest of {RUNS} cold runs of `mstl book --profile smoke`", "≤ 5 min", round(slowest / 60, 2),
-                  "min", ok and slowest <= TARGET_S),
-            check("TensorFlow start-up or IPKernelApp lines on the terminal", "0",
-                  sum(len(r["noise_lines"]) for r in runs), "", quiet),
+            check(
+                f"slowest of {RUNS} cold runs of `mstl book --profile smoke`",
+                "≤ 5 min",
+                round(slowest / 60, 2),
+                "min",
+                ok and slowest <= TARGET_S,
+            ),
+            check(
+                "TensorFlow start-up or IPKernelApp lines on the terminal",
+                "0",
+                sum(len(r["noise_lines"]) for r in runs),
+                "",
+                quiet,
+            ),
         ],
-        "tables": [{"caption": "Where the time went (seconds, as logged by `mstl book`), run by run",
-                    "columns": ["step", *[f"run {i + 1}" for i in range(RUNS)]], "rows": rows}],
-        "raw": {"runs": runs, "returncode": max(r["returncode"] for r in runs),
-                "html_pages": runs[0]["html_pages"]},
+        "tables": [
+            {
+                "caption": "Where the time went (seconds, as logged by `mstl book`), run by run",
+                "columns": ["step", *[f"run {i + 1}" for i in range(RUNS)]],
+                "rows": rows,
+            }
+        ],
+        "raw": {"runs": runs, "returncode": max(r["returncode"] for r in runs), "html_pages": runs[0]["html_pages"]},
     }
 
 
@@ -83,8 +113,10 @@ def explain(result: dict) -> list[str]:
         return ["Skipped in a --quick run."]
     notes = [f"Exit status {raw.get('returncode')}; {raw.get('html_pages')} HTML pages written."]
     if raw.get("returncode"):
-        notes.append("The build failed, so the target counts as not met; the end of its log is in "
-                     "report.json (raw.runs[*].log_tail).")
+        notes.append(
+            "The build failed, so the target counts as not met; the end of its log is in "
+            "report.json (raw.runs[*].log_tail)."
+        )
     return notes
 
 

@@ -54,12 +54,16 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from common import check, fmt, machine_info, quiet_tensorflow  # noqa: E402
 
 # The paper's sizes (Ayana et al. 2022, sections 2.1-2.3; mstl_lib.profiles "paper").
-STAGE1_TRAIN, STAGE1_VAL = 14280, 4080     # 20,400 patches split 7:2:1
-STAGE2_TRAIN, STAGE2_VAL = 360, 40          # per fold: 120 training images tripled, 40 validation
+STAGE1_TRAIN, STAGE1_VAL = 14280, 4080  # 20,400 patches split 7:2:1
+STAGE2_TRAIN, STAGE2_VAL = 360, 40  # per fold: 120 training images tripled, 40 validation
 EPOCHS = 50
 FOLDS, OPTIMIZERS, TL_TYPES = 5, 3, 2
-NAMES = {"resnet50": "ResNet50", "inceptionv3": "InceptionV3", "efficientnetb2": "EfficientNetB2",
-         "resnet10": "resnet10 (quick)"}
+NAMES = {
+    "resnet50": "ResNet50",
+    "inceptionv3": "InceptionV3",
+    "efficientnetb2": "EfficientNetB2",
+    "resnet10": "resnet10 (quick)",
+}
 BATCH, IMAGE_SIZE = 16, 75
 MODES = (("float32", False, False), ("mixed precision", True, False), ("mixed precision + XLA", True, True))
 """(label, mixed_precision, jit_compile) of the stage-1 throughput runs."""
@@ -75,8 +79,12 @@ def gpu_description() -> dict:
 
     cards = []
     try:
-        out = subprocess.run(["nvidia-smi", "--query-gpu=name,driver_version,memory.total", "--format=csv,noheader"],
-                             capture_output=True, text=True, timeout=20)
+        out = subprocess.run(
+            ["nvidia-smi", "--query-gpu=name,driver_version,memory.total", "--format=csv,noheader"],
+            capture_output=True,
+            text=True,
+            timeout=20,
+        )
         if out.returncode == 0:
             for line in out.stdout.strip().splitlines():
                 name, driver, memory = [part.strip() for part in line.split(",")]
@@ -84,13 +92,20 @@ def gpu_description() -> dict:
     except (OSError, subprocess.SubprocessError):
         pass
     build = dict(tf.sysconfig.get_build_info())
-    return {"cards": cards, "tensorflow_gpus": [d.name for d in tf.config.list_physical_devices("GPU")],
-            "tensorflow": tf.__version__, "cuda_build": build.get("cuda_version"),
-            "cudnn_build": build.get("cudnn_version")}
+    return {
+        "cards": cards,
+        "tensorflow_gpus": [d.name for d in tf.config.list_physical_devices("GPU")],
+        "tensorflow": tf.__version__,
+        "cuda_build": build.get("cuda_version"),
+        "cudnn_build": build.get("cudnn_version"),
+    }
 
 
 class GpuSampler:
-    """``with GpuSampler() as s: ...``: nvidia-smi's utilisation and memory every ``interval_ms``; then ``s.summary()``."""
+    """``with GpuSampler() as s: ...``: nvidia-smi's utilisation and memory every ``interval_ms``.
+
+    Read the figures with ``s.summary()`` afterwards.
+    """
 
     def __init__(self, interval_ms: int = 200):
         self.interval_ms = interval_ms
@@ -100,8 +115,16 @@ class GpuSampler:
     def __enter__(self):
         if shutil.which("nvidia-smi"):
             self._process = subprocess.Popen(
-                ["nvidia-smi", "--query-gpu=utilization.gpu,memory.used", "--format=csv,noheader,nounits",
-                 f"-lms={self.interval_ms}"], stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+                [
+                    "nvidia-smi",
+                    "--query-gpu=utilization.gpu,memory.used",
+                    "--format=csv,noheader,nounits",
+                    f"-lms={self.interval_ms}",
+                ],
+                stdout=subprocess.PIPE,
+                stderr=subprocess.DEVNULL,
+                text=True,
+            )
             self._reader = threading.Thread(target=self._read, daemon=True)
             self._reader.start()
         return self
@@ -125,8 +148,12 @@ class GpuSampler:
         if not self.samples:
             return {"samples": 0, "utilisation_mean": None, "utilisation_max": None, "memory_max_mib": None}
         utilisation = [u for u, _ in self.samples]
-        return {"samples": len(self.samples), "utilisation_mean": sum(utilisation) / len(utilisation),
-                "utilisation_max": max(utilisation), "memory_max_mib": max(m for _, m in self.samples)}
+        return {
+            "samples": len(self.samples),
+            "utilisation_mean": sum(utilisation) / len(utilisation),
+            "utilisation_max": max(utilisation),
+            "memory_max_mib": max(m for _, m in self.samples),
+        }
 
 
 # --------------------------------------------------------------------------- stage-1 throughput
@@ -137,11 +164,11 @@ def stage1_throughput(backbone: str, mixed_precision: bool, jit_compile: bool, s
     import keras
     import numpy as np
     import tensorflow as tf
-
     from common import epoch_timer
+
     from mstl_lib.models.networks import build_stage1_model
-    from mstl_lib.training.optimizers import make_optimizer
     from mstl_lib.training.fit import MIXED_PRECISION_POLICY, _global_policy, with_dtype_policy
+    from mstl_lib.training.optimizers import make_optimizer
 
     policy = MIXED_PRECISION_POLICY if mixed_precision else "float32"
     rng = np.random.default_rng(0)
@@ -151,10 +178,15 @@ def stage1_throughput(backbone: str, mixed_precision: bool, jit_compile: bool, s
     keras.backend.clear_session()
     started = time.perf_counter()
     with _global_policy(policy):
-        model = with_dtype_policy(build_stage1_model(backbone, n_classes=3, weights=None, image_size=IMAGE_SIZE),
-                                  policy)
-        model.compile(optimizer=make_optimizer("adagrad", 1e-3, 0.96, steps_per_epoch=steps),
-                      loss="categorical_crossentropy", metrics=["accuracy"], jit_compile=jit_compile)
+        model = with_dtype_policy(
+            build_stage1_model(backbone, n_classes=3, weights=None, image_size=IMAGE_SIZE), policy
+        )
+        model.compile(
+            optimizer=make_optimizer("adagrad", 1e-3, 0.96, steps_per_epoch=steps),
+            loss="categorical_crossentropy",
+            metrics=["accuracy"],
+            jit_compile=jit_compile,
+        )
     built = time.perf_counter() - started
     timer = epoch_timer()
     with GpuSampler() as sampler:
@@ -165,10 +197,20 @@ def stage1_throughput(backbone: str, mixed_precision: bool, jit_compile: bool, s
     model.predict(data, steps=steps, verbose=0)
     inference = time.perf_counter() - started
     keras.backend.clear_session()
-    return {"backbone": backbone, "mixed_precision": mixed_precision, "jit_compile": jit_compile,
-            "steps": steps, "batch": BATCH, "build_s": built, "first_epoch_s": first, "timed_epoch_s": second,
-            "train_images_per_s": steps * BATCH / second, "inference_images_per_s": steps * BATCH / inference,
-            "first_epoch_extra_s": first - second, "gpu": sampler.summary()}
+    return {
+        "backbone": backbone,
+        "mixed_precision": mixed_precision,
+        "jit_compile": jit_compile,
+        "steps": steps,
+        "batch": BATCH,
+        "build_s": built,
+        "first_epoch_s": first,
+        "timed_epoch_s": second,
+        "train_images_per_s": steps * BATCH / second,
+        "inference_images_per_s": steps * BATCH / inference,
+        "first_epoch_extra_s": first - second,
+        "gpu": sampler.summary(),
+    }
 
 
 # --------------------------------------------------------------------------- the stage-2 grid
@@ -176,9 +218,9 @@ def stage1_throughput(backbone: str, mixed_precision: bool, jit_compile: bool, s
 
 def prepare_grid(backbone: str, work: Path, quick: bool) -> dict:
     """Synthetic ultrasound set and untrained stage-1 models (one per optimizer) for the grid run."""
+    from mstl_lib.data.synthetic import write_ultrasound_set
     from mstl_lib.models.networks import build_stage1_model
     from mstl_lib.training.stages import stage1_model_path
-    from mstl_lib.data.synthetic import write_ultrasound_set
 
     optimizers = ("adam",) if quick else ("sgd", "adam", "adagrad")
     write_ultrasound_set(work / "us", 12 if quick else 100, seed=0, progress=False)
@@ -203,8 +245,9 @@ run_grid(load_busi(job["us"]), job["out"], stage1_dir=job["stage1"], profile=pro
 """
 
 
-def time_grid(backbone: str, prepared: dict, work: Path, workers: int, epochs: int, quick: bool,
-              deadline_s: float) -> dict:
+def time_grid(
+    backbone: str, prepared: dict, work: Path, workers: int, epochs: int, quick: bool, deadline_s: float
+) -> dict:
     """Wall time of the CTL + MSTL grid of one CNN with ``workers`` configurations at once.
 
     The grid runs in its own process group, stopped at ``deadline_s`` if it
@@ -216,16 +259,29 @@ def time_grid(backbone: str, prepared: dict, work: Path, workers: int, epochs: i
     folds = 3 if quick else FOLDS
     shard = (1, 3) if quick else None
     out = work / f"grid-workers{workers}"
-    job = {"backbone": backbone, "epochs": epochs, "optimizers": list(prepared["optimizers"]), "folds": folds,
-           "us": str(prepared["us"]), "stage1": str(prepared["stage1"]), "out": str(out), "workers": workers,
-           "shard": shard}
+    job = {
+        "backbone": backbone,
+        "epochs": epochs,
+        "optimizers": list(prepared["optimizers"]),
+        "folds": folds,
+        "us": str(prepared["us"]),
+        "stage1": str(prepared["stage1"]),
+        "out": str(out),
+        "workers": workers,
+        "shard": shard,
+    }
     script = work / "grid.py"
     script.write_text(GRID_SCRIPT)
     planned = len(shard_units(range(TL_TYPES * len(prepared["optimizers"]) * folds), shard))
     with GpuSampler() as sampler:
         started = time.perf_counter()
-        process = subprocess.Popen([sys.executable, str(script), json.dumps(job)], start_new_session=True,
-                                   stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+        process = subprocess.Popen(
+            [sys.executable, str(script), json.dumps(job)],
+            start_new_session=True,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
         try:
             _, error = process.communicate(timeout=max(deadline_s, 1.0))
             finished_in_time = True
@@ -237,16 +293,33 @@ def time_grid(backbone: str, prepared: dict, work: Path, workers: int, epochs: i
     trainings = len(list((out / "results").glob("*/fold*.json")))
     if finished_in_time and process.returncode != 0:
         raise RuntimeError(f"the grid with workers={workers} failed: {error[-2000:]}")
-    return {"backbone": backbone, "workers": workers, "epochs": epochs, "planned": planned, "trainings": trainings,
-            "complete": trainings == planned, "wall_s": wall,
-            "per_training_s": wall / trainings if trainings else None, "gpu": sampler.summary()}
+    return {
+        "backbone": backbone,
+        "workers": workers,
+        "epochs": epochs,
+        "planned": planned,
+        "trainings": trainings,
+        "complete": trainings == planned,
+        "wall_s": wall,
+        "per_training_s": wall / trainings if trainings else None,
+        "gpu": sampler.summary(),
+    }
 
 
 # --------------------------------------------------------------------------- the whole measurement
 
 
-def measure(*, quick: bool, budget_s: float, steps: int | None = None, grid_backbone: str = "resnet50",
-            grid_epochs: int = 1, workers=(6,), stage1_share: float = 0.45, log=print) -> dict:
+def measure(
+    *,
+    quick: bool,
+    budget_s: float,
+    steps: int | None = None,
+    grid_backbone: str = "resnet50",
+    grid_epochs: int = 1,
+    workers=(6,),
+    stage1_share: float = 0.45,
+    log=print,
+) -> dict:
     """Run parts 1-4 (see the module's docstring) within ``budget_s`` seconds; returns every figure.
 
     Stage-1 throughput may use ``stage1_share`` of the budget (later CNNs or
@@ -260,8 +333,15 @@ def measure(*, quick: bool, budget_s: float, steps: int | None = None, grid_back
 
     started = time.monotonic()
     gpu = bool(tf.config.list_physical_devices("GPU"))
-    raw = {"gpu_available": gpu, "quick": quick, "device": gpu_description(), "budget_s": budget_s,
-           "stage1": [], "grid": [], "skipped": []}
+    raw = {
+        "gpu_available": gpu,
+        "quick": quick,
+        "device": gpu_description(),
+        "budget_s": budget_s,
+        "stage1": [],
+        "grid": [],
+        "skipped": [],
+    }
     if not gpu and not quick:
         return raw
     backbones = ("resnet10",) if quick else ("resnet50", "inceptionv3", "efficientnetb2")
@@ -275,8 +355,9 @@ def measure(*, quick: bool, budget_s: float, steps: int | None = None, grid_back
     for backbone in backbones:
         for label, mixed, jit in MODES:
             if elapsed() > stage1_share * budget_s:
-                raw["skipped"].append(f"stage-1 throughput of {NAMES[backbone]} in {label}: its share of the "
-                                      "time budget was spent")
+                raw["skipped"].append(
+                    f"stage-1 throughput of {NAMES[backbone]} in {label}: its share of the time budget was spent"
+                )
                 continue
             log(f"stage 1 {backbone} {label} ...")
             raw["stage1"].append({"mode": label, **stage1_throughput(backbone, mixed, jit, steps)})
@@ -324,12 +405,21 @@ def extrapolate(raw: dict) -> dict | None:
         entries = [s for s in raw["stage1"] if s["mode"] == mode]
         stage1_h = stage2_h = 0.0
         for s in entries:
-            stage1_h += 3 * EPOCHS * (STAGE1_TRAIN / s["train_images_per_s"] + STAGE1_VAL / s["inference_images_per_s"]) / 3600
+            stage1_h += (
+                3 * EPOCHS * (STAGE1_TRAIN / s["train_images_per_s"] + STAGE1_VAL / s["inference_images_per_s"]) / 3600
+            )
             epoch = STAGE2_TRAIN / s["train_images_per_s"] + STAGE2_VAL / s["inference_images_per_s"]
             training = single["per_training_s"] + (EPOCHS - single["epochs"]) * epoch
             stage2_h += FOLDS * OPTIMIZERS * TL_TYPES * training / speedup / 3600
-        rows.append({"mode": mode, "cnns": [s["backbone"] for s in entries], "stage1_h": stage1_h,
-                     "stage2_h": stage2_h, "total_h": stage1_h + stage2_h})
+        rows.append(
+            {
+                "mode": mode,
+                "cnns": [s["backbone"] for s in entries],
+                "stage1_h": stage1_h,
+                "stage2_h": stage2_h,
+                "total_h": stage1_h + stage2_h,
+            }
+        )
     return {"best_workers": best["workers"], "workers_speedup": speedup, "rows": rows}
 
 
@@ -364,38 +454,81 @@ def run(quick: bool = False, budget_s: float = DEFAULT_BUDGET_S) -> dict:
 
 
 def tables(raw: dict) -> list[dict]:
-    label = " (quick run on the CPU: toy sizes, timings mean nothing)" if raw.get("quick") and not raw.get("gpu_available") else ""
+    label = (
+        " (quick run on the CPU: toy sizes, timings mean nothing)"
+        if raw.get("quick") and not raw.get("gpu_available")
+        else ""
+    )
     out = []
     if raw.get("stage1"):
-        out.append({
-            "caption": f"Stage-1 throughput, batch {BATCH}, {IMAGE_SIZE} x {IMAGE_SIZE}{label}",
-            "columns": ["CNN", "precision", "training, images/s", "inference, images/s", "first epoch extra, s",
-                        "GPU utilisation, mean %", "GPU memory, max MiB"],
-            "rows": [[NAMES.get(s["backbone"], s["backbone"]), s["mode"], fmt(s["train_images_per_s"], 1),
-                      fmt(s["inference_images_per_s"], 1), fmt(s["first_epoch_extra_s"], 1),
-                      fmt(s["gpu"]["utilisation_mean"], 0), fmt(s["gpu"]["memory_max_mib"], 0)]
-                     for s in raw["stage1"]],
-        })
+        out.append(
+            {
+                "caption": f"Stage-1 throughput, batch {BATCH}, {IMAGE_SIZE} x {IMAGE_SIZE}{label}",
+                "columns": [
+                    "CNN",
+                    "precision",
+                    "training, images/s",
+                    "inference, images/s",
+                    "first epoch extra, s",
+                    "GPU utilisation, mean %",
+                    "GPU memory, max MiB",
+                ],
+                "rows": [
+                    [
+                        NAMES.get(s["backbone"], s["backbone"]),
+                        s["mode"],
+                        fmt(s["train_images_per_s"], 1),
+                        fmt(s["inference_images_per_s"], 1),
+                        fmt(s["first_epoch_extra_s"], 1),
+                        fmt(s["gpu"]["utilisation_mean"], 0),
+                        fmt(s["gpu"]["memory_max_mib"], 0),
+                    ]
+                    for s in raw["stage1"]
+                ],
+            }
+        )
     if raw.get("grid"):
-        out.append({
-            "caption": f"Stage-2 grid of one CNN end to end (CTL + MSTL x optimizers x folds){label}",
-            "columns": ["CNN", "workers", "trainings finished / planned", "epochs each", "wall, s",
-                        "per training, s", "GPU utilisation, mean %"],
-            "rows": [[NAMES.get(g["backbone"], g["backbone"]), g["workers"], f"{g['trainings']} / {g['planned']}"
-                      + ("" if g["complete"] else " (stopped at its time limit)"), g["epochs"],
-                      fmt(g["wall_s"], 1), fmt(g["per_training_s"], 1), fmt(g["gpu"]["utilisation_mean"], 0)]
-                     for g in raw["grid"]],
-        })
+        out.append(
+            {
+                "caption": f"Stage-2 grid of one CNN end to end (CTL + MSTL x optimizers x folds){label}",
+                "columns": [
+                    "CNN",
+                    "workers",
+                    "trainings finished / planned",
+                    "epochs each",
+                    "wall, s",
+                    "per training, s",
+                    "GPU utilisation, mean %",
+                ],
+                "rows": [
+                    [
+                        NAMES.get(g["backbone"], g["backbone"]),
+                        g["workers"],
+                        f"{g['trainings']} / {g['planned']}"
+                        + ("" if g["complete"] else " (stopped at its time limit)"),
+                        g["epochs"],
+                        fmt(g["wall_s"], 1),
+                        fmt(g["per_training_s"], 1),
+                        fmt(g["gpu"]["utilisation_mean"], 0),
+                    ]
+                    for g in raw["grid"]
+                ],
+            }
+        )
     estimate = raw.get("estimate")
     if estimate:
-        out.append({
-            "caption": f"ESTIMATE (not a measurement) of the paper's full grid{label}: 9 stage-1 runs and 90 "
-                       f"stage-2 trainings of 50 epochs, with workers={estimate['best_workers']} "
-                       f"(measured speed-up {estimate['workers_speedup']:.2f})",
-            "columns": ["precision", "stage 1, h", "stage 2, h", "total, h"],
-            "rows": [[r["mode"], fmt(r["stage1_h"], 1), fmt(r["stage2_h"], 1), fmt(r["total_h"], 1)]
-                     for r in estimate["rows"]],
-        })
+        out.append(
+            {
+                "caption": f"ESTIMATE (not a measurement) of the paper's full grid{label}: 9 stage-1 runs and 90 "
+                f"stage-2 trainings of 50 epochs, with workers={estimate['best_workers']} "
+                f"(measured speed-up {estimate['workers_speedup']:.2f})",
+                "columns": ["precision", "stage 1, h", "stage 2, h", "total, h"],
+                "rows": [
+                    [r["mode"], fmt(r["stage1_h"], 1), fmt(r["stage2_h"], 1), fmt(r["total_h"], 1)]
+                    for r in estimate["rows"]
+                ],
+            }
+        )
     return out
 
 
@@ -412,14 +545,29 @@ def estimate_table(training: dict | None, gpu_available: bool) -> dict | None:
         s1 = STAGE1_TRAIN / train + STAGE1_VAL / infer
         s2 = STAGE2_TRAIN / train + STAGE2_VAL / infer
         grid_h = (s1 * EPOCHS + s2 * EPOCHS * FOLDS * OPTIMIZERS * TL_TYPES) / 3600
-        rows.append([NAMES.get(p["backbone"], p["backbone"]), fmt(train, 1), fmt(infer, 1), fmt(s1 / 60, 1),
-                     fmt(s1 * EPOCHS / 3600, 1), fmt(s2, 1), fmt(grid_h, 1)])
+        rows.append(
+            [
+                NAMES.get(p["backbone"], p["backbone"]),
+                fmt(train, 1),
+                fmt(infer, 1),
+                fmt(s1 / 60, 1),
+                fmt(s1 * EPOCHS / 3600, 1),
+                fmt(s2, 1),
+                fmt(grid_h, 1),
+            ]
+        )
     return {
         "caption": f"ESTIMATE (not a measurement) for {device}, from figure 3's measured throughput: "
-                   "epoch time = training images / training throughput + validation images / inference throughput",
-        "columns": ["backbone", "training, images/s (measured)", "inference, images/s (measured)",
-                    "stage-1 epoch, min (est.)", "stage 1, 50 epochs, h (est.)", "stage-2 epoch, s (est.)",
-                    "backbone's share of the grid, h (est.)"],
+        "epoch time = training images / training throughput + validation images / inference throughput",
+        "columns": [
+            "backbone",
+            "training, images/s (measured)",
+            "inference, images/s (measured)",
+            "stage-1 epoch, min (est.)",
+            "stage 1, 50 epochs, h (est.)",
+            "stage-2 epoch, s (est.)",
+            "backbone's share of the grid, h (est.)",
+        ],
         "rows": rows,
     }
 
@@ -429,14 +577,19 @@ def explain(result: dict) -> list[str]:
     device = raw.get("device", {})
     if raw.get("gpu_available"):
         cards = "; ".join(f"{c['name']} (driver {c['driver']}, {c['memory']})" for c in device.get("cards", []))
-        head = (f"Measured on {cards or ', '.join(device.get('tensorflow_gpus', []))} with TensorFlow "
-                f"{device.get('tensorflow')} (CUDA {device.get('cuda_build')}, cuDNN {device.get('cudnn_build')}).")
+        head = (
+            f"Measured on {cards or ', '.join(device.get('tensorflow_gpus', []))} with TensorFlow "
+            f"{device.get('tensorflow')} (CUDA {device.get('cuda_build')}, cuDNN {device.get('cudnn_build')})."
+        )
     elif raw.get("quick"):
-        head = ("No GPU: this quick run timed toy sizes on the CPU to test the script; none of its figures is a "
-                "GPU figure.")
+        head = (
+            "No GPU: this quick run timed toy sizes on the CPU to test the script; none of its figures is a GPU figure."
+        )
     else:
-        head = ("Not measured: no GPU was available on the machine that ran this report (nvidia-smi found "
-                "none and TensorFlow lists no GPU device). No GPU figures are given.")
+        head = (
+            "Not measured: no GPU was available on the machine that ran this report (nvidia-smi found "
+            "none and TensorFlow lists no GPU device). No GPU figures are given."
+        )
     notes = [head]
     notes += [f"Skipped: {s}." for s in raw.get("skipped", [])]
     notes += [
@@ -458,17 +611,32 @@ def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description="Measure the paper profile's speed on this machine's GPU.")
     parser.add_argument("--quick", action="store_true", help="toy sizes on any machine, in well under a minute")
     parser.add_argument("--out", default=None, help="write every figure as JSON here")
-    parser.add_argument("--budget-s", type=float, default=DEFAULT_BUDGET_S,
-                        help=f"skip parts that would end past this many seconds (default {DEFAULT_BUDGET_S})")
+    parser.add_argument(
+        "--budget-s",
+        type=float,
+        default=DEFAULT_BUDGET_S,
+        help=f"skip parts that would end past this many seconds (default {DEFAULT_BUDGET_S})",
+    )
     parser.add_argument("--steps", type=int, default=None, help="timed training steps per stage-1 run (default 150)")
     parser.add_argument("--grid-backbone", default="resnet50", choices=("resnet50", "inceptionv3", "efficientnetb2"))
     parser.add_argument("--grid-epochs", type=int, default=1, help="epochs of each grid training (default 1)")
-    parser.add_argument("--workers", type=int, nargs="+", default=[6],
-                        help="worker counts to time besides 1 (default 6: all six configurations at once)")
+    parser.add_argument(
+        "--workers",
+        type=int,
+        nargs="+",
+        default=[6],
+        help="worker counts to time besides 1 (default 6: all six configurations at once)",
+    )
     args = parser.parse_args(argv)
-    raw = measure(quick=args.quick, budget_s=args.budget_s, steps=args.steps, grid_backbone=args.grid_backbone,
-                  grid_epochs=args.grid_epochs, workers=tuple(args.workers),
-                  log=lambda line: print(line, file=sys.stderr, flush=True))
+    raw = measure(
+        quick=args.quick,
+        budget_s=args.budget_s,
+        steps=args.steps,
+        grid_backbone=args.grid_backbone,
+        grid_epochs=args.grid_epochs,
+        workers=tuple(args.workers),
+        log=lambda line: print(line, file=sys.stderr, flush=True),
+    )
     result = {"raw": raw, "tables": tables(raw)}
     for line in explain(result):
         print(line)

@@ -62,10 +62,12 @@ def run_book(build_dir: Path, env) -> dict:
 
 def what_was_learned(work: Path) -> dict:
     """Stage-1 accuracies, per-arm AUC (mean ± SD over folds, pooled with bootstrap CI), collapsed folds."""
-    from mstl_lib.training.grid import load_results
     from mstl_lib.evaluation.report import grid_statistics, table1
+    from mstl_lib.training.grid import load_results
 
-    stage1 = {p.parent.name: json.loads(p.read_text())["test_accuracy"] for p in (work / "stage1").glob("*/stage1.json")}
+    stage1 = {
+        p.parent.name: json.loads(p.read_text())["test_accuracy"] for p in (work / "stage1").glob("*/stage1.json")
+    }
     results = load_results(work / "grid")
     stats = grid_statistics(results)
     folds = table1(results, formatted=False).set_index(["tl", "backbone", "optimizer"])
@@ -73,36 +75,68 @@ def what_was_learned(work: Path) -> dict:
     for entry in stats["bootstrap"]:
         row = folds.loc[(entry["tl"], entry["backbone"], entry["optimizer"])]
         arms[f"{entry['tl']} {entry['backbone']} {entry['optimizer']}"] = {
-            "tl": entry["tl"], "mean_auc": float(row["auc_mean"]), "sd_auc": float(row["auc_std"]),
-            "pooled_auc": entry["auc"]["estimate"], "low": entry["auc"]["low"], "high": entry["auc"]["high"]}
-    return {"stage1_test_accuracy": stage1, "arms": arms, "collapsed": stats["collapsed"],
-            "tests": stats["corrected_tests"]}
+            "tl": entry["tl"],
+            "mean_auc": float(row["auc_mean"]),
+            "sd_auc": float(row["auc_std"]),
+            "pooled_auc": entry["auc"]["estimate"],
+            "low": entry["auc"]["low"],
+            "high": entry["auc"]["high"],
+        }
+    return {
+        "stage1_test_accuracy": stage1,
+        "arms": arms,
+        "collapsed": stats["collapsed"],
+        "tests": stats["corrected_tests"],
+    }
 
 
 def real_sample(stage1: Path, tmp: Path, env) -> dict | None:
-    from mstl_lib.training.grid import load_results
     from mstl_lib.evaluation.report import table1
+    from mstl_lib.training.grid import load_results
 
     sample = REPO_ROOT.parent / "shared" / "data" / "busi_sample"
     if not sample.is_dir():
         return None
     out_dir = tmp / "busi-grid"
-    command = [sys.executable, "-m", "mstl_lib", "grid", str(sample), "--kind", "busi", "--stage1", str(stage1),
-               "--out", str(out_dir), "--profile", "lab", "-q"]
+    command = [
+        sys.executable,
+        "-m",
+        "mstl_lib",
+        "grid",
+        str(sample),
+        "--kind",
+        "busi",
+        "--stage1",
+        str(stage1),
+        "--out",
+        str(out_dir),
+        "--profile",
+        "lab",
+        "-q",
+    ]
     done = subprocess.run(command, cwd=str(REPO_ROOT), capture_output=True, text=True, env=env)
     if done.returncode != 0:
         return {"returncode": done.returncode, "log_tail": (done.stdout + done.stderr)[-2000:]}
     results = load_results(out_dir)
     folds = table1(results, formatted=False)
-    return {"returncode": 0, "n_images": sum(len(r["y_true"]) for r in results if r["tl"] == "baseline"),
-            "mean_auc": dict(zip(folds["tl"], map(float, folds["auc_mean"])))}
+    return {
+        "returncode": 0,
+        "n_images": sum(len(r["y_true"]) for r in results if r["tl"] == "baseline"),
+        "mean_auc": dict(zip(folds["tl"], map(float, folds["auc_mean"]))),
+    }
 
 
 def run(quick: bool = False) -> dict:
     title = "7. Lab book"
     if quick:
-        return {"title": title, "status": "skipped", "what": "Not run with --quick: the lab book takes minutes.",
-                "checks": [], "tables": [], "raw": {"skipped": "quick"}}
+        return {
+            "title": title,
+            "status": "skipped",
+            "what": "Not run with --quick: the lab book takes minutes.",
+            "checks": [],
+            "tables": [],
+            "raw": {"skipped": "quick"},
+        }
     with tempfile.TemporaryDirectory(prefix="mstl-bench-lab-") as folder:
         tmp = Path(folder)
         env = {**os.environ, **QUIET_ENV, "KERAS_HOME": str(tmp / "keras")}
@@ -124,44 +158,96 @@ def run(quick: bool = False) -> dict:
     baseline = next((a for a in arms.values() if a["tl"] == "baseline"), None)
     stage1 = min(learned.get("stage1_test_accuracy", {}).values(), default=None)
     checks = [
-        check("`mstl book --profile lab`, cold (generic stage trained)", f"≤ {cold_limit:.0f} min (30 × 40 / {rate:.0f})",
-              round(cold["wall_s"] / 60, 1), "min", cold["returncode"] == 0 and cold["wall_s"] / 60 <= cold_limit),
-        check("`mstl book --profile lab`, generic weights cached", f"≤ {warm_limit:.0f} min (20 × 40 / {rate:.0f})",
-              round(warm["wall_s"] / 60, 1), "min", warm["returncode"] == 0 and warm["wall_s"] / 60 <= warm_limit),
-        check("stage 1 test accuracy (lowest over stage-1 runs)", "≥ 0.90", stage1, "", stage1 is not None and stage1 >= 0.9),
-        check("best network arm, mean test AUC over folds", "≥ 0.85 and above the baseline",
-              None if best is None else round(best["mean_auc"], 3), "",
-              best is not None and best["mean_auc"] >= 0.85 and (baseline is None or best["mean_auc"] > baseline["mean_auc"])),
-        check("folds where a network predicted one class for every test image", "0",
-              len(learned.get("collapsed", [])) if learned else None, "", learned and not learned["collapsed"]),
+        check(
+            "`mstl book --profile lab`, cold (generic stage trained)",
+            f"≤ {cold_limit:.0f} min (30 × 40 / {rate:.0f})",
+            round(cold["wall_s"] / 60, 1),
+            "min",
+            cold["returncode"] == 0 and cold["wall_s"] / 60 <= cold_limit,
+        ),
+        check(
+            "`mstl book --profile lab`, generic weights cached",
+            f"≤ {warm_limit:.0f} min (20 × 40 / {rate:.0f})",
+            round(warm["wall_s"] / 60, 1),
+            "min",
+            warm["returncode"] == 0 and warm["wall_s"] / 60 <= warm_limit,
+        ),
+        check(
+            "stage 1 test accuracy (lowest over stage-1 runs)",
+            "≥ 0.90",
+            stage1,
+            "",
+            stage1 is not None and stage1 >= 0.9,
+        ),
+        check(
+            "best network arm, mean test AUC over folds",
+            "≥ 0.85 and above the baseline",
+            None if best is None else round(best["mean_auc"], 3),
+            "",
+            best is not None
+            and best["mean_auc"] >= 0.85
+            and (baseline is None or best["mean_auc"] > baseline["mean_auc"]),
+        ),
+        check(
+            "folds where a network predicted one class for every test image",
+            "0",
+            len(learned.get("collapsed", [])) if learned else None,
+            "",
+            learned and not learned["collapsed"],
+        ),
     ]
-    rows = [[name, fmt(round(a["mean_auc"], 3)), fmt(round(a["sd_auc"], 3)), fmt(round(a["pooled_auc"], 3)),
-             f"{a['low']:.3f} to {a['high']:.3f}"] for name, a in arms.items()]
+    rows = [
+        [
+            name,
+            fmt(round(a["mean_auc"], 3)),
+            fmt(round(a["sd_auc"], 3)),
+            fmt(round(a["pooled_auc"], 3)),
+            f"{a['low']:.3f} to {a['high']:.3f}",
+        ]
+        for name, a in arms.items()
+    ]
     times = [[name, fmt(seconds)] for name, seconds in cold["per_notebook_s"]]
     warm_times = dict(warm["per_notebook_s"])
     for row in times:
         row.append(fmt(warm_times.get(row[0])))
     times.append(["total, book build included", fmt(round(cold["wall_s"])), fmt(round(warm["wall_s"]))])
     tables = [
-        {"caption": "Test AUC of each arm over the five folds (synthetic lab data)",
-         "columns": ["arm (CNN, optimizer)", "mean AUC", "SD over folds", "pooled AUC", "95% bootstrap CI"],
-         "rows": rows},
-        {"caption": "Where the time went (seconds, as logged by `mstl book`)",
-         "columns": ["lesson", "cold", "warm"], "rows": times},
+        {
+            "caption": "Test AUC of each arm over the five folds (synthetic lab data)",
+            "columns": ["arm (CNN, optimizer)", "mean AUC", "SD over folds", "pooled AUC", "95% bootstrap CI"],
+            "rows": rows,
+        },
+        {
+            "caption": "Where the time went (seconds, as logged by `mstl book`)",
+            "columns": ["lesson", "cold", "warm"],
+            "rows": times,
+        },
     ]
     if real and real.get("returncode") == 0:
-        tables.append({"caption": f"The lab recipe on the real BUSI sample ({real['n_images']} images, 5 folds)",
-                       "columns": ["arm", "mean test AUC"],
-                       "rows": [[tl, fmt(round(v, 3))] for tl, v in real["mean_auc"].items()]})
+        tables.append(
+            {
+                "caption": f"The lab recipe on the real BUSI sample ({real['n_images']} images, 5 folds)",
+                "columns": ["arm", "mean test AUC"],
+                "rows": [[tl, fmt(round(v, 3))] for tl, v in real["mean_auc"].items()],
+            }
+        )
     return {
         "title": title,
-        "what": ("`mstl book --profile lab` into a fresh build folder, first with an empty Keras weights cache "
-                 "(cold), then with the generic weights that run cached (warm); plain Keras ResNet50 training "
-                 f"speed measured before and after (mean {rate:.1f} images/s), which scales the time limits. "
-                 "Then what the cold run learned, read from its work folder."),
-        "checks": checks, "tables": tables,
-        "raw": {"plain_keras_images_per_s": [rate_before, rate_after], "cold": cold, "warm": warm,
-                "learned": learned, "real_sample": real},
+        "what": (
+            "`mstl book --profile lab` into a fresh build folder, first with an empty Keras weights cache "
+            "(cold), then with the generic weights that run cached (warm); plain Keras ResNet50 training "
+            f"speed measured before and after (mean {rate:.1f} images/s), which scales the time limits. "
+            "Then what the cold run learned, read from its work folder."
+        ),
+        "checks": checks,
+        "tables": tables,
+        "raw": {
+            "plain_keras_images_per_s": [rate_before, rate_after],
+            "cold": cold,
+            "warm": warm,
+            "learned": learned,
+            "real_sample": real,
+        },
     }
 
 
@@ -169,8 +255,10 @@ def explain(result: dict) -> list[str]:
     raw = result.get("raw", {})
     if raw.get("skipped"):
         return ["Skipped in a --quick run."]
-    notes = [f"Plain Keras ResNet50 at 75 x 75, batch 16: {raw['plain_keras_images_per_s'][0]:.1f} images/s before "
-             f"and {raw['plain_keras_images_per_s'][1]:.1f} after the two runs."]
+    notes = [
+        f"Plain Keras ResNet50 at 75 x 75, batch 16: {raw['plain_keras_images_per_s'][0]:.1f} images/s before "
+        f"and {raw['plain_keras_images_per_s'][1]:.1f} after the two runs."
+    ]
     for entry in raw.get("learned", {}).get("collapsed", []):
         notes.append(f"Collapsed: {entry['tl']} fold {entry['fold']}: {entry['sentence']}")
     real = raw.get("real_sample")

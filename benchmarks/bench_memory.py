@@ -30,7 +30,6 @@ import time
 from pathlib import Path
 
 import numpy as np
-
 from common import BENCH_DIR, QUIET_ENV, check, fmt
 
 TARGET_BYTES = 3 * 10**9
@@ -44,7 +43,7 @@ def write_patch_set(out_dir: Path, per_class: int, *, frames_per_class: int = 8,
     """Write ``per_class`` crops per cell line and a manifest.csv; return counts per split."""
     import cv2
 
-    from mstl_lib.data.patches import PATCH_MANIFEST, MANIFEST_FIELDS
+    from mstl_lib.data.patches import MANIFEST_FIELDS, PATCH_MANIFEST
     from mstl_lib.data.synthetic import CELL_LINES, make_cell_frame
 
     rng = np.random.default_rng(seed)
@@ -65,8 +64,18 @@ def write_patch_set(out_dir: Path, per_class: int, *, frames_per_class: int = 8,
             name = f"{line}/{line}_{i:05d}.png"
             cv2.imwrite(str(out_dir / name), frame[y0:y1, x0:x1])
             split = "train" if i < cut[0] else "val" if i < cut[1] else "test"
-            rows.append({"patch": name, "class": line, "split": split, "source": f"{line}/{line}_frame{k:02d}.png",
-                         "x": x0, "y": y0, "w": x1 - x0, "h": y1 - y0})
+            rows.append(
+                {
+                    "patch": name,
+                    "class": line,
+                    "split": split,
+                    "source": f"{line}/{line}_frame{k:02d}.png",
+                    "x": x0,
+                    "y": y0,
+                    "w": x1 - x0,
+                    "h": y1 - y0,
+                }
+            )
     with (out_dir / PATCH_MANIFEST).open("w", newline="") as handle:
         writer = csv.DictWriter(handle, fieldnames=MANIFEST_FIELDS)
         writer.writeheader()
@@ -86,13 +95,20 @@ def child(patch_dir: str, out_dir: str, backbone: str) -> dict:
 
     profile = get_profile("paper", epochs_stage1=1)
     started = time.perf_counter()
-    summary = run_stage1(patch_dir, out_dir, backbone=backbone, optimizer="adagrad", profile=profile,
-                         weights=None, verbose=0)
+    summary = run_stage1(
+        patch_dir, out_dir, backbone=backbone, optimizer="adagrad", profile=profile, weights=None, verbose=0
+    )
     wall = time.perf_counter() - started
     peak_kib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss  # KiB on Linux
-    return {"peak_rss_bytes": peak_kib * 1024, "wall_s": wall, "n_train": summary["n_train"],
-            "n_val": summary["n_val"], "n_test": summary["n_test"], "test_accuracy": summary["test_accuracy"],
-            "profile": profile.to_dict()}
+    return {
+        "peak_rss_bytes": peak_kib * 1024,
+        "wall_s": wall,
+        "n_train": summary["n_train"],
+        "n_val": summary["n_val"],
+        "n_test": summary["n_test"],
+        "test_accuracy": summary["test_accuracy"],
+        "profile": profile.to_dict(),
+    }
 
 
 def _measure(patch_dir: Path, out_dir: Path, backbone: str, timeout: float) -> dict:
@@ -100,8 +116,9 @@ def _measure(patch_dir: Path, out_dir: Path, backbone: str, timeout: float) -> d
 
     env = {**os.environ, **QUIET_ENV}
     command = [sys.executable, str(Path(__file__).resolve()), "--child", str(patch_dir), str(out_dir), backbone]
-    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env,
-                               cwd=str(BENCH_DIR))
+    process = subprocess.Popen(
+        command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env, cwd=str(BENCH_DIR)
+    )
     peak = {"rss": 0}
     timeline = []
     done = threading.Event()
@@ -129,7 +146,7 @@ def _measure(patch_dir: Path, out_dir: Path, backbone: str, timeout: float) -> d
     except subprocess.TimeoutExpired:
         process.kill()
         stdout, stderr = process.communicate()
-        raise RuntimeError(f"stage 1 did not finish within {timeout:.0f} s")
+        raise RuntimeError(f"stage 1 did not finish within {timeout:.0f} s") from None
     finally:
         done.set()
         watcher.join()
@@ -159,24 +176,38 @@ def run(quick: bool = False) -> dict:
     peak = full["peak_rss_bytes"]
     gb = peak / 1e9
     rows = [
-        [f"{fmt(counts['total'])} patches (paper scale)", fmt(full["n_train"]), fmt(gb, 2),
-         fmt(full["polled_peak_rss_bytes"] / 1e9, 2), fmt(full["wall_s"] / 60, 1)],
+        [
+            f"{fmt(counts['total'])} patches (paper scale)",
+            fmt(full["n_train"]),
+            fmt(gb, 2),
+            fmt(full["polled_peak_rss_bytes"] / 1e9, 2),
+            fmt(full["wall_s"] / 60, 1),
+        ],
     ]
     if small:
-        rows.append([f"{fmt(3 * SMALL_PER_CLASS)} patches (baseline: model, TensorFlow)", fmt(small["n_train"]),
-                     fmt(small["peak_rss_bytes"] / 1e9, 2), fmt(small["polled_peak_rss_bytes"] / 1e9, 2),
-                     fmt(small["wall_s"] / 60, 1)])
+        rows.append(
+            [
+                f"{fmt(3 * SMALL_PER_CLASS)} patches (baseline: model, TensorFlow)",
+                fmt(small["n_train"]),
+                fmt(small["peak_rss_bytes"] / 1e9, 2),
+                fmt(small["polled_peak_rss_bytes"] / 1e9, 2),
+                fmt(small["wall_s"] / 60, 1),
+            ]
+        )
     n = counts["total"]
     sizes = {
         "caption": f"What the {fmt(n)} patches weigh at 75 x 75 x 3 (computed), against the measured difference",
         "columns": ["held as", "GB"],
-        "rows": [["uint8 (what the pipeline caches)", fmt(n * IMAGE_BYTES / 1e9, 2)],
-                 ["float32", fmt(n * IMAGE_BYTES * 4 / 1e9, 2)],
-                 ["float64", fmt(n * IMAGE_BYTES * 8 / 1e9, 2)]],
+        "rows": [
+            ["uint8 (what the pipeline caches)", fmt(n * IMAGE_BYTES / 1e9, 2)],
+            ["float32", fmt(n * IMAGE_BYTES * 4 / 1e9, 2)],
+            ["float64", fmt(n * IMAGE_BYTES * 8 / 1e9, 2)],
+        ],
     }
     if small:
-        sizes["rows"].append(["measured: peak at paper scale − peak of the baseline",
-                              fmt((peak - small["peak_rss_bytes"]) / 1e9, 2)])
+        sizes["rows"].append(
+            ["measured: peak at paper scale − peak of the baseline", fmt((peak - small["peak_rss_bytes"]) / 1e9, 2)]
+        )
     return {
         "title": "5. Memory of stage 1 at the paper's scale",
         "what": (
@@ -189,15 +220,39 @@ def run(quick: bool = False) -> dict:
             f"predicts the test patches and saves model.keras, as `mstl pretrain` does. Peak RSS = the child's "
             f"getrusage(RUSAGE_SELF).ru_maxrss; psutil polling every 0.2 s as a cross-check. One run."
         ),
-        "checks": [check("peak RSS of stage 1, one epoch, 20,400 patches" if not quick else
-                         f"peak RSS of stage 1, one epoch, {n} patches (quick)", "≤ 3 GB", round(gb, 2), "GB",
-                         peak <= TARGET_BYTES)],
-        "tables": [{"caption": "Peak resident memory (GB = 10^9 bytes)",
-                    "columns": ["patch set", "training patches", "peak RSS (ru_maxrss), GB", "peak RSS (polled), GB",
-                                "stage-1 wall time, min"],
-                    "rows": rows}, sizes],
-        "raw": {"backbone": backbone, "counts": counts, "write_s": write_s, "disk_bytes": disk, "full": full,
-                "small": small},
+        "checks": [
+            check(
+                "peak RSS of stage 1, one epoch, 20,400 patches"
+                if not quick
+                else f"peak RSS of stage 1, one epoch, {n} patches (quick)",
+                "≤ 3 GB",
+                round(gb, 2),
+                "GB",
+                peak <= TARGET_BYTES,
+            )
+        ],
+        "tables": [
+            {
+                "caption": "Peak resident memory (GB = 10^9 bytes)",
+                "columns": [
+                    "patch set",
+                    "training patches",
+                    "peak RSS (ru_maxrss), GB",
+                    "peak RSS (polled), GB",
+                    "stage-1 wall time, min",
+                ],
+                "rows": rows,
+            },
+            sizes,
+        ],
+        "raw": {
+            "backbone": backbone,
+            "counts": counts,
+            "write_s": write_s,
+            "disk_bytes": disk,
+            "full": full,
+            "small": small,
+        },
     }
 
 
@@ -217,9 +272,12 @@ def explain(result: dict) -> list[str]:
     if full.get("wall_s") and len(timeline) > 4:
         plateau = [rss for t, rss in timeline if 20.0 <= t <= full["wall_s"] - 20.0]
         if plateau:
-            where = ("; the peak, above that, fell outside this span (at the start, while the shuffle buffer "
-                     "fills, or at the end, while testing and saving the model)"
-                     if full["peak_rss_bytes"] > 1.01 * max(plateau) else "")
+            where = (
+                "; the peak, above that, fell outside this span (at the start, while the shuffle buffer "
+                "fills, or at the end, while testing and saving the model)"
+                if full["peak_rss_bytes"] > 1.01 * max(plateau)
+                else ""
+            )
             notes.append(
                 f"The child's RSS, sampled every 10 s, stayed between {fmt(min(plateau) / 1e9, 2)} and "
                 f"{fmt(max(plateau) / 1e9, 2)} GB from its 20th second until 20 s before its end, through the "
@@ -232,14 +290,16 @@ def explain(result: dict) -> list[str]:
             "and far below what float32 or float64 copies would add."
         )
     if full.get("wall_s"):
-        notes.append(f"The stage-1 run took {fmt(full['wall_s'] / 60, 1)} min here (child process wall time: "
-                     "building the model, the epoch, validation, test and saving).")
+        notes.append(
+            f"The stage-1 run took {fmt(full['wall_s'] / 60, 1)} min here (child process wall time: "
+            "building the model, the epoch, validation, test and saving)."
+        )
     return notes
 
 
 if __name__ == "__main__":
     if "--child" in sys.argv:
         i = sys.argv.index("--child")
-        print(json.dumps(child(*sys.argv[i + 1:i + 4])))
+        print(json.dumps(child(*sys.argv[i + 1 : i + 4])))
     else:
         print(json.dumps(run("--quick" in sys.argv), indent=2))

@@ -22,7 +22,6 @@ import time
 from pathlib import Path
 
 import numpy as np
-
 from common import check, epoch_timer, fmt, median, pairwise_ratios, quiet_tensorflow, spread
 
 TARGET = 0.95
@@ -35,13 +34,13 @@ def run(quick: bool = False) -> dict:
     import tensorflow as tf
 
     from mstl_lib.data.images import load_image
-    from mstl_lib.models.networks import build_stage1_model, build_stage2_model
-    from mstl_lib.training.optimizers import make_optimizer
-    from mstl_lib.training.inputs import STAGE2_MULTIPLIER, make_tf_dataset
     from mstl_lib.data.synthetic import ULTRASOUND_CLASSES, ultrasound_name, write_ultrasound_set
+    from mstl_lib.models.networks import build_stage1_model, build_stage2_model
     from mstl_lib.training.fit import set_seed
+    from mstl_lib.training.inputs import STAGE2_MULTIPLIER, make_tf_dataset
+    from mstl_lib.training.optimizers import make_optimizer
 
-    per_class = 8 if quick else 60          # 120 training images per fold, as in the paper
+    per_class = 8 if quick else 60  # 120 training images per fold, as in the paper
     repeats = 1 if quick else 5
     backbone = "resnet50"
     set_seed(0)
@@ -56,16 +55,26 @@ def run(quick: bool = False) -> dict:
         n_epoch = len(paths) * STAGE2_MULTIPLIER
 
         # A: the library's file pipeline, training mode, stage-2 augmentation, tripled.
-        files = make_tf_dataset(paths, labels, batch_size=BATCH, training=True, augmentation="stage2",
-                                seed=0, repeat_augmented=STAGE2_MULTIPLIER)
+        files = make_tf_dataset(
+            paths,
+            labels,
+            batch_size=BATCH,
+            training=True,
+            augmentation="stage2",
+            seed=0,
+            repeat_augmented=STAGE2_MULTIPLIER,
+        )
         # B: the same images, decoded once, as in-memory float32 tensors, each one three times.
         images = np.stack([load_image(p) for p in paths])
         x_mem = tf.constant(np.concatenate([images] * STAGE2_MULTIPLIER).astype(np.float32))
         y_mem = tf.constant(np.concatenate([labels] * STAGE2_MULTIPLIER).astype(np.float32))
 
         model = build_stage2_model(build_stage1_model(backbone, n_classes=3, weights=None))
-        model.compile(optimizer=make_optimizer("adagrad", 1e-3, 0.96, steps_per_epoch=math.ceil(n_epoch / BATCH)),
-                      loss="binary_crossentropy", metrics=["accuracy"])
+        model.compile(
+            optimizer=make_optimizer("adagrad", 1e-3, 0.96, steps_per_epoch=math.ceil(n_epoch / BATCH)),
+            loss="binary_crossentropy",
+            metrics=["accuracy"],
+        )
 
         def epoch_files():
             timer = epoch_timer()
@@ -77,8 +86,8 @@ def run(quick: bool = False) -> dict:
             model.fit(x_mem, y_mem, batch_size=BATCH, epochs=1, verbose=0, callbacks=[timer])
             return timer.epochs[0]["epoch_s"]
 
-        first_files = epoch_files()      # decodes and caches the files; traces the train step
-        epoch_memory()                   # warm-up of the other side
+        first_files = epoch_files()  # decodes and caches the files; traces the train step
+        epoch_memory()  # warm-up of the other side
         a_s, b_s = [], []
         for _ in range(repeats):
             a_s.append(epoch_files())
@@ -93,7 +102,7 @@ def run(quick: bool = False) -> dict:
                     first = time.perf_counter() - started
             alone_s.append(time.perf_counter() - started)
             first_batch_s.append(first)
-        del model
+        model = None  # frees the network before the next backbone
         keras.backend.clear_session()
 
     a_tp = [n_epoch / s for s in a_s]
@@ -101,8 +110,18 @@ def run(quick: bool = False) -> dict:
     ratio = median(a_tp) / median(b_tp)
     pair = pairwise_ratios(a_tp, b_tp)
     rows = [
-        ["A: library file pipeline (stage-2 augmentation)", fmt(median(a_tp), 1), "–".join(fmt(v, 1) for v in spread(a_tp)), len(a_tp)],
-        ["B: in-memory tensors, plain model.fit", fmt(median(b_tp), 1), "–".join(fmt(v, 1) for v in spread(b_tp)), len(b_tp)],
+        [
+            "A: library file pipeline (stage-2 augmentation)",
+            fmt(median(a_tp), 1),
+            "–".join(fmt(v, 1) for v in spread(a_tp)),
+            len(a_tp),
+        ],
+        [
+            "B: in-memory tensors, plain model.fit",
+            fmt(median(b_tp), 1),
+            "–".join(fmt(v, 1) for v in spread(b_tp)),
+            len(b_tp),
+        ],
         ["A, first epoch (decodes and caches the files; includes tracing)", fmt(n_epoch / first_files, 1), "—", 1],
     ]
     return {
@@ -117,15 +136,27 @@ def run(quick: bool = False) -> dict:
             f"buffer counts). {repeats} epoch(s) per side after one warm-up epoch each; medians."
         ),
         "checks": [check("throughput ratio A / B", f"≥ {TARGET}", round(ratio, 3), "", ratio >= TARGET)],
-        "tables": [{
-            "caption": "Training throughput, images/s (median, min–max, epochs)",
-            "columns": ["input", "median", "min–max", "epochs"],
-            "rows": rows,
-        }],
-        "raw": {"backbone": backbone, "images_per_epoch": n_epoch, "batch_size": BATCH, "repeats": repeats,
-                "pipeline_alone_epoch_s": alone_s, "pipeline_alone_first_batch_s": first_batch_s,
-                "files_epoch_s": a_s, "memory_epoch_s": b_s, "first_files_epoch_s": first_files,
-                "ratio_of_medians": ratio, "pairwise_ratios": pair, "median_pairwise_ratio": median(pair)},
+        "tables": [
+            {
+                "caption": "Training throughput, images/s (median, min–max, epochs)",
+                "columns": ["input", "median", "min–max", "epochs"],
+                "rows": rows,
+            }
+        ],
+        "raw": {
+            "backbone": backbone,
+            "images_per_epoch": n_epoch,
+            "batch_size": BATCH,
+            "repeats": repeats,
+            "pipeline_alone_epoch_s": alone_s,
+            "pipeline_alone_first_batch_s": first_batch_s,
+            "files_epoch_s": a_s,
+            "memory_epoch_s": b_s,
+            "first_files_epoch_s": first_files,
+            "ratio_of_medians": ratio,
+            "pairwise_ratios": pair,
+            "median_pairwise_ratio": median(pair),
+        },
     }
 
 
@@ -148,8 +179,10 @@ def explain(result: dict) -> list[str]:
             "epoch starts only once all its augmented images exist."
         )
     if result["checks"] and result["checks"][0]["met"] is False:
-        notes.append("Not met in this run: on two cores, the pipeline's work (above) competes with the "
-                     "training step for the same cores.")
+        notes.append(
+            "Not met in this run: on two cores, the pipeline's work (above) competes with the "
+            "training step for the same cores."
+        )
     return notes
 
 

@@ -26,14 +26,18 @@ import time
 from pathlib import Path
 
 import numpy as np
-
 from common import BENCH_DIR, QUIET_ENV, check, fmt, median, pairwise_ratios, spread
 
 REAL_FRAME = Path("/work/shared/data/cells_sample/brightfield_h1299_hela_008.jpeg")
 FPS_TARGET = 10.0
 RATIO_TARGET = 1.2
-ONE_CORE_ENV = {"OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1", "MKL_NUM_THREADS": "1",
-                "NUMEXPR_NUM_THREADS": "1", "OPENCV_FOR_THREADS_NUM": "1"}
+ONE_CORE_ENV = {
+    "OMP_NUM_THREADS": "1",
+    "OPENBLAS_NUM_THREADS": "1",
+    "MKL_NUM_THREADS": "1",
+    "NUMEXPR_NUM_THREADS": "1",
+    "OPENCV_FOR_THREADS_NUM": "1",
+}
 
 
 def _real_frame_path() -> Path | None:
@@ -113,7 +117,7 @@ def bare_segment(frame: np.ndarray, timings: dict | None = None):
     boxes = sorted((cv2.boundingRect(c) for c in contours), key=lambda r: (r[1], r[0], r[3], r[2]))
     boxes = [r for r in boxes if r[2] + r[3] >= 100]
     # 8. crops of the original frame
-    crops = [frame[y:y + h, x:x + w].copy() for x, y, w, h in boxes]
+    crops = [frame[y : y + h, x : x + w].copy() for x, y, w, h in boxes]
     lap("contours, boxes, crops")
     return boxes, crops
 
@@ -164,12 +168,24 @@ def child(quick: bool) -> dict:
         steps: dict = {}
         for _ in range(per_sample):  # a separate, untimed-by-the-figure pass: where the time goes
             bare_segment(frame, steps)
-        results.append({"frame": name, "shape": list(frame.shape), "boxes": len(lib.boxes), "same_boxes": same,
-                        "library_s": lib_s, "bare_s": bare_s,
-                        "steps_s": {k: v / per_sample for k, v in steps.items()}})
-    return {"frames": results, "per_sample": per_sample, "repeats": repeats,
-            "cpu_affinity": sorted(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else None,
-            "cv2_threads": cv2.getNumThreads()}
+        results.append(
+            {
+                "frame": name,
+                "shape": list(frame.shape),
+                "boxes": len(lib.boxes),
+                "same_boxes": same,
+                "library_s": lib_s,
+                "bare_s": bare_s,
+                "steps_s": {k: v / per_sample for k, v in steps.items()},
+            }
+        )
+    return {
+        "frames": results,
+        "per_sample": per_sample,
+        "repeats": repeats,
+        "cpu_affinity": sorted(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else None,
+        "cv2_threads": cv2.getNumThreads(),
+    }
 
 
 # --------------------------------------------------------------------------- parent
@@ -191,25 +207,48 @@ def run(quick: bool = False) -> dict:
         fps = 1.0 / median(f["library_s"])
         bare_fps = 1.0 / median(f["bare_s"])
         ratio = median(f["library_s"]) / median(f["bare_s"])
-        f.update(fps=fps, bare_fps=bare_fps, ratio=ratio,
-                 median_pairwise_ratio=median(pairwise_ratios(f["library_s"], f["bare_s"])))
+        f.update(
+            fps=fps,
+            bare_fps=bare_fps,
+            ratio=ratio,
+            median_pairwise_ratio=median(pairwise_ratios(f["library_s"], f["bare_s"])),
+        )
         lo, hi = spread([1.0 / s for s in f["library_s"]])
-        rows.append([f["frame"], f"{f['shape'][1]} x {f['shape'][0]}", f["boxes"], fmt(fps, 1),
-                     f"{fmt(lo, 1)}–{fmt(hi, 1)}", fmt(bare_fps, 1), fmt(ratio, 3), fmt(f["same_boxes"])])
+        rows.append(
+            [
+                f["frame"],
+                f"{f['shape'][1]} x {f['shape'][0]}",
+                f["boxes"],
+                fmt(fps, 1),
+                f"{fmt(lo, 1)}–{fmt(hi, 1)}",
+                fmt(bare_fps, 1),
+                fmt(ratio, 3),
+                fmt(f["same_boxes"]),
+            ]
+        )
         if i == 0:
-            checks.append(check(f"frames/s on one core, {f['frame'].split(' (')[0]}", f"≥ {FPS_TARGET:g}",
-                                round(fps, 1), "frames/s",
-                                fps >= FPS_TARGET))
-            checks.append(check("library time / bare calls", f"≤ {RATIO_TARGET}", round(ratio, 3), "",
-                                ratio <= RATIO_TARGET))
+            checks.append(
+                check(
+                    f"frames/s on one core, {f['frame'].split(' (')[0]}",
+                    f"≥ {FPS_TARGET:g}",
+                    round(fps, 1),
+                    "frames/s",
+                    fps >= FPS_TARGET,
+                )
+            )
+            checks.append(
+                check("library time / bare calls", f"≤ {RATIO_TARGET}", round(ratio, 3), "", ratio <= RATIO_TARGET)
+            )
     first = data["frames"][0]
     total = sum(first["steps_s"].values())
     breakdown = {
         "caption": f"Where the time goes on the first frame (the bare sequence, one core, ms per frame; "
-                   f"mean of {data['per_sample']})",
+        f"mean of {data['per_sample']})",
         "columns": ["step", "ms", "share"],
-        "rows": [[step, fmt(seconds * 1000, 1), f"{100 * seconds / total:.0f} %"]
-                 for step, seconds in first["steps_s"].items()],
+        "rows": [
+            [step, fmt(seconds * 1000, 1), f"{100 * seconds / total:.0f} %"]
+            for step, seconds in first["steps_s"].items()
+        ],
     }
     return {
         "title": "2. Segmentation throughput",
@@ -222,12 +261,23 @@ def run(quick: bool = False) -> dict:
             f"the first row{' (the real frame)' if _real_frame_path() else ' (no real frame found: synthetic)'}."
         ),
         "checks": checks,
-        "tables": [{
-            "caption": "Frames per second on one core (median; min–max) and the wrapper's overhead",
-            "columns": ["frame", "size", "boxes", "library, frames/s", "min–max", "bare calls, frames/s",
-                        "library / bare (time)", "same boxes"],
-            "rows": rows,
-        }, breakdown],
+        "tables": [
+            {
+                "caption": "Frames per second on one core (median; min–max) and the wrapper's overhead",
+                "columns": [
+                    "frame",
+                    "size",
+                    "boxes",
+                    "library, frames/s",
+                    "min–max",
+                    "bare calls, frames/s",
+                    "library / bare (time)",
+                    "same boxes",
+                ],
+                "rows": rows,
+            },
+            breakdown,
+        ],
         "raw": data,
     }
 
@@ -248,8 +298,10 @@ def explain(result: dict) -> list[str]:
             "What the ratio shows is that the wrapper adds nothing measurable."
         )
     if frames and not all(f.get("same_boxes") for f in frames):
-        notes.append("The bare sequence did not reproduce the library's boxes on every frame: the ratio "
-                     "compares different work there.")
+        notes.append(
+            "The bare sequence did not reproduce the library's boxes on every frame: the ratio "
+            "compares different work there."
+        )
     if frames and frames[0].get("steps_s"):
         steps = frames[0]["steps_s"]
         total = sum(steps.values())

@@ -28,7 +28,6 @@ import time
 from pathlib import Path
 
 import numpy as np
-
 from common import Stopwatch, check, epoch_timer, fmt, median, pairwise_ratios, quiet_tensorflow, spread
 
 TARGET = 0.95
@@ -54,8 +53,8 @@ def _bench_backbone(backbone: str, quick: bool, tmp: Path) -> dict:
     import tensorflow as tf
 
     from mstl_lib.models.networks import build_ctl_model
-    from mstl_lib.training.optimizers import make_optimizer
     from mstl_lib.training.fit import fit_model, read_history, set_seed
+    from mstl_lib.training.optimizers import make_optimizer
 
     n_train, n_val = (32, 16) if quick else (360, 40)
     repeats = 1 if quick else 5
@@ -70,22 +69,35 @@ def _bench_backbone(backbone: str, quick: bool, tmp: Path) -> dict:
     val_ds = tf.data.Dataset.from_tensor_slices((xv, yv)).batch(BATCH)
 
     plain = build_ctl_model(backbone, weights=None, image_size=IMAGE_SIZE)
-    plain.compile(optimizer=make_optimizer("adagrad", 1e-3, 0.96, steps_per_epoch=steps),
-                  loss="binary_crossentropy", metrics=["accuracy"])
+    plain.compile(
+        optimizer=make_optimizer("adagrad", 1e-3, 0.96, steps_per_epoch=steps),
+        loss="binary_crossentropy",
+        metrics=["accuracy"],
+    )
 
     def plain_epoch():
         timer = epoch_timer()
-        plain.fit(x, y, batch_size=BATCH, validation_data=(xv, yv), epochs=1, verbose=0, shuffle=False,
-                  callbacks=[timer])
+        plain.fit(
+            x, y, batch_size=BATCH, validation_data=(xv, yv), epochs=1, verbose=0, shuffle=False, callbacks=[timer]
+        )
         return timer.epochs[0]
 
     def library_run(index):
         timer = epoch_timer()
         run_dir = tmp / backbone / f"run{index}"
         with Stopwatch() as watch:
-            fit_model(lambda: _instrument(build_ctl_model(backbone, weights=None, image_size=IMAGE_SIZE), timer),
-                      train_ds, val_ds, run_dir=run_dir, epochs=2, optimizer="adagrad", learning_rate=1e-3,
-                      decay_rate=0.96, steps_per_epoch=steps, verbose=0)
+            fit_model(
+                lambda: _instrument(build_ctl_model(backbone, weights=None, image_size=IMAGE_SIZE), timer),
+                train_ds,
+                val_ds,
+                run_dir=run_dir,
+                epochs=2,
+                optimizer="adagrad",
+                learning_rate=1e-3,
+                decay_rate=0.96,
+                steps_per_epoch=steps,
+                verbose=0,
+            )
         history = read_history(run_dir / "history.csv").get("val_loss", [])
         improved = len(history) == 2 and history[1] < history[0]
         return timer.epochs, watch.seconds, improved
@@ -127,24 +139,35 @@ def _bench_backbone(backbone: str, quick: bool, tmp: Path) -> dict:
     plain_tp = [n_train / s for s in plain_epoch_s]
     ratio = median(lib_tp) / median(plain_tp)
     params = int(plain.count_params())
-    del plain
+    plain = None  # frees the network before the library side runs
     keras.backend.clear_session()
     return {
-        "backbone": backbone, "params": params, "n_train": n_train, "n_val": n_val, "repeats": repeats,
+        "backbone": backbone,
+        "params": params,
+        "n_train": n_train,
+        "n_val": n_val,
+        "repeats": repeats,
         "train_images_per_s": median([n_train / s for s in plain_train_s]),
         "train_images_per_s_range": spread([n_train / s for s in plain_train_s]),
         "inference_images_per_s": median([n_train / s for s in predict_s]),
         "inference_images_per_s_range": spread([n_train / s for s in predict_s]),
-        "library_epoch_images_per_s": median(lib_tp), "plain_epoch_images_per_s": median(plain_tp),
+        "library_epoch_images_per_s": median(lib_tp),
+        "plain_epoch_images_per_s": median(plain_tp),
         "library_train_phase_images_per_s": median([n_train / s for s in lib_train_s]),
-        "ratio": ratio, "pairwise_ratios": pairwise_ratios(lib_tp, plain_tp),
-        "library_epoch_s": lib_epoch_s, "plain_epoch_s": plain_epoch_s,
-        "library_train_s": lib_train_s, "plain_train_s": plain_train_s,
+        "ratio": ratio,
+        "pairwise_ratios": pairwise_ratios(lib_tp, plain_tp),
+        "library_epoch_s": lib_epoch_s,
+        "plain_epoch_s": plain_epoch_s,
+        "library_train_s": lib_train_s,
+        "plain_train_s": plain_train_s,
         "library_callbacks_and_validation_s": [a - b for a, b in zip(lib_epoch_s, lib_train_s)],
         "plain_validation_s": [a - b for a, b in zip(plain_epoch_s, plain_train_s)],
-        "library_first_epoch_s": lib_first_epoch_s, "library_fixed_overhead_s": lib_fixed_s,
+        "library_first_epoch_s": lib_first_epoch_s,
+        "library_fixed_overhead_s": lib_fixed_s,
         "checkpoint_written_in_timed_epoch": improved,
-        "predict_s": predict_s, "save_weights_s": median(save_s), "weights_file_mb": size_mb,
+        "predict_s": predict_s,
+        "save_weights_s": median(save_s),
+        "weights_file_mb": size_mb,
     }
 
 
@@ -159,25 +182,56 @@ def run(quick: bool = False) -> dict:
             result["wall_s"] = time.perf_counter() - started
             per.append(result)
     n_train, n_val = per[0]["n_train"], per[0]["n_val"]
-    checks = [check(f"{BACKBONE_NAMES[p['backbone']]}: fit_model / plain model.fit", f"≥ {TARGET}",
-                    round(p["ratio"], 3), "", p["ratio"] >= TARGET) for p in per]
+    checks = [
+        check(
+            f"{BACKBONE_NAMES[p['backbone']]}: fit_model / plain model.fit",
+            f"≥ {TARGET}",
+            round(p["ratio"], 3),
+            "",
+            p["ratio"] >= TARGET,
+        )
+        for p in per
+    ]
     throughput = {
         "caption": f"Throughput at {IMAGE_SIZE} x {IMAGE_SIZE}, batch {BATCH}, plain Keras on in-memory tensors "
-                   "(images/s, median; min–max)",
+        "(images/s, median; min–max)",
         "columns": ["backbone", "parameters", "training", "training min–max", "inference", "inference min–max"],
-        "rows": [[BACKBONE_NAMES[p["backbone"]], fmt(p["params"]), fmt(p["train_images_per_s"], 1),
-                  "–".join(fmt(v, 1) for v in p["train_images_per_s_range"]), fmt(p["inference_images_per_s"], 1),
-                  "–".join(fmt(v, 1) for v in p["inference_images_per_s_range"])] for p in per],
+        "rows": [
+            [
+                BACKBONE_NAMES[p["backbone"]],
+                fmt(p["params"]),
+                fmt(p["train_images_per_s"], 1),
+                "–".join(fmt(v, 1) for v in p["train_images_per_s_range"]),
+                fmt(p["inference_images_per_s"], 1),
+                "–".join(fmt(v, 1) for v in p["inference_images_per_s_range"]),
+            ]
+            for p in per
+        ],
     }
     loop = {
         "caption": f"The library's training loop against plain model.fit: one epoch of {n_train} training and "
-                   f"{n_val} validation images (images/s = {n_train} / epoch wall time, median)",
-        "columns": ["backbone", "fit_model", "plain model.fit", "ratio", "callbacks + validation, s (fit_model)",
-                    "validation, s (plain)", "one weights file: MB, write s"],
-        "rows": [[BACKBONE_NAMES[p["backbone"]], fmt(p["library_epoch_images_per_s"], 1),
-                  fmt(p["plain_epoch_images_per_s"], 1), fmt(p["ratio"], 3),
-                  fmt(median(p["library_callbacks_and_validation_s"]), 2), fmt(median(p["plain_validation_s"]), 2),
-                  f"{fmt(p['weights_file_mb'], 0)}, {fmt(p['save_weights_s'], 2)}"] for p in per],
+        f"{n_val} validation images (images/s = {n_train} / epoch wall time, median)",
+        "columns": [
+            "backbone",
+            "fit_model",
+            "plain model.fit",
+            "ratio",
+            "callbacks + validation, s (fit_model)",
+            "validation, s (plain)",
+            "one weights file: MB, write s",
+        ],
+        "rows": [
+            [
+                BACKBONE_NAMES[p["backbone"]],
+                fmt(p["library_epoch_images_per_s"], 1),
+                fmt(p["plain_epoch_images_per_s"], 1),
+                fmt(p["ratio"], 3),
+                fmt(median(p["library_callbacks_and_validation_s"]), 2),
+                fmt(median(p["plain_validation_s"]), 2),
+                f"{fmt(p['weights_file_mb'], 0)}, {fmt(p['save_weights_s'], 2)}",
+            ]
+            for p in per
+        ],
     }
     return {
         "title": "3. Training throughput per backbone",
@@ -221,8 +275,10 @@ def explain(result: dict) -> list[str]:
         parts = []
         for p in missed:
             extra = median(p["library_epoch_s"]) - median(p["plain_epoch_s"])
-            parts.append(f"{BACKBONE_NAMES[p['backbone']]} {fmt(extra, 2)} s per epoch "
-                         f"({100 * extra / median(p['library_epoch_s']):.0f} % of fit_model's epoch)")
+            parts.append(
+                f"{BACKBONE_NAMES[p['backbone']]} {fmt(extra, 2)} s per epoch "
+                f"({100 * extra / median(p['library_epoch_s']):.0f} % of fit_model's epoch)"
+            )
         notes.append(
             "Not met for " + ", ".join(parts) + ". The difference is a fixed cost per epoch (callbacks and "
             "the copy of the best weights), so it weighs most on short epochs such as stage 2's 360 images."

@@ -39,8 +39,17 @@ QUIET_ENV = {"TF_CPP_MIN_LOG_LEVEL": "2", "PYTHONWARNINGS": "ignore"}
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 DISTRIBUTIONS = (
-    "mstl-lib", "tensorflow", "keras", "numpy", "opencv-python-headless", "scikit-image", "scipy",
-    "pillow", "psutil", "papermill", "jupyter-book",
+    "mstl-lib",
+    "tensorflow",
+    "keras",
+    "numpy",
+    "opencv-python-headless",
+    "scikit-image",
+    "scipy",
+    "pillow",
+    "psutil",
+    "papermill",
+    "jupyter-book",
 )
 
 
@@ -70,8 +79,7 @@ def pairwise_ratios(numerators, denominators) -> list[float]:
 
 
 def check(figure: str, target: str, value, unit: str, met) -> dict:
-    return {"figure": figure, "target": target, "value": value, "unit": unit,
-            "met": None if met is None else bool(met)}
+    return {"figure": figure, "target": target, "value": value, "unit": unit, "met": None if met is None else bool(met)}
 
 
 def fmt(value, digits: int = 2) -> str:
@@ -178,8 +186,12 @@ def _cpu_model() -> str:
 def _gpus() -> list[str]:
     """GPUs visible to the NVIDIA driver (empty when there is none or no driver)."""
     try:
-        out = subprocess.run(["nvidia-smi", "--query-gpu=name,memory.total", "--format=csv,noheader"],
-                             capture_output=True, text=True, timeout=20)
+        out = subprocess.run(
+            ["nvidia-smi", "--query-gpu=name,memory.total", "--format=csv,noheader"],
+            capture_output=True,
+            text=True,
+            timeout=20,
+        )
     except (OSError, subprocess.SubprocessError):
         return []
     if out.returncode != 0:

@@ -61,15 +61,21 @@ def run_child(name: str, quick: bool) -> dict:
             command.append("--quick")
         started_at = now_utc()
         started = time.perf_counter()
-        process = subprocess.run(command, cwd=str(REPO_ROOT), capture_output=True, text=True,
-                                 env={**os.environ, **QUIET_ENV})
+        process = subprocess.run(
+            command, cwd=str(REPO_ROOT), capture_output=True, text=True, env={**os.environ, **QUIET_ENV}
+        )
         wall = time.perf_counter() - started
         if process.returncode == 0 and out_file.is_file():
             result = json.loads(out_file.read_text())
             result["status"] = result.get("status", "ok")
         else:
-            result = {"title": name, "status": "error", "checks": [], "tables": [],
-                      "error": (process.stdout + process.stderr)[-4000:]}
+            result = {
+                "title": name,
+                "status": "error",
+                "checks": [],
+                "tables": [],
+                "error": (process.stdout + process.stderr)[-4000:],
+            }
     result.update(name=name, quick=quick, measured_at=started_at, wall_s=round(wall, 1))
     return result
 
@@ -102,8 +108,7 @@ def _cell(value) -> str:
 
 
 def table(columns, rows) -> list[str]:
-    lines = ["| " + " | ".join(_cell(c) for c in columns) + " |",
-             "|" + "|".join("---" for _ in columns) + "|"]
+    lines = ["| " + " | ".join(_cell(c) for c in columns) + " |", "|" + "|".join("---" for _ in columns) + "|"]
     lines += ["| " + " | ".join(_cell(v) for v in row) + " |" for row in rows]
     return lines
 
@@ -142,8 +147,10 @@ def render(report: dict) -> str:
         "How fast the library's pieces run on the machine that built this page, against the targets the "
         "project sets for them: the input pipeline and the training loop should cost no more than plain "
         "Keras, segmentation should handle at least ten frames a second on one core, the smoke book should "
-        "build in under ten minutes and stage 1 at the paper's scale should fit in 3 GB. Every number below was written by "
-        "`benchmarks/run_all.py`; none is typed by hand. Each figure is the median of several repeats with the warm-up left out, unless it "
+        "build in under ten minutes and stage 1 at the paper's scale should fit in 3 GB. "
+        "Every number below was written by "
+        "`benchmarks/run_all.py`; none is typed by hand. "
+        "Each figure is the median of several repeats with the warm-up left out, unless it "
         "says otherwise. Where a figure is a comparison, both sides ran in the same process, in turn "
         "(A, B, A, B, ...), and the page gives their ratio: these machines are shared, so absolute times "
         "drift from run to run while ratios of interleaved runs hold. These are benchmarks, not tests; "
@@ -151,8 +158,10 @@ def render(report: dict) -> str:
         "",
     ]
     if quick:
-        out += ["**This report comes from a `--quick` sanity run: its sizes are tiny and its numbers mean "
-                "nothing.**", ""]
+        out += [
+            "**This report comes from a `--quick` sanity run: its sizes are tiny and its numbers mean nothing.**",
+            "",
+        ]
     out += [
         "## How to rerun",
         "",
@@ -205,20 +214,29 @@ def render(report: dict) -> str:
             out += [result["what"], ""]
         if result.get("status") == "error":
             lines = [ln for ln in (result.get("error") or "").strip().splitlines() if ln.strip()]
-            out += ["This figure failed to run. Its last error line is below; the end of its log is in "
-                    "`report.json` (the figure's `error` field).", "", "```text",
-                    lines[-1] if lines else "(no output)", "```", ""]
+            out += [
+                "This figure failed to run. Its last error line is below; the end of its log is in "
+                "`report.json` (the figure's `error` field).",
+                "",
+                "```text",
+                lines[-1] if lines else "(no output)",
+                "```",
+                "",
+            ]
             continue
         if result.get("checks"):
-            out += table(["figure", "target", "measured", "target met"],
-                         [[c["figure"], c["target"], _measured(c), _met(c)] for c in result["checks"]]) + [""]
+            out += table(
+                ["figure", "target", "measured", "target met"],
+                [[c["figure"], c["target"], _measured(c), _met(c)] for c in result["checks"]],
+            ) + [""]
         for t in result.get("tables", []):
             out += [f"{t['caption']}:", ""] + table(t["columns"], t["rows"]) + [""]
         if name == "gpu":
             import bench_gpu
 
-            estimate = bench_gpu.estimate_table(figures.get("training"),
-                                                result.get("raw", {}).get("gpu_available", False))
+            estimate = bench_gpu.estimate_table(
+                figures.get("training"), result.get("raw", {}).get("gpu_available", False)
+            )
             if estimate:
                 out += [f"{estimate['caption']}:", ""] + table(estimate["columns"], estimate["rows"]) + [""]
         notes = notes_for(name, result)
@@ -240,10 +258,21 @@ def readme_block(report: dict, page_text: str) -> str:
     summary = [line for line in lines[start:end] if line.strip()]
     machine = report["machine"]
     gpus = ", ".join(map(str, machine.get("gpus") or [])) or "no GPU"
-    source = (f"Measured on {machine.get('cpu', 'an unknown CPU')}, {machine.get('logical_cpus', '?')} logical CPUs, "
-              f"{machine.get('memory_gib', '?')} GiB, {gpus}")
-    return "\n".join([README_START, "", source + f", {report['generated'][:10]} (full report: book/benchmarks.md).",
-                      "", *summary, "", README_END])
+    source = (
+        f"Measured on {machine.get('cpu', 'an unknown CPU')}, {machine.get('logical_cpus', '?')} logical CPUs, "
+        f"{machine.get('memory_gib', '?')} GiB, {gpus}"
+    )
+    return "\n".join(
+        [
+            README_START,
+            "",
+            source + f", {report['generated'][:10]} (full report: book/benchmarks.md).",
+            "",
+            *summary,
+            "",
+            README_END,
+        ]
+    )
 
 
 def update_readme(report: dict, page_text: str, readme: Path) -> None:
@@ -272,19 +301,40 @@ def write_outputs(report: dict, out_dir: Path, page: Path) -> None:
 
 
 def main(argv=None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--quick", action="store_true",
-                        help="tiny sizes, TensorFlow eager: a sanity run in well under a minute (numbers mean nothing)")
-    parser.add_argument("--only", nargs="+", choices=list(FIGURES), metavar="NAME",
-                        help=f"run only these figures ({', '.join(FIGURES)})")
-    parser.add_argument("--out", type=Path, default=None,
-                        help="folder for report.json (default benchmarks/results; --quick: a temporary folder)")
-    parser.add_argument("--page", type=Path, default=None,
-                        help="Markdown page to write (default book/benchmarks.md; --quick: OUT/benchmarks.md)")
+    parser = argparse.ArgumentParser(
+        description=__doc__.split("\n\n")[0], formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument(
+        "--quick",
+        action="store_true",
+        help="tiny sizes, TensorFlow eager: a sanity run in well under a minute (numbers mean nothing)",
+    )
+    parser.add_argument(
+        "--only",
+        nargs="+",
+        choices=list(FIGURES),
+        metavar="NAME",
+        help=f"run only these figures ({', '.join(FIGURES)})",
+    )
+    parser.add_argument(
+        "--out",
+        type=Path,
+        default=None,
+        help="folder for report.json (default benchmarks/results; --quick: a temporary folder)",
+    )
+    parser.add_argument(
+        "--page",
+        type=Path,
+        default=None,
+        help="Markdown page to write (default book/benchmarks.md; --quick: OUT/benchmarks.md)",
+    )
     parser.add_argument("--render-only", action="store_true", help="rewrite the page from OUT/report.json")
-    parser.add_argument("--jobs", type=int, default=None,
-                        help="figures run at once (default 1; --quick: 2, timings are meaningless there anyway)")
+    parser.add_argument(
+        "--jobs",
+        type=int,
+        default=None,
+        help="figures run at once (default 1; --quick: 2, timings are meaningless there anyway)",
+    )
     parser.add_argument("--child", help=argparse.SUPPRESS)
     parser.add_argument("--child-out", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
@@ -308,8 +358,15 @@ def main(argv=None) -> int:
     previous = {}
     if args.only and not args.quick and report_path.is_file():
         previous = json.loads(report_path.read_text()).get("figures", {})
-    report = {"schema": SCHEMA, "generated": now_utc(), "command": " ".join([COMMAND, *sys.argv[1:]]),
-              "machine": machine_info(), "versions": versions(), "git": git_revision(), "figures": {}}
+    report = {
+        "schema": SCHEMA,
+        "generated": now_utc(),
+        "command": " ".join([COMMAND, *sys.argv[1:]]),
+        "machine": machine_info(),
+        "versions": versions(),
+        "git": git_revision(),
+        "figures": {},
+    }
     jobs = args.jobs or (2 if args.quick else 1)
     print(f"Running {', '.join(names)}{' (quick)' if args.quick else ''} ...", flush=True)
     started = time.perf_counter()
@@ -322,7 +379,9 @@ def main(argv=None) -> int:
 
     order = names
     if jobs > 1:  # start the long ones first
-        order = sorted(names, key=lambda n: ["lab", "training", "memory", "pipeline", "gpu", "segmentation", "book"].index(n))
+        order = sorted(
+            names, key=lambda n: ["lab", "training", "memory", "pipeline", "gpu", "segmentation", "book"].index(n)
+        )
     with ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
         results = dict(pool.map(one, order))
     figures = {}

@@ -9,14 +9,14 @@ from __future__ import annotations
 
 import argparse
 import sys
+from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Callable, Sequence
 
 from mstl_lib import __version__
 from mstl_lib.errors import MSTLError
-from mstl_lib.teaching.book import CELL_TIMEOUTS
 from mstl_lib.profiles import ALL_BACKBONES, ARMS, OPTIMIZERS, PROFILES
 from mstl_lib.quiet import import_tensorflow_quietly, quiet_this_process
+from mstl_lib.teaching.book import CELL_TIMEOUTS
 
 COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {}
 TENSORFLOW_COMMANDS = ("pretrain", "grid")
@@ -25,9 +25,11 @@ TENSORFLOW_COMMANDS = ("pretrain", "grid")
 
 def command(name: str):
     """Register a ``run_<name>`` function as the body of a sub-command."""
+
     def register(function):
         COMMANDS[name] = function
         return function
+
     return register
 
 
@@ -40,8 +42,9 @@ def _progress(args: argparse.Namespace) -> bool:
 def run_synth(args: argparse.Namespace) -> int:
     from mstl_lib.data.synthetic import write_synthetic
 
-    written = write_synthetic(args.out, profile=args.size, seed=args.seed, overwrite=args.overwrite,
-                              progress=_progress(args))
+    written = write_synthetic(
+        args.out, profile=args.size, seed=args.seed, overwrite=args.overwrite, progress=_progress(args)
+    )
     for what, path in written.items():
         print(f"{what}: {path}")
     return 0
@@ -51,8 +54,15 @@ def run_synth(args: argparse.Namespace) -> int:
 def run_segment(args: argparse.Namespace) -> int:
     from mstl_lib.data.patches import build_patch_dataset
 
-    summary = build_patch_dataset(args.raw, args.out, per_class=args.per_class, seed=args.seed,
-                                  overwrite=args.overwrite, on_error=args.on_error, progress=_progress(args))
+    summary = build_patch_dataset(
+        args.raw,
+        args.out,
+        per_class=args.per_class,
+        seed=args.seed,
+        overwrite=args.overwrite,
+        on_error=args.on_error,
+        progress=_progress(args),
+    )
     print(summary.format_text())
     return 0
 
@@ -76,14 +86,25 @@ def run_pretrain(args: argparse.Namespace) -> int:
     from mstl_lib.training.stages import run_stage1
 
     profile = _profile(args, "epochs_stage1")
-    summary = run_stage1(args.cells, args.out, backbone=args.backbone or profile.backbones[0],
-                         optimizer=args.optimizer or profile.optimizers[0], profile=profile,
-                         seed=args.seed, weights=profile.weights, deterministic=args.deterministic,
-                         strategy=args.strategy, mixed_precision=args.mixed_precision, jit_compile=_jit_compile(args),
-                         verbose=0 if args.quiet else ("auto" if sys.stdout.isatty() else 2))
-    print(f"Stage 1 {summary['backbone']} ({summary['optimizer']}, profile {summary['profile']}): "
-          f"test accuracy {100 * summary['test_accuracy']:.1f}% on {summary['n_test']} patches, "
-          f"best epoch {summary['best_epoch']}; model saved to {summary['model']}")
+    summary = run_stage1(
+        args.cells,
+        args.out,
+        backbone=args.backbone or profile.backbones[0],
+        optimizer=args.optimizer or profile.optimizers[0],
+        profile=profile,
+        seed=args.seed,
+        weights=profile.weights,
+        deterministic=args.deterministic,
+        strategy=args.strategy,
+        mixed_precision=args.mixed_precision,
+        jit_compile=_jit_compile(args),
+        verbose=0 if args.quiet else ("auto" if sys.stdout.isatty() else 2),
+    )
+    print(
+        f"Stage 1 {summary['backbone']} ({summary['optimizer']}, profile {summary['profile']}): "
+        f"test accuracy {100 * summary['test_accuracy']:.1f}% on {summary['n_test']} patches, "
+        f"best epoch {summary['best_epoch']}; model saved to {summary['model']}"
+    )
     return 0
 
 
@@ -103,16 +124,29 @@ def _load_ultrasound(args: argparse.Namespace):
 
 @command("grid")
 def run_grid_command(args: argparse.Namespace) -> int:
-    from mstl_lib.training.grid import run_grid
     from mstl_lib.evaluation.report import format_report
+    from mstl_lib.training.grid import run_grid
 
     profile = _profile(args, "epochs_stage2")
     dataset = _load_ultrasound(args)
-    results = run_grid(dataset, args.out, stage1_dir=args.stage1, profile=profile, backbones=args.backbones,
-                       optimizers=args.optimizers, arms=args.arms, n_folds=args.folds, seed=args.seed,
-                       deterministic=args.deterministic, strategy=args.strategy, progress=_progress(args),
-                       workers=args.workers, shard=args.shard, mixed_precision=args.mixed_precision,
-                       jit_compile=_jit_compile(args))
+    results = run_grid(
+        dataset,
+        args.out,
+        stage1_dir=args.stage1,
+        profile=profile,
+        backbones=args.backbones,
+        optimizers=args.optimizers,
+        arms=args.arms,
+        n_folds=args.folds,
+        seed=args.seed,
+        deterministic=args.deterministic,
+        strategy=args.strategy,
+        progress=_progress(args),
+        workers=args.workers,
+        shard=args.shard,
+        mixed_precision=args.mixed_precision,
+        jit_compile=_jit_compile(args),
+    )
     print(format_report(results))
     return 0
 
@@ -121,12 +155,14 @@ def run_grid_command(args: argparse.Namespace) -> int:
 def run_report(args: argparse.Namespace) -> int:
     import json
 
-    from mstl_lib.training.grid import GRID_MANIFEST, load_results
     from mstl_lib.evaluation.report import format_report, report_dict
+    from mstl_lib.training.grid import GRID_MANIFEST, load_results
 
     results = load_results(args.dir)
     manifest = json.loads((Path(args.dir) / GRID_MANIFEST).read_text())
-    print(json.dumps(report_dict(results, manifest), indent=2) if args.json else format_report(results, manifest=manifest))
+    print(
+        json.dumps(report_dict(results, manifest), indent=2) if args.json else format_report(results, manifest=manifest)
+    )
     return 0
 
 
@@ -134,9 +170,17 @@ def run_report(args: argparse.Namespace) -> int:
 def run_book(args: argparse.Namespace) -> int:
     from mstl_lib.teaching.book import build_book
 
-    build_book(root=args.root, profile=args.profile, build_dir=args.build_dir, work_dir=args.work_dir,
-               seed=args.seed, weights=args.weights, execute=not args.no_execute, only=args.only,
-               cell_timeout=args.cell_timeout)
+    build_book(
+        root=args.root,
+        profile=args.profile,
+        build_dir=args.build_dir,
+        work_dir=args.work_dir,
+        seed=args.seed,
+        weights=args.weights,
+        execute=not args.no_execute,
+        only=args.only,
+        cell_timeout=args.cell_timeout,
+    )
     return 0
 
 
@@ -169,19 +213,33 @@ def _jit_compile(args: argparse.Namespace):
 def _add_training_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--profile", choices=sorted(PROFILES), default="smoke", help="run profile (default smoke)")
     p.add_argument("--epochs", type=int, default=None, help="override the profile's epochs for this stage")
-    p.add_argument("--weights", default=None,
-                   help="'imagenet', 'fractaldb' (generic pretraining made locally), 'none' or a weights file "
-                        "(default: the profile's)")
+    p.add_argument(
+        "--weights",
+        default=None,
+        help="'imagenet', 'fractaldb' (generic pretraining made locally), 'none' or a weights file "
+        "(default: the profile's)",
+    )
     p.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
     p.add_argument("--deterministic", action="store_true", help="deterministic TensorFlow ops (slower, repeatable)")
-    p.add_argument("--strategy", choices=("mirrored", "multiworker"), default=None,
-                   help="tf.distribute strategy (multiworker reads TF_CONFIG)")
-    p.add_argument("--mixed-precision", action="store_true",
-                   help="float16 computations with float32 weights and outputs (Keras mixed_float16; for GPUs with "
-                        "tensor cores, slower on a CPU)")
-    p.add_argument("--xla", action=argparse.BooleanOptionalAction, default=None,
-                   help="compile the training step with XLA (--xla) or not (--no-xla); default: Keras' choice, "
-                        "XLA on a GPU where the model allows it, never on a CPU")
+    p.add_argument(
+        "--strategy",
+        choices=("mirrored", "multiworker"),
+        default=None,
+        help="tf.distribute strategy (multiworker reads TF_CONFIG)",
+    )
+    p.add_argument(
+        "--mixed-precision",
+        action="store_true",
+        help="float16 computations with float32 weights and outputs (Keras mixed_float16; for GPUs with "
+        "tensor cores, slower on a CPU)",
+    )
+    p.add_argument(
+        "--xla",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="compile the training step with XLA (--xla) or not (--no-xla); default: Keras' choice, "
+        "XLA on a GPU where the model allows it, never on a CPU",
+    )
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -189,7 +247,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="mstl",
         description="Multistage transfer learning for breast ultrasound (Ayana et al., Diagnostics 2022): "
-                    "data, segmentation, training and the book's reports.",
+        "data, segmentation, training and the book's reports.",
     )
     parser.add_argument("--version", action="version", version=f"mstl_lib {__version__}")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
@@ -202,67 +260,118 @@ def build_parser() -> argparse.ArgumentParser:
     p = add("synth", "Write the synthetic cell frames (OUT/cells) and ultrasound set (OUT/ultrasound).")
     p.add_argument("out", help="new output folder")
     p.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
-    p.add_argument("--size", choices=sorted(PROFILES), default="smoke", help="data size of that profile (default smoke)")
+    p.add_argument(
+        "--size", choices=sorted(PROFILES), default="smoke", help="data size of that profile (default smoke)"
+    )
     p.add_argument("--overwrite", action="store_true", help="replace an existing non-empty OUT")
 
     p = add("segment", "Segment cell frames RAW/<line>/* into a balanced, split patch set OUT (paper section 2.1).")
     p.add_argument("raw", help="folder with one sub-folder of frames per cell line")
     p.add_argument("out", help="new output folder for patches and manifest.csv")
-    p.add_argument("--per-class", type=int, default=None, help="patches per cell line (paper 6800; default: balanced to the smallest class)")
+    p.add_argument(
+        "--per-class",
+        type=int,
+        default=None,
+        help="patches per cell line (paper 6800; default: balanced to the smallest class)",
+    )
     p.add_argument("--seed", type=int, default=0, help="seed of sampling and split (default 0)")
-    p.add_argument("--on-error", choices=("raise", "skip"), default="raise", help="stop on, or skip and list, unreadable frames")
+    p.add_argument(
+        "--on-error", choices=("raise", "skip"), default="raise", help="stop on, or skip and list, unreadable frames"
+    )
     p.add_argument("--overwrite", action="store_true", help="replace an existing non-empty OUT")
 
     p = add("audit", "Count images, list skipped files, find duplicates and cross-label conflicts.")
     p.add_argument("data", help="dataset folder")
-    p.add_argument("--kind", choices=("folder", "busi", "mendeley", "mt-small"), default="folder",
-                   help="dataset layout (default: folder per class)")
-    p.add_argument("--max-distance", type=int, default=8, help="perceptual-hash bits two near duplicates may differ by (default 8)")
-    p.add_argument("--json", action="store_true", help="print one JSON object (counts, skipped, duplicate_groups, conflicts)")
+    p.add_argument(
+        "--kind",
+        choices=("folder", "busi", "mendeley", "mt-small"),
+        default="folder",
+        help="dataset layout (default: folder per class)",
+    )
+    p.add_argument(
+        "--max-distance", type=int, default=8, help="perceptual-hash bits two near duplicates may differ by (default 8)"
+    )
+    p.add_argument(
+        "--json", action="store_true", help="print one JSON object (counts, skipped, duplicate_groups, conflicts)"
+    )
 
     p = add("pretrain", "Stage 1: fine-tune an ImageNet (or generic) backbone on cell-line patches (paper Fig. 3b).")
     p.add_argument("cells", help="patch folder written by `mstl segment` (with manifest.csv)")
     p.add_argument("--backbone", choices=ALL_BACKBONES, default=None, help="default: the profile's first")
     p.add_argument("--optimizer", choices=OPTIMIZERS, default=None, help="default: the profile's first")
-    p.add_argument("--out", required=True,
-                   help="stage-1 folder; the model goes to OUT/<backbone>-<optimizer>/model.keras")
+    p.add_argument(
+        "--out", required=True, help="stage-1 folder; the model goes to OUT/<backbone>-<optimizer>/model.keras"
+    )
     _add_training_options(p)
 
-    p = add("grid", "Stage 2 (MSTL), CTL, training from scratch and a classical baseline over backbones x "
-                    "optimizers x folds (paper Table 1); resumable.")
+    p = add(
+        "grid",
+        "Stage 2 (MSTL), CTL, training from scratch and a classical baseline over backbones x "
+        "optimizers x folds (paper Table 1); resumable.",
+    )
     p.add_argument("us", help="ultrasound dataset folder (benign/ and malignant/)")
-    p.add_argument("--kind", choices=("folder", "busi", "mendeley", "mt-small"), default="busi", help="dataset layout (default busi)")
+    p.add_argument(
+        "--kind",
+        choices=("folder", "busi", "mendeley", "mt-small"),
+        default="busi",
+        help="dataset layout (default busi)",
+    )
     p.add_argument("--stage1", default=None, help="stage-1 folder from `mstl pretrain` (needed for MSTL)")
     p.add_argument("--out", required=True, help="grid folder (results are added fold by fold; rerun to resume)")
     p.add_argument("--backbones", nargs="+", choices=ALL_BACKBONES, default=None, help="default: the profile's")
     p.add_argument("--optimizers", nargs="+", choices=OPTIMIZERS, default=None, help="default: the profile's")
     p.add_argument("--folds", type=int, default=None, help="outer folds (default: the profile's; paper 5)")
-    p.add_argument("--arms", nargs="+", choices=ARMS, default=None,
-                   help="transfer types to run (default: the profile's; lab: scratch ctl mstl baseline)")
-    p.add_argument("--workers", type=int, default=1, metavar="N",
-                   help="configurations trained at once, each in its own process, sharing this machine's GPU "
-                        "(memory growth on); default 1")
-    p.add_argument("--shard", default=None, metavar="K/N",
-                   help="run only the K-th of N disjoint parts of the grid (K from 1), all parts writing into the "
-                        "same --out; 'auto' reads a SLURM array (SLURM_ARRAY_TASK_ID, _COUNT, _MIN) or a Kubernetes "
-                        "Indexed Job (JOB_COMPLETION_INDEX with MSTL_SHARD_COUNT)")
+    p.add_argument(
+        "--arms",
+        nargs="+",
+        choices=ARMS,
+        default=None,
+        help="transfer types to run (default: the profile's; lab: scratch ctl mstl baseline)",
+    )
+    p.add_argument(
+        "--workers",
+        type=int,
+        default=1,
+        metavar="N",
+        help="configurations trained at once, each in its own process, sharing this machine's GPU "
+        "(memory growth on); default 1",
+    )
+    p.add_argument(
+        "--shard",
+        default=None,
+        metavar="K/N",
+        help="run only the K-th of N disjoint parts of the grid (K from 1), all parts writing into the "
+        "same --out; 'auto' reads a SLURM array (SLURM_ARRAY_TASK_ID, _COUNT, _MIN) or a Kubernetes "
+        "Indexed Job (JOB_COMPLETION_INDEX with MSTL_SHARD_COUNT)",
+    )
     _add_training_options(p)
 
     p = add("book", "Execute every notebook with papermill and build the HTML book (_build/html).")
-    p.add_argument("--profile", choices=sorted(PROFILES), default="smoke", help="profile of every notebook (default smoke)")
+    p.add_argument(
+        "--profile", choices=sorted(PROFILES), default="smoke", help="profile of every notebook (default smoke)"
+    )
     p.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
     p.add_argument("--root", default=None, help="repository root (default: found from the working folder)")
     p.add_argument("--build-dir", default=None, help="build folder (default ROOT/_build)")
     p.add_argument("--work-dir", default=None, help="shared work folder of the notebooks (default BUILD/work/PROFILE)")
     p.add_argument("--only", nargs="+", default=None, help="execute only notebooks whose name contains one of these")
     p.add_argument("--no-execute", action="store_true", help="rebuild the HTML from notebooks executed earlier")
-    p.add_argument("--cell-timeout", type=float, default=None, metavar="SECONDS",
-                   help="time limit of one notebook cell; a cell past it, or a kernel that dies or stops answering, "
-                        "ends the run with the lesson, the cell and the fix (default per profile: "
-                        + ", ".join(f"{name} {seconds:g} s" for name, seconds in CELL_TIMEOUTS.items()) + ")")
-    p.add_argument("--weights", default="profile",
-                   help="initial backbone weights: 'profile' (default: the profile's own), 'imagenet' (needs Keras' "
-                        "cache or internet) or 'none'")
+    p.add_argument(
+        "--cell-timeout",
+        type=float,
+        default=None,
+        metavar="SECONDS",
+        help="time limit of one notebook cell; a cell past it, or a kernel that dies or stops answering, "
+        "ends the run with the lesson, the cell and the fix (default per profile: "
+        + ", ".join(f"{name} {seconds:g} s" for name, seconds in CELL_TIMEOUTS.items())
+        + ")",
+    )
+    p.add_argument(
+        "--weights",
+        default="profile",
+        help="initial backbone weights: 'profile' (default: the profile's own), 'imagenet' (needs Keras' "
+        "cache or internet) or 'none'",
+    )
 
     p = add("student-edition", "Write the notebooks without solution cells and outputs, for students.")
     p.add_argument("out", help="new output folder")

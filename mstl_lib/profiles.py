@@ -22,8 +22,18 @@ LAB_BACKBONES = ("resnet10",)
 """Small networks for CPU classrooms (not in the paper); see :func:`mstl_lib.models.networks.build_backbone`."""
 ALL_BACKBONES = BACKBONES + LAB_BACKBONES
 ARMS = ("scratch", "ctl", "mstl", "baseline")
-"""Transfer types of the grid, in the order every table and figure shows them."""
+"""Transfer types of the grid, in the order tables show them.
+
+No transfer, one stage, two stages, then the classical baseline.
+"""
+FIGURE_ARMS = ("mstl", "ctl", "scratch", "baseline")
+"""The arms in the order of the paper's figures (Figs. 4-6): the proposed method first."""
+ARM_LABELS = {"scratch": "Scratch", "ctl": "CTL", "mstl": "MSTL", "baseline": "Baseline"}
+"""How each arm is named in tables, figures and sentences."""
 NETWORK_ARMS = ARMS[:3]
+"""The arms that train a network (the baseline is HOG + LBP + logistic regression)."""
+INPUT_SIZE = 75
+"""Side of the square network input in pixels: the paper's 75 x 75 (section 2.3), for every backbone."""
 OPTIMIZERS = ("sgd", "adam", "adagrad")
 
 
@@ -91,7 +101,7 @@ class Profile:
     weights: str | None
     backbones: tuple[str, ...]
     optimizers: tuple[str, ...]
-    image_size: int = 75
+    image_size: int = INPUT_SIZE
     batch_size: int = 16
     learning_rate: float = 1e-3
     decay_rate: float = 0.96
@@ -111,14 +121,12 @@ class Profile:
         data["arms"] = list(self.arms)
         return data
 
-    def with_overrides(self, **overrides) -> "Profile":
+    def with_overrides(self, **overrides) -> Profile:
         """A copy with some fields changed; unknown names raise :class:`DataError`."""
         known = {f.name for f in fields(self)}
         unknown = sorted(set(overrides) - known)
         if unknown:
-            raise DataError(
-                f"unknown profile field(s) {unknown}; known fields are {sorted(known)}."
-            )
+            raise DataError(f"unknown profile field(s) {unknown}; known fields are {sorted(known)}.")
         clean = {k: v for k, v in overrides.items() if v is not None}
         for key in ("backbones", "optimizers", "arms"):
             if key in clean:
@@ -129,7 +137,9 @@ class Profile:
 PROFILES: dict[str, Profile] = {
     "smoke": Profile(
         name="smoke",
-        description="CI and a first look: tiny data, the small resnet10, two epochs, three folds, seconds per training.",
+        description=(
+            "CI and a first look: tiny data, the small resnet10, two epochs, three folds, seconds per training."
+        ),
         cell_frames_per_class=5,
         patches_per_class=24,
         ultrasound_per_class=24,
@@ -150,7 +160,7 @@ PROFILES: dict[str, Profile] = {
     "lab": Profile(
         name="lab",
         description="A classroom CPU run: the small resnet10, generic (fractal) pretraining instead of ImageNet, "
-                    "early stopping, five folds.",
+        "early stopping, five folds.",
         cell_frames_per_class=12,
         patches_per_class=300,
         ultrasound_per_class=100,
@@ -205,7 +215,5 @@ def get_profile(name: str | Profile, **overrides) -> Profile:
         try:
             profile = PROFILES[str(name).lower()]
         except KeyError:
-            raise DataError(
-                f"unknown profile {name!r}; choose one of {', '.join(PROFILES)}."
-            ) from None
+            raise DataError(f"unknown profile {name!r}; choose one of {', '.join(PROFILES)}.") from None
     return profile.with_overrides(**overrides) if overrides else profile

@@ -36,7 +36,9 @@ _CPU_NOISE = (
 )
 _GPU_PROBE = r"|[IWE]\d{4} [\d:. ]+\d+ (cudart_stub|cuda_platform|cuda_executor|cuda_diagnostics|gpu_device)\.cc"
 FRAMEWORK_NOISE = re.compile(rf"^\s*(\[IPKernelApp\] WARNING \| )?({_CPU_NOISE}{_GPU_PROBE})")
-"""Start-up lines of TensorFlow (absent GPU, CPU instructions) and of the kernel's transport, on a machine without a GPU."""
+"""Start-up lines of TensorFlow (absent GPU, CPU instructions) and of the kernel's transport.
+
+Noise only on a machine without a GPU."""
 GPU_MACHINE_NOISE = re.compile(rf"^\s*(\[IPKernelApp\] WARNING \| )?({_CPU_NOISE})")
 """The same on a machine with an NVIDIA GPU: its CUDA lines are kept, since there they report a real problem."""
 

@@ -39,7 +39,9 @@ def busi_sample(shared_data) -> Path:
     return path
 
 
-def write_image(path: Path, array: np.ndarray | None = None, *, size=(40, 48), seed: int = 0, mode: str | None = None) -> Path:
+def write_image(
+    path: Path, array: np.ndarray | None = None, *, size=(40, 48), seed: int = 0, mode: str | None = None
+) -> Path:
     """Write a small random image (or ``array``) with Pillow; folders are created."""
     path.parent.mkdir(parents=True, exist_ok=True)
     if array is None:
@@ -55,7 +57,9 @@ def write_image(path: Path, array: np.ndarray | None = None, *, size=(40, 48), s
 def make_folder_dataset(tmp_path):
     """Factory: a ROOT/<class>/<n>.png dataset of distinct random images."""
 
-    def make(counts: dict[str, int], *, root: Path | None = None, ext: str = ".png", name_format: str = "{label}_{i}") -> Path:
+    def make(
+        counts: dict[str, int], *, root: Path | None = None, ext: str = ".png", name_format: str = "{label}_{i}"
+    ) -> Path:
         root = root or tmp_path / "data"
         seed = 0
         for label, n in counts.items():
@@ -78,11 +82,14 @@ def kill_when_written(script: Path, watched: Path, *, timeout: float = 240.0, po
     import sys
     import time
 
-    process = subprocess.Popen([sys.executable, str(script)], start_new_session=True,
-                               stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    process = subprocess.Popen(
+        [sys.executable, str(script)], start_new_session=True, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
+    )
     deadline = time.monotonic() + timeout
     while not watched.is_file() and time.monotonic() < deadline and process.poll() is None:
         time.sleep(poll)
-    assert watched.is_file(), process.stderr.read().decode()[-2000:] if process.poll() is not None else "no result in time"
+    assert watched.is_file(), (
+        process.stderr.read().decode()[-2000:] if process.poll() is not None else "no result in time"
+    )
     os.killpg(process.pid, signal.SIGKILL)
     process.wait()

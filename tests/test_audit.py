@@ -6,13 +6,13 @@ import json
 
 import numpy as np
 import pytest
+from conftest import write_image
 from PIL import Image
 
-from conftest import write_image
 from mstl_lib.data.audit import audit_dataset, find_duplicate_groups, group_duplicates
 from mstl_lib.data.datasets import load_busi, load_folder_dataset
-from mstl_lib.errors import DataError
 from mstl_lib.data.splits import check_no_leak, cross_validation_folds
+from mstl_lib.errors import DataError
 
 
 def _smooth_image(seed: int, size=96) -> np.ndarray:

@@ -9,11 +9,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from mstl_lib.training import baseline as bl
 from mstl_lib.data import synthetic as syn
 from mstl_lib.data.datasets import load_dataset
-from mstl_lib.errors import DataError
 from mstl_lib.data.splits import Fold, cross_validation_folds
+from mstl_lib.errors import DataError
+from mstl_lib.training import baseline as bl
 
 
 def _train_fold_keys() -> set[str]:
@@ -30,8 +30,9 @@ def _train_fold_keys() -> set[str]:
 @pytest.fixture(scope="module")
 def easy(tmp_path_factory):
     """20 + 20 textbook lesions (difficulty 0) in the BUSI layout, with its 5 folds."""
-    root = syn.write_ultrasound_set(tmp_path_factory.mktemp("us") / "us", 20, seed=3, size=96,
-                                    difficulty=0.0, progress=False)
+    root = syn.write_ultrasound_set(
+        tmp_path_factory.mktemp("us") / "us", 20, seed=3, size=96, difficulty=0.0, progress=False
+    )
     dataset = load_dataset(root, "busi")
     return dataset, cross_validation_folds(dataset.labels, dataset.groups, n_folds=5, seed=0)
 
@@ -49,7 +50,7 @@ def test_features_shape_dtype_and_determinism():
     assert np.allclose(bl.hog_lbp_features(rgb), features)
     # the LBP histograms are normalised
     for start, points in ((2304, 8), (2304 + 10, 16)):
-        assert np.isclose(features[:, start:start + points + 2].sum(axis=1), 1.0).all()
+        assert np.isclose(features[:, start : start + points + 2].sum(axis=1), 1.0).all()
     assert not np.array_equal(features[0], features[1])
 
 
@@ -87,9 +88,11 @@ def test_result_has_train_fold_keys_and_tests_once(easy, monkeypatch):
     paths = np.array(dataset.paths, dtype=object)
     test_paths = list(paths[fold.test])
     assert len(loaded) == len(set(loaded)) == len(fold.train) + len(fold.val) + len(fold.test)
-    assert loaded[-len(fold.test):] == test_paths
+    assert loaded[-len(fold.test) :] == test_paths
     assert result["test_images"] == [str(p.relative_to(dataset.root)) for p in test_paths]
-    assert not set(result["test_images"]) & {str(p.relative_to(dataset.root)) for p in paths[np.r_[fold.train, fold.val]]}
+    assert not set(result["test_images"]) & {
+        str(p.relative_to(dataset.root)) for p in paths[np.r_[fold.train, fold.val]]
+    }
     assert result["y_true"] == dataset.labels[fold.test].tolist()
 
 
@@ -98,10 +101,15 @@ def test_test_labels_never_used(easy):
     dataset, folds = easy
     fold = folds[1]
     test_paths = {dataset.paths[i] for i in fold.test}
-    flipped = dataclasses.replace(dataset, records=[
-        dataclasses.replace(r, label={"benign": "malignant", "malignant": "benign"}[r.label]) if r.path in test_paths else r
-        for r in dataset.records
-    ])
+    flipped = dataclasses.replace(
+        dataset,
+        records=[
+            dataclasses.replace(r, label={"benign": "malignant", "malignant": "benign"}[r.label])
+            if r.path in test_paths
+            else r
+            for r in dataset.records
+        ],
+    )
     a = bl.run_baseline_fold(dataset, fold)
     b = bl.run_baseline_fold(flipped, fold)
     assert a["C"] == b["C"] and a["y_score"] == b["y_score"]

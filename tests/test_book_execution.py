@@ -7,8 +7,8 @@ import time
 import nbformat
 import pytest
 
-from mstl_lib.teaching import book
 from mstl_lib.errors import DataError
+from mstl_lib.teaching import book
 
 PARAMETERS = 'profile = "smoke"\nwork_dir = None\nseed = 0\nweights = "profile"\nprogress = True'
 STOP_KERNEL = "import os, signal\nos.kill(os.getpid(), signal.SIGSTOP)  # the kernel stops answering"
@@ -65,8 +65,14 @@ def test_a_silent_heartbeat_ends_a_cell_before_its_time_limit(tmp_path):
     root = lesson_root(tmp_path, STOP_KERNEL)
     started = time.monotonic()
     with pytest.raises(book.CellStall) as stall:
-        book.execute_notebook(root / "notebooks" / "01_probe.ipynb", root / "out.ipynb", parameters={},
-                              cell_timeout=300, heartbeat_seconds=3, kernel_log=root / "kernel.log")
+        book.execute_notebook(
+            root / "notebooks" / "01_probe.ipynb",
+            root / "out.ipynb",
+            parameters={},
+            cell_timeout=300,
+            heartbeat_seconds=3,
+            kernel_log=root / "kernel.log",
+        )
     assert stall.value.kind == "silent" and stall.value.waited < 30
     assert time.monotonic() - started < 60
     assert "stopped answering" in stall.value.what()
@@ -79,7 +85,7 @@ def test_a_dropped_request_is_retried_once_from_a_fresh_kernel(tmp_path, monkeyp
     error, lines, wall = run(root, cell_timeout=60)
     assert wall < 60
     retries = [line for line in lines if "retrying the lesson once from a fresh kernel" in line]
-    assert len(retries) == 1 and "cell 3 of 3 (`print(\"never\")`)" in retries[0]
+    assert len(retries) == 1 and 'cell 3 of 3 (`print("never")`)' in retries[0]
     assert "the kernel never took up the request" in error and "--only 01" in error
 
 
@@ -99,9 +105,11 @@ def test_every_profile_has_a_cell_time_limit():
 
 @pytest.mark.slow
 def test_the_kernel_log_keeps_noise_off_the_terminal(tmp_path):
-    noise = ("import sys\n"
-             "print('I0000 00:00:1.5   12 port.cc:153] oneDNN custom operations are on.', file=sys.__stderr__)\n"
-             "print('a real kernel message', file=sys.__stderr__, flush=True)")
+    noise = (
+        "import sys\n"
+        "print('I0000 00:00:1.5   12 port.cc:153] oneDNN custom operations are on.', file=sys.__stderr__)\n"
+        "print('a real kernel message', file=sys.__stderr__, flush=True)"
+    )
     root = lesson_root(tmp_path, noise)
     error, lines, _ = run(root, cell_timeout=60)
     assert error is None

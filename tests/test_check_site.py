@@ -11,8 +11,10 @@ text_problems = check_site.text_problems
 
 
 def test_clean_page_passes():
-    text = ("Work folder: _build/work/smoke\nSee https://github.com/org/repo/tree/main/work/notes and "
-            "~/mstl_work/lab. Accuracy 0.75 ± 0.05.")
+    text = (
+        "Work folder: _build/work/smoke\nSee https://github.com/org/repo/tree/main/work/notes and "
+        "~/mstl_work/lab. Accuracy 0.75 ± 0.05."
+    )
     assert text_problems(text, outputs=["accuracy 75.0%"], cells=["resnet50", "0.750", "thresholds"]) == []
 
 

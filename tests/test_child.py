@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from mstl_lib.training.child import run_in_child
+from mstl_lib.data.splits import grouped_split
 from mstl_lib.errors import DataError
 from mstl_lib.profiles import get_profile
-from mstl_lib.data.splits import grouped_split
+from mstl_lib.training.child import run_in_child
 
 
 def test_result_comes_back():

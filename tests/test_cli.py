@@ -15,7 +15,9 @@ def test_synth_segment_audit_in_sequence(tmp_path, capsys):
     assert main(["synth", str(tmp_path / "synth"), "--seed", "3", "-q"]) == 0
     assert (tmp_path / "synth" / "cells" / "hela").is_dir()
     assert (tmp_path / "synth" / "ultrasound" / "malignant" / "malignant (1).png").is_file()
-    assert main(["segment", str(tmp_path / "synth" / "cells"), str(tmp_path / "patches"), "--per-class", "12", "-q"]) == 0
+    assert (
+        main(["segment", str(tmp_path / "synth" / "cells"), str(tmp_path / "patches"), "--per-class", "12", "-q"]) == 0
+    )
     out = capsys.readouterr().out
     assert "class" in out and "hela" in out and "manifest.csv" in out
     assert main(["audit", str(tmp_path / "synth" / "ultrasound"), "--json"]) == 0
@@ -35,8 +37,9 @@ def test_writers_refuse_existing_output(tmp_path, capsys):
 
 
 def test_library_errors_are_one_line_without_traceback(tmp_path):
-    done = subprocess.run([sys.executable, "-m", "mstl_lib", "audit", str(tmp_path / "missing")],
-                          capture_output=True, text=True)
+    done = subprocess.run(
+        [sys.executable, "-m", "mstl_lib", "audit", str(tmp_path / "missing")], capture_output=True, text=True
+    )
     assert done.returncode == 2
     assert "Traceback" not in done.stderr
     assert done.stderr.strip().startswith("mstl audit: error:") and "no such folder" in done.stderr
@@ -52,8 +55,17 @@ def test_audit_of_the_real_busi_sample(busi_sample, capsys):
 
 def test_grid_without_stage1_explains_what_to_run(tmp_path, capsys):
     assert main(["synth", str(tmp_path / "s"), "-q"]) == 0
-    code = main(["grid", str(tmp_path / "s" / "ultrasound"), "--out", str(tmp_path / "g"), "--stage1",
-                 str(tmp_path / "nothing"), "-q"])
+    code = main(
+        [
+            "grid",
+            str(tmp_path / "s" / "ultrasound"),
+            "--out",
+            str(tmp_path / "g"),
+            "--stage1",
+            str(tmp_path / "nothing"),
+            "-q",
+        ]
+    )
     assert code == 2
     assert "mstl pretrain" in capsys.readouterr().err
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-
 from conftest import write_image
+
 from mstl_lib.data.datasets import load_busi, load_dataset, load_folder_dataset, load_mendeley, load_mt_small
 from mstl_lib.errors import DataError, ImageReadError
 
@@ -105,6 +105,7 @@ def test_mixed_formats_load(tmp_path):
 
 # --- BUSI ---------------------------------------------------------------------------
 
+
 def test_busi_layout_excludes_masks_and_normal(tmp_path):
     root = tmp_path / "busi"
     for label in ("benign", "malignant", "normal"):
@@ -114,7 +115,12 @@ def test_busi_layout_excludes_masks_and_normal(tmp_path):
     write_image(root / "benign" / "benign (1)_mask_1.png", seed=30)
     dataset = load_busi(root)
     assert dataset.class_names == ("benign", "malignant")
-    assert sorted(p.name for p in dataset.paths) == ["benign (1).png", "benign (2).png", "malignant (1).png", "malignant (2).png"]
+    assert sorted(p.name for p in dataset.paths) == [
+        "benign (1).png",
+        "benign (2).png",
+        "malignant (1).png",
+        "malignant (2).png",
+    ]
     assert sum("mask" in s.reason for s in dataset.skipped) == 5
     with_normal = load_busi(root, include_normal=True)
     assert with_normal.counts() == {"benign": 2, "malignant": 2, "normal": 2}
@@ -134,6 +140,7 @@ def test_busi_real_sample(busi_sample):
 
 
 # --- Mendeley ----------------------------------------------------------------------
+
 
 def _mendeley(tmp_path, n_benign=100, n_malignant=150):
     root = tmp_path / "mendeley"
@@ -162,6 +169,7 @@ def test_mendeley_too_few_images_for_balancing(tmp_path):
 
 
 # --- MT-Small ----------------------------------------------------------------------
+
 
 def _mt_small(tmp_path, n=4):
     root = tmp_path / "MT_Small_Dataset"

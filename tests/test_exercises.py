@@ -42,8 +42,9 @@ def test_scalar_and_tuple_checks():
     assert evaluate("split_721", (14280, 4080, 2040))[0]
     assert not evaluate("split_721", (14280, 3060, 3060))[0]
     assert evaluate("nested_shares", (0.6, 0.2, 0.2), n_folds=5)[0]
-    assert evaluate("cheaper_classifier", "B", matrices={"A": {"fn": 4, "fp": 1}, "B": {"fn": 1, "fp": 10}},
-                    cost_fn=20, cost_fp=1)[0]
+    assert evaluate(
+        "cheaper_classifier", "B", matrices={"A": {"fn": 4, "fp": 1}, "B": {"fn": 1, "fp": 10}}, cost_fn=20, cost_fp=1
+    )[0]
 
 
 def test_cell_boxes_check():
@@ -68,9 +69,20 @@ def test_grouped_split_check():
 
 
 def test_every_check_is_listed():
-    assert set(CHECKS) == {"one_error", "confusion_metrics", "cheaper_classifier", "split_721", "cell_boxes",
-                           "nested_shares", "grouped_split", "last_map_size", "grad_cam", "stage1_model",
-                           "stage2_head", "corrected_ttest"}
+    assert set(CHECKS) == {
+        "one_error",
+        "confusion_metrics",
+        "cheaper_classifier",
+        "split_721",
+        "cell_boxes",
+        "nested_shares",
+        "grouped_split",
+        "last_map_size",
+        "grad_cam",
+        "stage1_model",
+        "stage2_head",
+        "corrected_ttest",
+    }
 
 
 def test_collapse_is_recognised():
@@ -119,11 +131,13 @@ def test_model_checks_compare_with_the_library():
     from mstl_lib.models.networks import build_backbone, build_stage1_model
 
     trunk = build_backbone("resnet10")
-    right = keras.Model(trunk.input, keras.layers.Dense(3, activation="softmax")(
-        keras.layers.GlobalAveragePooling2D()(trunk.output)))
+    right = keras.Model(
+        trunk.input, keras.layers.Dense(3, activation="softmax")(keras.layers.GlobalAveragePooling2D()(trunk.output))
+    )
     assert evaluate("stage1_model", right, backbone="resnet10", n_classes=3)[0]
-    wrong = keras.Model(trunk.input, keras.layers.Dense(2, activation="softmax")(
-        keras.layers.GlobalAveragePooling2D()(trunk.output)))
+    wrong = keras.Model(
+        trunk.input, keras.layers.Dense(2, activation="softmax")(keras.layers.GlobalAveragePooling2D()(trunk.output))
+    )
     ok, text = evaluate("stage1_model", wrong, backbone="resnet10", n_classes=3)
     assert not ok and "output shape" in text
     stage1 = build_stage1_model("resnet10")

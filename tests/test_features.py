@@ -11,10 +11,10 @@ import pytest
 
 keras = pytest.importorskip("keras")
 
-from mstl_lib.models import features
-from mstl_lib.visualize import overlay_heatmap
 from mstl_lib.errors import DataError
+from mstl_lib.models import features
 from mstl_lib.models.networks import FEATURE_LAYERS, build_ctl_model
+from mstl_lib.visualize import overlay_heatmap
 
 SIZE = 75
 
@@ -36,11 +36,13 @@ def left_half_model():
     half = SIZE // 2
     x = keras.layers.Cropping2D(((0, 0), (0, SIZE - half)))(inputs)
     x = keras.layers.ZeroPadding2D(((0, 0), (0, SIZE - half)))(x)
-    x = keras.layers.Conv2D(4, 3, padding="same", activation="relu", name="conv",
-                            kernel_initializer="ones", bias_initializer="zeros")(x)
+    x = keras.layers.Conv2D(
+        4, 3, padding="same", activation="relu", name="conv", kernel_initializer="ones", bias_initializer="zeros"
+    )(x)
     x = keras.layers.GlobalAveragePooling2D()(x)
-    outputs = keras.layers.Dense(1, activation="sigmoid", kernel_initializer=keras.initializers.Constant(1e-3),
-                                 name="out")(x)
+    outputs = keras.layers.Dense(
+        1, activation="sigmoid", kernel_initializer=keras.initializers.Constant(1e-3), name="out"
+    )(x)
     return keras.Model(inputs, outputs, name="left_half")
 
 
@@ -82,7 +84,7 @@ def test_feature_maps_five_stages_shrinking(ctl_resnet, image):
         assert array.ndim == 3
         assert array.shape == tuple(ctl_resnet.get_layer(name).output.shape[1:])
     # same values as the model's own sub-graph, and float input gives the same maps
-    (_, last), = features.feature_maps(ctl_resnet, image.astype(np.float32), ["conv5_block3_out"])
+    ((_, last),) = features.feature_maps(ctl_resnet, image.astype(np.float32), ["conv5_block3_out"])
     np.testing.assert_allclose(last, maps[-1][1], rtol=1e-4, atol=1e-4)
 
 
@@ -118,7 +120,7 @@ def test_grad_cam_highlights_the_half_that_drives_the_output():
     rng = np.random.default_rng(1)
     image = rng.integers(0, 256, (SIZE, SIZE, 3), dtype=np.uint8)
     heat = features.grad_cam(model, image, layer_name="conv")
-    left, right = heat[:, : SIZE // 2 - 2], heat[:, SIZE // 2 + 2:]
+    left, right = heat[:, : SIZE // 2 - 2], heat[:, SIZE // 2 + 2 :]
     assert left.mean() > 0.3
     assert right.max() < 0.05
     assert features.grad_cam(model, image).shape == (SIZE, SIZE)  # default: last 4-D layer

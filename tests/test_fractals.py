@@ -7,8 +7,8 @@ import numpy as np
 import pytest
 
 from mstl_lib.data import synthetic as syn
-from mstl_lib.errors import DataError
 from mstl_lib.data.synthetic.fractals import IFSystem, _spectral_norm
+from mstl_lib.errors import DataError
 
 SIZE = 32
 

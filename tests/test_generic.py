@@ -8,11 +8,11 @@ from dataclasses import replace
 import numpy as np
 import pytest
 
-from mstl_lib.training import generic
 from mstl_lib.errors import DataError
 from mstl_lib.models.networks import build_backbone
 from mstl_lib.models.weights import keras_weights_dir
 from mstl_lib.profiles import get_profile
+from mstl_lib.training import generic
 
 pytestmark = pytest.mark.slow
 TINY = replace(get_profile("smoke"), generic_categories=4, generic_per_category=10, epochs_generic=1)

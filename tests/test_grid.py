@@ -7,16 +7,16 @@ import textwrap
 from dataclasses import replace
 
 import pytest
-
 from conftest import kill_when_written
+
 from mstl_lib.cli import main
 from mstl_lib.data.datasets import load_busi
-from mstl_lib.errors import DataError
-from mstl_lib.training.grid import load_fold_model, load_results, result_path, run_grid
-from mstl_lib.profiles import get_profile
-from mstl_lib.evaluation.report import format_report, grid_statistics, report_dict, table1
-from mstl_lib.training.stages import run_stage1, stage1_model_path
 from mstl_lib.data.synthetic import write_cell_frames, write_ultrasound_set
+from mstl_lib.errors import DataError
+from mstl_lib.evaluation.report import format_report, grid_statistics, report_dict, table1
+from mstl_lib.profiles import get_profile
+from mstl_lib.training.grid import load_fold_model, load_results, result_path, run_grid
+from mstl_lib.training.stages import run_stage1, stage1_model_path
 
 pytestmark = pytest.mark.slow
 PROFILE = replace(get_profile("smoke"), epochs_stage1=1, epochs_stage2=1, folds=3)
@@ -30,14 +30,30 @@ def workdir(tmp_path_factory):
     write_cell_frames(root / "frames", 3, seed=0, size=(452, 612), progress=False)
     build_patch_dataset(root / "frames", root / "patches", per_class=10, progress=False)
     write_ultrasound_set(root / "us", 9, seed=0, progress=False)
-    code = main(["pretrain", str(root / "patches"), "--backbone", "resnet10", "--optimizer", "adam",
-                 "--out", str(root / "stage1"), "--profile", "smoke", "--epochs", "1", "-q"])
+    code = main(
+        [
+            "pretrain",
+            str(root / "patches"),
+            "--backbone",
+            "resnet10",
+            "--optimizer",
+            "adam",
+            "--out",
+            str(root / "stage1"),
+            "--profile",
+            "smoke",
+            "--epochs",
+            "1",
+            "-q",
+        ]
+    )
     assert code == 0 and stage1_model_path(root / "stage1", "resnet10", "adam").is_file()
     summary = json.loads((root / "stage1" / "resnet10-adam" / "stage1.json").read_text())
     assert summary["n_test"] > 0 and 0 <= summary["test_accuracy"] <= 1 and summary["weights"] == "fractaldb"
     assert sum(map(sum, summary["confusion_matrix"])) == summary["n_test"]
-    again = run_stage1(root / "patches", root / "stage1", backbone="resnet10", optimizer="adam", profile=PROFILE,
-                       verbose=0)
+    again = run_stage1(
+        root / "patches", root / "stage1", backbone="resnet10", optimizer="adam", profile=PROFILE, verbose=0
+    )
     assert again["best_epoch"] == summary["best_epoch"]  # a finished stage 1 is loaded, not retrained
     return root
 
@@ -56,8 +72,9 @@ run_grid(load_busi({us!r}), {out!r}, stage1_dir={stage1!r}, profile=profile, pro
 def test_killed_grid_resumes_and_report_has_every_column(workdir):
     out = workdir / "grid"
     script = workdir / "grid.py"
-    script.write_text(textwrap.dedent(GRID_SCRIPT.format(us=str(workdir / "us"), out=str(out),
-                                                         stage1=str(workdir / "stage1"))))
+    script.write_text(
+        textwrap.dedent(GRID_SCRIPT.format(us=str(workdir / "us"), out=str(out), stage1=str(workdir / "stage1")))
+    )
     first = result_path(out, "scratch", "resnet10", "adam", 0)
     kill_when_written(script, first)
     finished = {p: p.read_bytes() for p in (out / "results").glob("*/*.json")}
@@ -71,8 +88,19 @@ def test_killed_grid_resumes_and_report_has_every_column(workdir):
 
     loaded = load_results(out)
     table = table1(loaded)
-    assert list(table.columns) == ["TL type", "CNN", "Optimizer", "Folds", "AUC", "F1 score", "Specificity",
-                                   "Sensitivity", "Loss", "Test accuracy", "Average"]
+    assert list(table.columns) == [
+        "TL type",
+        "CNN",
+        "Optimizer",
+        "Folds",
+        "AUC",
+        "F1 score",
+        "Specificity",
+        "Sensitivity",
+        "Loss",
+        "Test accuracy",
+        "Average",
+    ]
     assert list(table["TL type"]) == ["Scratch", "CTL", "MSTL", "Baseline"] and set(table["Folds"]) == {3}
     text = format_report(loaded, manifest=json.loads((out / "manifest.json").read_text()))
     assert "corrected resampled t-test" in text and "Bootstrap" in text and "Profile: smoke" in text
@@ -131,8 +159,9 @@ def test_report_command(workdir, capsys):
 
 def test_mstl_without_stage1_is_refused(workdir):
     with pytest.raises(DataError, match="mstl pretrain"):
-        run_grid(load_busi(workdir / "us"), workdir / "g2", stage1_dir=workdir / "none", profile=PROFILE,
-                 progress=False)
+        run_grid(
+            load_busi(workdir / "us"), workdir / "g2", stage1_dir=workdir / "none", profile=PROFILE, progress=False
+        )
 
 
 def test_mixed_precision_mstl_trains_and_is_kept_apart_from_float32(workdir):
@@ -143,8 +172,16 @@ def test_mixed_precision_mstl_trains_and_is_kept_apart_from_float32(workdir):
     with pytest.raises(DataError, match="different mixed_precision"):
         run_grid(dataset, out, stage1_dir=workdir / "stage1", profile=PROFILE, mixed_precision=True, progress=False)
     # the float32 stage-1 model is given the mixed policy; the loss-scaled optimizer's schedule is still logged
-    results = run_grid(dataset, workdir / "mixed", stage1_dir=workdir / "stage1", profile=PROFILE, arms=("mstl",),
-                       mixed_precision=True, jit_compile=False, progress=False)
+    results = run_grid(
+        dataset,
+        workdir / "mixed",
+        stage1_dir=workdir / "stage1",
+        profile=PROFILE,
+        arms=("mstl",),
+        mixed_precision=True,
+        jit_compile=False,
+        progress=False,
+    )
     assert len(results) == 3
     for result in results:
         assert all(0.0 <= s <= 1.0 for s in result["y_score"]) and len(result["y_score"]) == result["n_test"]

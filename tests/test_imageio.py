@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from conftest import write_image
 from PIL import Image
 
-from conftest import write_image
-from mstl_lib.errors import DataError, ImageReadError
 from mstl_lib.data.images import is_image_file, is_system_file, load_image, read_image, to_network_input
+from mstl_lib.errors import DataError, ImageReadError
 
 
 @pytest.mark.parametrize("ext", [".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".PNG", ".JPG", ".Bmp"])
@@ -25,7 +25,11 @@ def test_grayscale_is_replicated_to_three_channels(tmp_path):
     Image.fromarray(gray).save(path)
     image = read_image(path)
     assert image.shape == (20, 64, 3)
-    assert np.array_equal(image[..., 0], gray) and np.array_equal(image[..., 1], gray) and np.array_equal(image[..., 2], gray)
+    assert (
+        np.array_equal(image[..., 0], gray)
+        and np.array_equal(image[..., 1], gray)
+        and np.array_equal(image[..., 2], gray)
+    )
 
 
 def test_16_bit_is_scaled_so_its_maximum_becomes_255(tmp_path):

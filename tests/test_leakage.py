@@ -8,9 +8,9 @@ matplotlib.use("Agg")
 import numpy as np
 import pytest
 
+from mstl_lib.data.synthetic import make_ultrasound_image
 from mstl_lib.errors import DataError
 from mstl_lib.evaluation.leakage import leakage_experiment
-from mstl_lib.data.synthetic import make_ultrasound_image
 from mstl_lib.visualize.evaluation import plot_leakage
 
 

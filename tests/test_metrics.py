@@ -45,15 +45,15 @@ def test_hand_counted_confusion_matrix_and_ratios():
     # with the malignant case scored higher (benign: .10 .20 .40 .70 .55 .05).
     pairs = sum(
         (s_pos > s_neg) + 0.5 * (s_pos == s_neg)
-        for s_pos, t_pos in zip(Y_SCORE, Y_TRUE) if t_pos == 1
-        for s_neg, t_neg in zip(Y_SCORE, Y_TRUE) if t_neg == 0
+        for s_pos, t_pos in zip(Y_SCORE, Y_TRUE)
+        if t_pos == 1
+        for s_neg, t_neg in zip(Y_SCORE, Y_TRUE)
+        if t_neg == 0
     )
     # .90 beats all 6, .80 all 6, .60 all but .70 -> 5, .30 beats .10 .20 .05 -> 3
     assert pairs == 6 + 6 + 5 + 3
     assert m["auc"] == pytest.approx(20 / 24)
-    loss = -np.mean(
-        [math.log(s) if t == 1 else math.log(1 - s) for t, s in zip(Y_TRUE, Y_SCORE)]
-    )
+    loss = -np.mean([math.log(s) if t == 1 else math.log(1 - s) for t, s in zip(Y_TRUE, Y_SCORE)])
     assert m["loss"] == pytest.approx(loss)
     assert all(isinstance(m[k], int) for k in ("tn", "fp", "fn", "tp"))
 

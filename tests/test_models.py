@@ -14,12 +14,28 @@ import pytest
 
 keras = pytest.importorskip("keras")
 
-from mstl_lib.profiles import BACKBONES
-from mstl_lib.models.preprocessing import BackbonePreprocessing, PREPROCESSING_MODES
-from mstl_lib.models.networks import FEATURE_LAYERS, HEAD_DROPOUT, HEAD_UNITS, LAST_CONV_LAYER, build_backbone, build_ctl_model, build_stage1_model, build_stage2_model, load_model, set_batchnorm_momentum
-from mstl_lib.models.weights import WeightsUnavailableError, ensure_imagenet_weights, imagenet_weights_info, keras_weights_dir
-from mstl_lib.training.optimizers import make_optimizer
 from mstl_lib.errors import DataError, MSTLError  # noqa: E402
+from mstl_lib.models.networks import (
+    FEATURE_LAYERS,
+    HEAD_DROPOUT,
+    HEAD_UNITS,
+    LAST_CONV_LAYER,
+    build_backbone,
+    build_ctl_model,
+    build_stage1_model,
+    build_stage2_model,
+    load_model,
+    set_batchnorm_momentum,
+)
+from mstl_lib.models.preprocessing import PREPROCESSING_MODES, BackbonePreprocessing
+from mstl_lib.models.weights import (
+    WeightsUnavailableError,
+    ensure_imagenet_weights,
+    imagenet_weights_info,
+    keras_weights_dir,
+)
+from mstl_lib.profiles import BACKBONES
+from mstl_lib.training.optimizers import make_optimizer
 
 # Keras' TensorFlow backend calls np.array(x) on tensors, which NumPy 2 flags.
 pytestmark = pytest.mark.filterwarnings(
@@ -131,7 +147,11 @@ def test_binary_head_structure(built, which):
     dense = [layer for layer in head if isinstance(layer, keras.layers.Dense)]
     dropout = [layer for layer in head if isinstance(layer, keras.layers.Dropout)]
     assert [layer.name for layer in head] == [
-        "head_dense_1", "head_dropout", "head_dense_2", "head_dense_3", "head_output",
+        "head_dense_1",
+        "head_dropout",
+        "head_dense_2",
+        "head_dense_3",
+        "head_output",
     ]
     assert len(dense) == 4 and len(dropout) == 1
     assert [d.units for d in dense[:3]] == list(HEAD_UNITS)
@@ -412,8 +432,9 @@ def test_resnet10_weights_round_trip_through_a_weights_file(tmp_path):
     path = tmp_path / "backbone.weights.h5"
     backbone.save_weights(str(path))
     model = build_stage1_model("resnet10", weights=path)
-    np.testing.assert_array_equal(model.get_layer("stage2_conv1").get_weights()[0],
-                                  backbone.get_layer("stage2_conv1").get_weights()[0])
+    np.testing.assert_array_equal(
+        model.get_layer("stage2_conv1").get_weights()[0], backbone.get_layer("stage2_conv1").get_weights()[0]
+    )
 
 
 def test_set_batchnorm_momentum_reaches_every_batchnorm_layer():

@@ -7,9 +7,9 @@ import csv
 import numpy as np
 import pytest
 
-from mstl_lib.errors import DataError, ImageReadError, OutputExistsError
 from mstl_lib.data.patches import MANIFEST_FIELDS, build_patch_dataset, load_patch_dataset, patch_splits
 from mstl_lib.data.synthetic import write_cell_frames
+from mstl_lib.errors import DataError, ImageReadError, OutputExistsError
 
 
 @pytest.fixture(scope="module")
@@ -30,7 +30,7 @@ def test_balanced_patches_with_manifest_and_frame_grouped_split(raw_frames, tmp_
     rows = _rows(out)
     assert tuple(rows[0].keys()) == MANIFEST_FIELDS
     assert len(rows) == 60
-    for name, row in summary.per_class.items():
+    for _name, row in summary.per_class.items():
         assert row["kept"] == 20 and row["frames"] == 4 and row["found"] >= 20
         assert row["train"] + row["val"] + row["test"] == 20
     sides = {}
@@ -50,7 +50,7 @@ def test_patches_are_the_boxes_of_their_source_frame(raw_frames, tmp_path):
         frame = read_image(raw_frames / row["source"])
         x, y, w, h = (int(row[k]) for k in "xywh")
         assert w + h >= 100
-        assert np.array_equal(read_image(out / row["patch"]), frame[y:y + h, x:x + w])
+        assert np.array_equal(read_image(out / row["patch"]), frame[y : y + h, x : x + w])
 
 
 def test_sampling_is_reproducible(raw_frames, tmp_path):

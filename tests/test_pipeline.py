@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-
 from conftest import write_image
+
 from mstl_lib.errors import DataError
 from mstl_lib.training.inputs import STAGE2_MULTIPLIER, augmentation_layers, make_tf_dataset
 
@@ -36,8 +36,9 @@ def test_files_and_arrays_give_the_same_evaluation_batches(tmp_path):
 
 def test_stage2_training_triples_the_images_and_augments_copies():
     images, labels = _images(8), np.arange(8) % 2
-    data = make_tf_dataset(images, labels, batch_size=4, training=True, augmentation="stage2",
-                           repeat_augmented=STAGE2_MULTIPLIER, seed=1)
+    data = make_tf_dataset(
+        images, labels, batch_size=4, training=True, augmentation="stage2", repeat_augmented=STAGE2_MULTIPLIER, seed=1
+    )
     x, y = _collect(data)
     assert len(x) == 8 * STAGE2_MULTIPLIER == 24
     assert sorted(y.tolist()) == sorted(np.tile(labels, 3).tolist())
@@ -53,8 +54,9 @@ def test_evaluation_is_never_augmented_even_if_asked():
 
 
 def test_stage1_one_hot_targets():
-    _, y = _collect(make_tf_dataset(_images(6), np.array([0, 1, 2, 0, 1, 2]), one_hot=3, training=True,
-                                    augmentation="stage1"))
+    _, y = _collect(
+        make_tf_dataset(_images(6), np.array([0, 1, 2, 0, 1, 2]), one_hot=3, training=True, augmentation="stage1")
+    )
     assert y.shape == (6, 3) and np.array_equal(y.sum(axis=1), np.ones(6))
 
 

@@ -36,9 +36,11 @@ def test_quiet_environment_keeps_the_users_level(monkeypatch):
 
 @pytest.mark.slow
 def test_tensorflow_starts_without_noise():
-    code = ("from mstl_lib.quiet import import_tensorflow_quietly\n"
-            "tf = import_tensorflow_quietly()\n"
-            "print(len(tf.config.list_physical_devices('GPU')), float(tf.constant(1.0) + 1))\n")
+    code = (
+        "from mstl_lib.quiet import import_tensorflow_quietly\n"
+        "tf = import_tensorflow_quietly()\n"
+        "print(len(tf.config.list_physical_devices('GPU')), float(tf.constant(1.0) + 1))\n"
+    )
     env = {k: v for k, v in __import__("os").environ.items() if k != "TF_CPP_MIN_LOG_LEVEL"}
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=300)
     assert done.returncode == 0, done.stderr

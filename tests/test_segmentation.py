@@ -13,7 +13,6 @@ import cv2
 import numpy as np
 import pytest
 
-from mstl_lib.errors import DataError
 from mstl_lib.data.segmentation import (
     Box,
     Segmentation,
@@ -23,6 +22,7 @@ from mstl_lib.data.segmentation import (
     segment_frame,
     to_gray8,
 )
+from mstl_lib.errors import DataError
 
 SHARED_DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
 CELLS = SHARED_DATA / "cells_sample"
@@ -31,7 +31,18 @@ H, W = 400, 600
 # (cx, cy, semi-axis x, semi-axis y) of four textured "cells"; far apart.
 CELL_SPECS = [(110, 100, 45, 35), (330, 110, 30, 55), (480, 290, 60, 40), (150, 300, 40, 40)]
 # Small dark specks (debris), away from the cells.
-SPECK_CENTRES = [(30, 30), (250, 40), (560, 40), (250, 230), (40, 200), (560, 150), (330, 370), (420, 200), (20, 380), (580, 380)]
+SPECK_CENTRES = [
+    (30, 30),
+    (250, 40),
+    (560, 40),
+    (250, 230),
+    (40, 200),
+    (560, 150),
+    (330, 370),
+    (420, 200),
+    (20, 380),
+    (580, 380),
+]
 
 
 def _background(h: int, w: int) -> np.ndarray:

@@ -8,21 +8,37 @@ import textwrap
 from dataclasses import replace
 
 import pytest
-
 from conftest import kill_when_written
+
 from mstl_lib.cli import build_parser, main
 from mstl_lib.data.datasets import load_busi
-from mstl_lib.errors import DataError
-from mstl_lib.training.grid import GPU_MEMORY_GROWTH, _grid_units, _write_json_atomically, parse_shard, result_path, run_grid, shard_units
-from mstl_lib.profiles import get_profile
 from mstl_lib.data.synthetic import write_ultrasound_set
+from mstl_lib.errors import DataError
+from mstl_lib.profiles import get_profile
+from mstl_lib.training.grid import (
+    GPU_MEMORY_GROWTH,
+    _grid_units,
+    _write_json_atomically,
+    parse_shard,
+    result_path,
+    run_grid,
+    shard_units,
+)
 
 # Pure functions first (no training)
 
 
-@pytest.mark.parametrize("spec, expected", [
-    (None, None), ("1/1", (1, 1)), ("1/2", (1, 2)), ("2/2", (2, 2)), (" 3 / 8 ", (3, 8)), ((4, 8), (4, 8)),
-])
+@pytest.mark.parametrize(
+    "spec, expected",
+    [
+        (None, None),
+        ("1/1", (1, 1)),
+        ("1/2", (1, 2)),
+        ("2/2", (2, 2)),
+        (" 3 / 8 ", (3, 8)),
+        ((4, 8), (4, 8)),
+    ],
+)
 def test_shard_specs(spec, expected):
     assert parse_shard(spec) == expected
 
@@ -33,34 +49,54 @@ def test_bad_shard_specs_are_refused_with_the_fix(spec):
         parse_shard(spec)
 
 
-@pytest.mark.parametrize("environ, expected", [
-    ({"SLURM_ARRAY_TASK_ID": "0", "SLURM_ARRAY_TASK_COUNT": "4", "SLURM_ARRAY_TASK_MIN": "0"}, (1, 4)),
-    ({"SLURM_ARRAY_TASK_ID": "3", "SLURM_ARRAY_TASK_COUNT": "4", "SLURM_ARRAY_TASK_MIN": "0"}, (4, 4)),
-    ({"SLURM_ARRAY_TASK_ID": "1", "SLURM_ARRAY_TASK_COUNT": "4", "SLURM_ARRAY_TASK_MIN": "1"}, (1, 4)),
-    ({"SLURM_ARRAY_TASK_ID": "4", "SLURM_ARRAY_TASK_COUNT": "4", "SLURM_ARRAY_TASK_MIN": "1"}, (4, 4)),
-    ({"SLURM_ARRAY_TASK_ID": "12", "SLURM_ARRAY_TASK_COUNT": "3", "SLURM_ARRAY_TASK_MIN": "10"}, (3, 3)),
-    ({"SLURM_ARRAY_TASK_ID": "14", "SLURM_ARRAY_TASK_COUNT": "3", "SLURM_ARRAY_TASK_MIN": "10",
-      "SLURM_ARRAY_TASK_STEP": "2"}, (3, 3)),
-    ({"SLURM_ARRAY_TASK_ID": "2", "SLURM_ARRAY_TASK_COUNT": "5"}, (3, 5)),  # no MIN: the array starts at 0
-    ({"JOB_COMPLETION_INDEX": "0", "MSTL_SHARD_COUNT": "6"}, (1, 6)),
-    ({"JOB_COMPLETION_INDEX": "5", "MSTL_SHARD_COUNT": "6"}, (6, 6)),
-])
+@pytest.mark.parametrize(
+    "environ, expected",
+    [
+        ({"SLURM_ARRAY_TASK_ID": "0", "SLURM_ARRAY_TASK_COUNT": "4", "SLURM_ARRAY_TASK_MIN": "0"}, (1, 4)),
+        ({"SLURM_ARRAY_TASK_ID": "3", "SLURM_ARRAY_TASK_COUNT": "4", "SLURM_ARRAY_TASK_MIN": "0"}, (4, 4)),
+        ({"SLURM_ARRAY_TASK_ID": "1", "SLURM_ARRAY_TASK_COUNT": "4", "SLURM_ARRAY_TASK_MIN": "1"}, (1, 4)),
+        ({"SLURM_ARRAY_TASK_ID": "4", "SLURM_ARRAY_TASK_COUNT": "4", "SLURM_ARRAY_TASK_MIN": "1"}, (4, 4)),
+        ({"SLURM_ARRAY_TASK_ID": "12", "SLURM_ARRAY_TASK_COUNT": "3", "SLURM_ARRAY_TASK_MIN": "10"}, (3, 3)),
+        (
+            {
+                "SLURM_ARRAY_TASK_ID": "14",
+                "SLURM_ARRAY_TASK_COUNT": "3",
+                "SLURM_ARRAY_TASK_MIN": "10",
+                "SLURM_ARRAY_TASK_STEP": "2",
+            },
+            (3, 3),
+        ),
+        ({"SLURM_ARRAY_TASK_ID": "2", "SLURM_ARRAY_TASK_COUNT": "5"}, (3, 5)),  # no MIN: the array starts at 0
+        ({"JOB_COMPLETION_INDEX": "0", "MSTL_SHARD_COUNT": "6"}, (1, 6)),
+        ({"JOB_COMPLETION_INDEX": "5", "MSTL_SHARD_COUNT": "6"}, (6, 6)),
+    ],
+)
 def test_shard_auto_reads_slurm_and_kubernetes(environ, expected):
     assert parse_shard("auto", environ) == expected
     assert parse_shard("AUTO", environ) == expected
 
 
-@pytest.mark.parametrize("environ, message", [
-    ({}, "no job array"),
-    ({"SLURM_ARRAY_TASK_ID": "1"}, "SLURM_ARRAY_TASK_COUNT is not"),
-    ({"SLURM_ARRAY_TASK_ID": "4", "SLURM_ARRAY_TASK_COUNT": "4", "SLURM_ARRAY_TASK_MIN": "0"}, "inconsistent"),
-    ({"SLURM_ARRAY_TASK_ID": "0", "SLURM_ARRAY_TASK_COUNT": "4", "SLURM_ARRAY_TASK_MIN": "1"}, "inconsistent"),
-    ({"SLURM_ARRAY_TASK_ID": "11", "SLURM_ARRAY_TASK_COUNT": "3", "SLURM_ARRAY_TASK_MIN": "10",
-      "SLURM_ARRAY_TASK_STEP": "2"}, "inconsistent"),
-    ({"SLURM_ARRAY_TASK_ID": "x", "SLURM_ARRAY_TASK_COUNT": "4"}, "not a whole number"),
-    ({"JOB_COMPLETION_INDEX": "2"}, "MSTL_SHARD_COUNT"),
-    ({"JOB_COMPLETION_INDEX": "6", "MSTL_SHARD_COUNT": "6"}, "between 1 and N"),
-])
+@pytest.mark.parametrize(
+    "environ, message",
+    [
+        ({}, "no job array"),
+        ({"SLURM_ARRAY_TASK_ID": "1"}, "SLURM_ARRAY_TASK_COUNT is not"),
+        ({"SLURM_ARRAY_TASK_ID": "4", "SLURM_ARRAY_TASK_COUNT": "4", "SLURM_ARRAY_TASK_MIN": "0"}, "inconsistent"),
+        ({"SLURM_ARRAY_TASK_ID": "0", "SLURM_ARRAY_TASK_COUNT": "4", "SLURM_ARRAY_TASK_MIN": "1"}, "inconsistent"),
+        (
+            {
+                "SLURM_ARRAY_TASK_ID": "11",
+                "SLURM_ARRAY_TASK_COUNT": "3",
+                "SLURM_ARRAY_TASK_MIN": "10",
+                "SLURM_ARRAY_TASK_STEP": "2",
+            },
+            "inconsistent",
+        ),
+        ({"SLURM_ARRAY_TASK_ID": "x", "SLURM_ARRAY_TASK_COUNT": "4"}, "not a whole number"),
+        ({"JOB_COMPLETION_INDEX": "2"}, "MSTL_SHARD_COUNT"),
+        ({"JOB_COMPLETION_INDEX": "6", "MSTL_SHARD_COUNT": "6"}, "between 1 and N"),
+    ],
+)
 def test_shard_auto_refuses_missing_or_inconsistent_variables(environ, message):
     with pytest.raises(DataError, match=message):
         parse_shard("auto", environ)
@@ -75,8 +111,7 @@ def test_shard_auto_reads_this_process_environment(monkeypatch):
 
 @pytest.mark.parametrize("n", [1, 2, 3, 7, 40])
 def test_shards_are_disjoint_and_cover_the_grid(n):
-    units = _grid_units(("scratch", "ctl", "mstl", "baseline"), ("resnet50", "inceptionv3"), ("sgd", "adam"),
-                        range(5))
+    units = _grid_units(("scratch", "ctl", "mstl", "baseline"), ("resnet50", "inceptionv3"), ("sgd", "adam"), range(5))
     parts = [shard_units(units, (k, n)) for k in range(1, n + 1)]
     assert sorted(u for part in parts for u in part) == sorted(units)
     assert sum(map(len, parts)) == len(units)
@@ -86,8 +121,9 @@ def test_shards_are_disjoint_and_cover_the_grid(n):
 
 
 def test_cli_takes_workers_shard_and_precision_flags():
-    args = build_parser().parse_args(["grid", "us", "--out", "g", "--workers", "3", "--shard", "auto",
-                                      "--mixed-precision", "--no-xla"])
+    args = build_parser().parse_args(
+        ["grid", "us", "--out", "g", "--workers", "3", "--shard", "auto", "--mixed-precision", "--no-xla"]
+    )
     assert (args.workers, args.shard, args.mixed_precision, args.xla) == (3, "auto", True, False)
     args = build_parser().parse_args(["pretrain", "cells", "--out", "s1", "--xla"])
     assert (args.mixed_precision, args.xla) == (False, True)
@@ -132,7 +168,9 @@ def whole(tmp_path_factory):
 
 
 def _files(out):
-    return {p.relative_to(out / "results").as_posix(): p.read_bytes() for p in sorted((out / "results").glob("*/*.json"))}
+    return {
+        p.relative_to(out / "results").as_posix(): p.read_bytes() for p in sorted((out / "results").glob("*/*.json"))
+    }
 
 
 @pytest.mark.slow
@@ -149,7 +187,9 @@ def test_two_shards_in_one_folder_equal_one_run_and_survive_a_kill(whole):
     one = run_grid(dataset, out, profile=PROFILE, shard="1/2", **GRID)
     two = run_grid(dataset, out, profile=PROFILE, shard=(2, 2), **GRID)
     assert (len(one), len(two)) == (5, 4)  # each run returns its own shard's results
-    assert {(r["tl"], r["optimizer"], r["fold"]) for r in one}.isdisjoint((r["tl"], r["optimizer"], r["fold"]) for r in two)
+    assert {(r["tl"], r["optimizer"], r["fold"]) for r in one}.isdisjoint(
+        (r["tl"], r["optimizer"], r["fold"]) for r in two
+    )
     merged = _files(out)
     for name, content in finished.items():
         assert merged[name] == content  # finished before the kill: untouched
@@ -190,10 +230,11 @@ def test_workers_and_shard_arguments_are_checked(tmp_path):
         with pytest.raises(DataError, match="workers"):
             run_grid(dataset, tmp_path / "g", profile=PROFILE, arms=("baseline",), workers=bad, progress=False)
     with pytest.raises(DataError, match="isolate"):
-        run_grid(dataset, tmp_path / "g", profile=PROFILE, arms=("baseline",), workers=2, isolate=False,
-                 progress=False)
+        run_grid(dataset, tmp_path / "g", profile=PROFILE, arms=("baseline",), workers=2, isolate=False, progress=False)
     with pytest.raises(DataError, match="between 1 and N"):
         run_grid(dataset, tmp_path / "g", profile=PROFILE, arms=("baseline",), shard="3/2", progress=False)
     assert not (tmp_path / "g").exists()  # refused before anything was written
-    assert main(["grid", str(tmp_path / "us"), "--out", str(tmp_path / "g"), "--arms", "baseline", "-q",
-                 "--shard", "a/b"]) == 2
+    assert (
+        main(["grid", str(tmp_path / "us"), "--out", str(tmp_path / "g"), "--arms", "baseline", "-q", "--shard", "a/b"])
+        == 2
+    )

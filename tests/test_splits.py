@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from mstl_lib.data.splits import check_no_leak, cross_validation_folds, grouped_split
 from mstl_lib.errors import DataError
-from mstl_lib.data.splits import check_no_leak, grouped_split, cross_validation_folds
 
 
 def _grouped_data(n_per_class=60, classes=3, group_size=5, seed=0):

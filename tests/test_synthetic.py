@@ -47,12 +47,12 @@ def _lesion_features(image: np.ndarray) -> list[float]:
     g = cv2.GaussianBlur(image.astype(np.float32), (0, 0), n / 40)
     band = g.copy()
     band[: int(0.12 * n)] = 255
-    band[int(0.8 * n):] = 255
+    band[int(0.8 * n) :] = 255
     heavy = cv2.GaussianBlur(image.astype(np.float32), (0, 0), n / 16)
     heavy[: int(0.15 * n)] = 1e9
-    heavy[int(0.75 * n):] = 1e9
+    heavy[int(0.75 * n) :] = 1e9
     sy, sx = np.unravel_index(np.argmin(heavy), heavy.shape)
-    mask = (band < 0.55 * np.median(g[int(0.12 * n): int(0.8 * n)])).astype(np.uint8)
+    mask = (band < 0.55 * np.median(g[int(0.12 * n) : int(0.8 * n)])).astype(np.uint8)
     count, lab, stats, centres = cv2.connectedComponentsWithStats(mask)
     k = lab[sy, sx]
     if k == 0:
@@ -65,8 +65,8 @@ def _lesion_features(image: np.ndarray) -> list[float]:
     hull = cv2.contourArea(cv2.convexHull(contour))
     convexity = cv2.contourArea(contour) / max(hull, 1.0)
     y0, y1 = min(y + h, n - 1), min(y + h + n // 5, n)
-    below = g[y0:y1, x: x + w]
-    side = np.concatenate([g[y0:y1, max(0, x - w): x].ravel(), g[y0:y1, x + w: x + 2 * w].ravel()])
+    below = g[y0:y1, x : x + w]
+    side = np.concatenate([g[y0:y1, max(0, x - w) : x].ravel(), g[y0:y1, x + w : x + 2 * w].ravel()])
     posterior = (below.mean() + 1) / (side.mean() + 1) if below.size and side.size else 1.0
     return [h / w, convexity, posterior, np.log(area)]
 
@@ -107,7 +107,7 @@ def test_cell_frame_shape_dtype_and_boxes(frames):
 
 
 def test_cell_frames_look_like_brightfield(frames):
-    for line, (frame, boxes, labels) in frames.items():
+    for line, (frame, _boxes, labels) in frames.items():
         background = np.median(frame[labels == 0])
         assert 90 <= background <= 160, line  # mid-gray background
         assert frame.std() > 5, line  # not blank
@@ -150,7 +150,7 @@ def test_mcf7_clusters_and_sizes(frames):
 
 
 def test_debris_present_and_small(frames):
-    for line, (frame, boxes, labels) in frames.items():
+    for line, (frame, _boxes, labels) in frames.items():
         debris = (labels == syn.DEBRIS_LABEL).astype(np.uint8)
         count, _, stats, _ = cv2.connectedComponentsWithStats(debris)
         assert count - 1 >= 15, line
@@ -222,7 +222,7 @@ def test_ultrasound_lesion_is_hypoechoic_with_posterior_features():
     # measured on the image: the lesion is darker than its surroundings, and
     # the tissue below it is brighter (benign) or darker (malignant) than beside it
     ratios = {}
-    for c, label in enumerate(syn.ULTRASOUND_CLASSES):
+    for _c, label in enumerate(syn.ULTRASOUND_CLASSES):
         values = []
         for i in range(10):
             image, info = syn.make_ultrasound_image(label, i, difficulty=0.0, return_info=True)
@@ -231,9 +231,13 @@ def test_ultrasound_lesion_is_hypoechoic_with_posterior_features():
             hw, hh = (int(round(v)) for v in info["half_axes"])
             assert g[cy, cx] < 0.6 * np.median(g[20:100]), (label, i)
             y0, y1 = min(cy + hh + 3, 127), min(cy + hh + 25, 128)
-            below = g[y0:y1, max(cx - hw // 2, 0): cx + hw // 2 + 1].mean()
-            side = np.concatenate([g[y0:y1, max(cx - 3 * hw, 0): max(cx - 2 * hw, 1)].ravel(),
-                                   g[y0:y1, cx + 2 * hw: cx + 3 * hw].ravel()])
+            below = g[y0:y1, max(cx - hw // 2, 0) : cx + hw // 2 + 1].mean()
+            side = np.concatenate(
+                [
+                    g[y0:y1, max(cx - 3 * hw, 0) : max(cx - 2 * hw, 1)].ravel(),
+                    g[y0:y1, cx + 2 * hw : cx + 3 * hw].ravel(),
+                ]
+            )
             values.append(below / side.mean())
         ratios[label] = np.median(values)
     assert ratios["benign"] > 1.1 > 0.9 > ratios["malignant"]
@@ -278,15 +282,18 @@ def test_ultrasound_difficulty_controls_separability():
 def test_ultrasound_nuisances_vary_independently_of_class():
     # size and position vary widely and alike in both classes (as in real scans), so the class
     # signal is in the descriptors; at the default difficulty few descriptors contradict the label
-    info = {label: [syn.make_ultrasound_image(label, i, size=64, return_info=True)[1] for i in range(40)]
-            for label in syn.ULTRASOUND_CLASSES}
+    info = {
+        label: [syn.make_ultrasound_image(label, i, size=64, return_info=True)[1] for i in range(40)]
+        for label in syn.ULTRASOUND_CLASSES
+    }
     for label, rows in info.items():
         radius = np.array([np.sqrt(r["half_axes"][0] * r["half_axes"][1]) for r in rows])
         cx = np.array([r["centre"][0] for r in rows])
         assert radius.max() / radius.min() > 3, label
         assert cx.max() - cx.min() > 0.45 * 64, label
-    med = {label: np.median([np.sqrt(r["half_axes"][0] * r["half_axes"][1]) for r in rows])
-           for label, rows in info.items()}
+    med = {
+        label: np.median([np.sqrt(r["half_axes"][0] * r["half_axes"][1]) for r in rows]) for label, rows in info.items()
+    }
     assert abs(med["benign"] - med["malignant"]) < 0.25 * min(med.values())
 
     def wrong_side(difficulty):

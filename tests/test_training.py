@@ -15,8 +15,8 @@ import numpy as np
 import pytest
 
 from mstl_lib.errors import DataError
-from mstl_lib.training.inputs import make_tf_dataset
 from mstl_lib.training.fit import fit_model, get_strategy, read_history, set_seed
+from mstl_lib.training.inputs import make_tf_dataset
 
 
 def _tiny_model():
@@ -68,8 +68,12 @@ def test_interrupted_run_resumes_from_its_last_epoch(tmp_path, monkeypatch):
     assert (tmp_path / "backup").is_dir() and (tmp_path / "best.weights.h5").is_file()
     monkeypatch.setattr(keras.Model, "fit", original_fit)
     trained = []
-    monkeypatch.setattr(keras.callbacks.CSVLogger, "on_epoch_begin", lambda self, epoch, logs=None: trained.append(epoch))
-    result = fit_model(_tiny_model, train, val, run_dir=tmp_path, epochs=4, steps_per_epoch=4, verbose=0, backup_interval=0)
+    monkeypatch.setattr(
+        keras.callbacks.CSVLogger, "on_epoch_begin", lambda self, epoch, logs=None: trained.append(epoch)
+    )
+    result = fit_model(
+        _tiny_model, train, val, run_dir=tmp_path, epochs=4, steps_per_epoch=4, verbose=0, backup_interval=0
+    )
     assert trained == [2, 3]  # only the epochs after the backup were trained again
     assert result.history["epoch"] == [0.0, 1.0, 2.0, 3.0]
     assert not (tmp_path / "backup").exists()
@@ -80,8 +84,9 @@ def test_run_killed_before_any_backup_starts_over_without_duplicate_history(tmp_
     train, val = _data()
     original_fit = _die_after(monkeypatch, 2)
     with pytest.raises(KeyboardInterrupt):
-        fit_model(_tiny_model, train, val, run_dir=tmp_path, epochs=3, steps_per_epoch=4, verbose=0,
-                  backup_interval=3600)
+        fit_model(
+            _tiny_model, train, val, run_dir=tmp_path, epochs=3, steps_per_epoch=4, verbose=0, backup_interval=3600
+        )
     assert not (tmp_path / "backup").exists()  # no backup written within the interval
     monkeypatch.setattr(keras.Model, "fit", original_fit)
     result = fit_model(_tiny_model, train, val, run_dir=tmp_path, epochs=3, steps_per_epoch=4, verbose=0)
@@ -102,8 +107,17 @@ def test_best_validation_epoch_is_restored_and_finished_runs_are_loaded(tmp_path
 
 def test_learning_rate_decays_per_epoch(tmp_path):
     train, val = _data()
-    result = fit_model(_tiny_model, train, val, run_dir=tmp_path, epochs=3, steps_per_epoch=4, verbose=0,
-                       learning_rate=0.01, decay_rate=0.5)
+    result = fit_model(
+        _tiny_model,
+        train,
+        val,
+        run_dir=tmp_path,
+        epochs=3,
+        steps_per_epoch=4,
+        verbose=0,
+        learning_rate=0.01,
+        decay_rate=0.5,
+    )
     assert result.history["learning_rate"] == pytest.approx([0.01, 0.005, 0.0025])
 
 
@@ -134,7 +148,9 @@ out = []
 for run in range(2):
     set_seed(7, deterministic=True)
     train, val = _data()
-    result = fit_model(_tiny_model, train, val, run_dir={tmp!r} + f"/run{{run}}", epochs=2, steps_per_epoch=4, verbose=0)
+    result = fit_model(
+        _tiny_model, train, val, run_dir={tmp!r} + f"/run{{run}}", epochs=2, steps_per_epoch=4, verbose=0
+    )
     out.append(np.concatenate([w.ravel() for w in result.model.get_weights()]))
     print("val_loss", result.history["val_loss"])
 print("IDENTICAL", np.array_equal(out[0], out[1]))

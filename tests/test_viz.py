@@ -13,9 +13,8 @@ from matplotlib.container import BarContainer
 from matplotlib.figure import Figure
 
 from mstl_lib import visualize as viz
-from mstl_lib.errors import DataError
 from mstl_lib.data.segmentation import segment_frame
-
+from mstl_lib.errors import DataError
 
 # --------------------------------------------------------------------------- fake grid results
 
@@ -23,14 +22,33 @@ from mstl_lib.data.segmentation import segment_frame
 def fake_result(tl, backbone, optimizer, fold, y_true, y_score, accuracy, auc=None):
     fpr, tpr = viz.roc_points(y_true, y_score)
     return {
-        "tl": tl, "backbone": backbone, "optimizer": optimizer, "fold": fold,
-        "metrics": {"accuracy": accuracy, "auc": auc if auc is not None else float(np.trapezoid(tpr, fpr)),
-                    "loss": 0.4, "sensitivity": 0.8, "specificity": 0.7, "f1": 0.75,
-                    "tn": 1, "fp": 1, "fn": 1, "tp": 1},
+        "tl": tl,
+        "backbone": backbone,
+        "optimizer": optimizer,
+        "fold": fold,
+        "metrics": {
+            "accuracy": accuracy,
+            "auc": auc if auc is not None else float(np.trapezoid(tpr, fpr)),
+            "loss": 0.4,
+            "sensitivity": 0.8,
+            "specificity": 0.7,
+            "f1": 0.75,
+            "tn": 1,
+            "fp": 1,
+            "fn": 1,
+            "tp": 1,
+        },
         "roc": {"fpr": fpr.tolist(), "tpr": tpr.tolist()},
-        "y_true": list(y_true), "y_score": list(y_score), "best_epoch": 2,
-        "history": {"epoch": [0, 1, 2], "loss": [0.7, 0.5, 0.4], "val_loss": [0.72, 0.6, 0.65],
-                    "accuracy": [0.5, 0.7, 0.8], "val_accuracy": [0.5, 0.65, 0.6]},
+        "y_true": list(y_true),
+        "y_score": list(y_score),
+        "best_epoch": 2,
+        "history": {
+            "epoch": [0, 1, 2],
+            "loss": [0.7, 0.5, 0.4],
+            "val_loss": [0.72, 0.6, 0.65],
+            "accuracy": [0.5, 0.7, 0.8],
+            "val_accuracy": [0.5, 0.65, 0.6],
+        },
     }
 
 
@@ -89,11 +107,15 @@ def test_roc_pooled_concatenates_folds_and_panels_by_backbone(grid_results):
         assert len(curves) == 4  # 2 TL types x 2 optimizers
         for line in curves:
             tl, optimizer = line.get_label().split(" (")[0].split()
-            members = [r for r in grid_results if r["backbone"] == backbone
-                       and viz.TL_LABELS[r["tl"]] == tl and viz.OPTIMIZER_LABELS[r["optimizer"]] == optimizer]
+            members = [
+                r
+                for r in grid_results
+                if r["backbone"] == backbone
+                and viz.ARM_LABELS[r["tl"]] == tl
+                and viz.OPTIMIZER_LABELS[r["optimizer"]] == optimizer
+            ]
             assert len(members) == 2
-            fpr, tpr = viz.roc_points(sum((r["y_true"] for r in members), []),
-                                      sum((r["y_score"] for r in members), []))
+            fpr, tpr = viz.roc_points(sum((r["y_true"] for r in members), []), sum((r["y_score"] for r in members), []))
             np.testing.assert_allclose(line.get_xdata(), fpr)
             np.testing.assert_allclose(line.get_ydata(), tpr)
             assert f"AUC {np.trapezoid(tpr, fpr):.3f}" in line.get_label()
@@ -146,15 +168,21 @@ def test_optimizer_backbone_bars_are_the_mean_accuracies(grid_results):
             heights = [bar.get_height() for bar in container]
             expected = []
             for backbone in ("resnet50", "inceptionv3"):
-                values = [100 * r["metrics"]["accuracy"] for r in grid_results
-                          if (r["tl"], r["backbone"], r["optimizer"]) == (tl, backbone, optimizer)]
+                values = [
+                    100 * r["metrics"]["accuracy"]
+                    for r in grid_results
+                    if (r["tl"], r["backbone"], r["optimizer"]) == (tl, backbone, optimizer)
+                ]
                 expected.append(np.mean(values))
             np.testing.assert_allclose(heights, expected)
             # error bars: mean +- sample std
             segments = container.errorbar.lines[2][0].get_segments()
             for segment, backbone in zip(segments, ("resnet50", "inceptionv3")):
-                values = [100 * r["metrics"]["accuracy"] for r in grid_results
-                          if (r["tl"], r["backbone"], r["optimizer"]) == (tl, backbone, optimizer)]
+                values = [
+                    100 * r["metrics"]["accuracy"]
+                    for r in grid_results
+                    if (r["tl"], r["backbone"], r["optimizer"]) == (tl, backbone, optimizer)
+                ]
                 np.testing.assert_allclose(segment[1, 1] - segment[0, 1], 2 * np.std(values, ddof=1))
     legend_texts = [t.get_text() for t in fig.legends[0].get_texts()]
     assert legend_texts == ["SGD", "Adam"]

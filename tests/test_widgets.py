@@ -14,8 +14,8 @@ keras = pytest.importorskip("keras")
 
 from matplotlib.figure import Figure
 
-from mstl_lib.teaching import widgets
 from mstl_lib.errors import DataError
+from mstl_lib.teaching import widgets
 
 SIZE = 75
 
@@ -128,8 +128,9 @@ def test_segmentation_explorer_bad_input(frame):
 def test_feature_map_explorer(spy):
     models = {"MSTL": tiny_model("a", 0), "CTL": tiny_model("b", 1)}
     images = np.random.default_rng(0).integers(0, 256, (3, SIZE, SIZE, 3), dtype=np.uint8)
-    fig = widgets.draw_feature_explorer(models, images, index=1, stage=1, labels=[0, 1, 0],
-                                        layers=["conv_a", "conv_b"], n_channels=2)
+    fig = widgets.draw_feature_explorer(
+        models, images, index=1, stage=1, labels=[0, 1, 0], layers=["conv_a", "conv_b"], n_channels=2
+    )
     assert isinstance(fig, Figure)
     assert len(fig.axes) == 2 * (3 + 2)
     assert fig.axes[0].get_ylabel() == "MSTL" and fig.axes[5].get_ylabel() == "CTL"

@@ -8,15 +8,26 @@ from mstl_lib.teaching.notebook import profile_with_weights
 from mstl_lib.teaching.workspace import Workspace, work_folder_name
 
 
-@pytest.mark.parametrize("profile, weights, folder", [
-    ("lab", "profile", "lab"), ("lab", "imagenet", "lab-imagenet"), ("paper", "none", "paper-random"),
-    ("paper", "profile", "paper"), ("smoke", "none", "smoke-random"), ("lab", "none", "lab-random"),
-])
+@pytest.mark.parametrize(
+    "profile, weights, folder",
+    [
+        ("lab", "profile", "lab"),
+        ("lab", "imagenet", "lab-imagenet"),
+        ("paper", "none", "paper-random"),
+        ("paper", "profile", "paper"),
+        ("smoke", "none", "smoke-random"),
+        ("lab", "none", "lab-random"),
+    ],
+)
 def test_runs_with_other_weights_get_their_own_folder(profile, weights, folder):
     chosen = profile_with_weights(profile, weights)
     assert work_folder_name(chosen) == folder
-    assert chosen.weights == {"profile": {"lab": "fractaldb", "paper": "imagenet"}.get(profile),
-                              "imagenet": "imagenet", "none": None}[weights]
+    assert (
+        chosen.weights
+        == {"profile": {"lab": "fractaldb", "paper": "imagenet"}.get(profile), "imagenet": "imagenet", "none": None}[
+            weights
+        ]
+    )
 
 
 def test_synthetic_data_are_made_once_and_reused(tmp_path):

@@ -19,8 +19,8 @@ import numpy as np
 from PIL import Image
 
 from mstl_lib.data.datasets import ImageDataset, SkippedFile
-from mstl_lib.errors import DataError
 from mstl_lib.data.images import read_image
+from mstl_lib.errors import DataError
 
 DEFAULT_MAX_DISTANCE = 8
 """Largest Hamming distance (of 64 hash bits) between two near duplicates.
@@ -170,12 +170,14 @@ def audit_dataset(
         labels = sorted({label_of[p] for p in group})
         if len(labels) > 1:
             conflicts.append({"labels": labels, "paths": group})
-    return AuditReport(root=dataset.root, counts=dataset.counts(), skipped=skipped,
-                       duplicate_groups=groups, conflicts=conflicts)
+    return AuditReport(
+        root=dataset.root, counts=dataset.counts(), skipped=skipped, duplicate_groups=groups, conflicts=conflicts
+    )
 
 
-def group_duplicates(dataset: ImageDataset, report: AuditReport | None = None, *, drop_conflicts: bool = False,
-                     **options) -> ImageDataset:
+def group_duplicates(
+    dataset: ImageDataset, report: AuditReport | None = None, *, drop_conflicts: bool = False, **options
+) -> ImageDataset:
     """Return ``dataset`` with every duplicate group merged into one split group.
 
     Parameters

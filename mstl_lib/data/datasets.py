@@ -22,20 +22,20 @@ from __future__ import annotations
 
 import re
 from collections import Counter
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Iterable, Sequence
 
 import numpy as np
 
-from mstl_lib.errors import DataError, ImageReadError
 from mstl_lib.data.images import (
-    NETWORK_INPUT_SIZE,
     is_image_file,
     is_system_file,
     read_image,
     to_network_input,
 )
+from mstl_lib.errors import DataError, ImageReadError
+from mstl_lib.profiles import INPUT_SIZE
 
 ON_ERROR_CHOICES = ("raise", "skip")
 
@@ -115,11 +115,11 @@ class ImageDataset:
         counter = Counter(r.label for r in self.records)
         return {name: counter.get(name, 0) for name in self.class_names}
 
-    def subset(self, indices: Iterable[int]) -> "ImageDataset":
+    def subset(self, indices: Iterable[int]) -> ImageDataset:
         """A dataset holding only the records at ``indices``."""
         return replace(self, records=[self.records[i] for i in indices])
 
-    def regroup(self, groups_of_paths: Iterable[Iterable[Path]]) -> "ImageDataset":
+    def regroup(self, groups_of_paths: Iterable[Iterable[Path]]) -> ImageDataset:
         """Merge the groups of images that belong together (e.g. duplicates).
 
         Parameters
@@ -145,7 +145,7 @@ class ImageDataset:
         records = [replace(r, group=find(r.group)) for r in self.records]
         return replace(self, records=records)
 
-    def load_arrays(self, size: int = NETWORK_INPUT_SIZE, progress: bool = True) -> tuple[np.ndarray, np.ndarray]:
+    def load_arrays(self, size: int = INPUT_SIZE, progress: bool = True) -> tuple[np.ndarray, np.ndarray]:
         """Read every image at the network's input size.
 
         Returns
@@ -180,9 +180,13 @@ def _find_class_dir(root: Path, name: str) -> Path | None:
 def _check_root(root) -> Path:
     root = Path(root).expanduser()
     if not root.exists():
-        raise DataError(f"{root}: no such folder. Fix: check the path (datasets are folders with one sub-folder per class).")
+        raise DataError(
+            f"{root}: no such folder. Fix: check the path (datasets are folders with one sub-folder per class)."
+        )
     if not root.is_dir():
-        raise DataError(f"{root}: is a file, not a folder. Fix: pass the dataset folder that holds one sub-folder per class.")
+        raise DataError(
+            f"{root}: is a file, not a folder. Fix: pass the dataset folder that holds one sub-folder per class."
+        )
     return root
 
 
@@ -364,7 +368,9 @@ def load_mendeley(
             if i in chosen:
                 keep.append(record)
             else:
-                skipped.append(SkippedFile(record.path, f"not drawn when balancing to {per_class} per class (seed {seed})"))
+                skipped.append(
+                    SkippedFile(record.path, f"not drawn when balancing to {per_class} per class (seed {seed})")
+                )
     return replace(dataset, records=keep, skipped=skipped)
 
 
@@ -406,9 +412,13 @@ def load_mt_small(
                 f"{root}: no class folder {label!r} (found: {present or 'none'}). Fix: MT-Small's layout is "
                 "Benign/Original_Benign/, Benign/Fuzzy_Benign/, Malignant/Original_Malignant/, ..."
             )
-        variant_dirs = {d: v for d in class_dir.iterdir() if d.is_dir() for v, rx in MT_SMALL_VARIANTS.items() if rx.search(d.name)}
+        variant_dirs = {
+            d: v for d in class_dir.iterdir() if d.is_dir() for v, rx in MT_SMALL_VARIANTS.items() if rx.search(d.name)
+        }
         for folder in sorted(d for d in class_dir.iterdir() if d.is_dir() and d not in variant_dirs):
-            reason = "segmentation masks (not inputs)" if MT_SMALL_MASKS.search(folder.name) else "folder of unknown role"
+            reason = (
+                "segmentation masks (not inputs)" if MT_SMALL_MASKS.search(folder.name) else "folder of unknown role"
+            )
             skipped.append(SkippedFile(folder, reason))
         for variant in wanted:
             folders = [d for d, v in variant_dirs.items() if v == variant]
@@ -422,7 +432,9 @@ def load_mt_small(
                 skipped.extend(skipped_here)
                 for path in images:
                     records.append(ImageRecord(path=path, label=label, group=f"{label}/{path.stem.lower()}"))
-    return ImageDataset(name="mt-small", root=root, class_names=("benign", "malignant"), records=records, skipped=skipped)
+    return ImageDataset(
+        name="mt-small", root=root, class_names=("benign", "malignant"), records=records, skipped=skipped
+    )
 
 
 LOADERS = {

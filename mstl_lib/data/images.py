@@ -17,6 +17,7 @@ import numpy as np
 from PIL import Image, UnidentifiedImageError
 
 from mstl_lib.errors import DataError, ImageReadError
+from mstl_lib.profiles import INPUT_SIZE
 
 IMAGE_EXTENSIONS = frozenset({".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff"})
 """File endings read as images (compared in lower case, so ``.PNG`` counts)."""
@@ -27,7 +28,6 @@ SYSTEM_FILES = frozenset({"thumbs.db", ".ds_store", "desktop.ini", "ehthumbs.db"
 MIN_SIDE = 16
 """Images smaller than this on either side hold too little to resize to 75x75."""
 
-NETWORK_INPUT_SIZE = 75
 """The paper's input size (section 2.2), also InceptionV3's minimum."""
 
 
@@ -73,7 +73,8 @@ def read_image(path, *, min_side: int = MIN_SIDE) -> np.ndarray:
         raise ImageReadError(path, "no such file.", "check the path and the folder layout.")
     if path.stat().st_size == 0:
         raise ImageReadError(
-            path, "the file is empty (0 bytes).",
+            path,
+            "the file is empty (0 bytes).",
             "copy or download it again, or delete it (or load with on_error='skip').",
         )
     try:
@@ -84,24 +85,28 @@ def read_image(path, *, min_side: int = MIN_SIDE) -> np.ndarray:
                 array = _to_rgb_uint8(image, path)
     except UnidentifiedImageError:
         raise ImageReadError(
-            path, "not an image file that PNG/JPEG/BMP/TIFF readers recognise "
+            path,
+            "not an image file that PNG/JPEG/BMP/TIFF readers recognise "
             "(it may be a text or HTML file with an image's name, or in another format).",
             "open it to see what it is; convert it to PNG or delete it.",
         ) from None
     except (Image.DecompressionBombError, Image.DecompressionBombWarning):
         raise ImageReadError(
-            path, f"the image is too large to read safely (over {Image.MAX_IMAGE_PIXELS:,} pixels).",
+            path,
+            f"the image is too large to read safely (over {Image.MAX_IMAGE_PIXELS:,} pixels).",
             "downscale it first (the network uses 75x75 pixels).",
         ) from None
     except OSError as error:
         raise ImageReadError(
-            path, f"the file is truncated or corrupt ({error}).",
+            path,
+            f"the file is truncated or corrupt ({error}).",
             "copy or download it again, or delete it (or load with on_error='skip').",
         ) from None
     height, width = array.shape[:2]
     if min(height, width) < min_side:
         raise ImageReadError(
-            path, f"the image is only {width}x{height} pixels; at least {min_side} on each side is needed.",
+            path,
+            f"the image is only {width}x{height} pixels; at least {min_side} on each side is needed.",
             "check that it is a real image and not a thumbnail or icon; delete it if not.",
         )
     return array
@@ -141,7 +146,7 @@ def _scale_to_uint8(array: np.ndarray, path: Path) -> np.ndarray:
     return np.clip(np.round(array), 0, 255).astype(np.uint8)
 
 
-def to_network_input(image: np.ndarray, size: int = NETWORK_INPUT_SIZE) -> np.ndarray:
+def to_network_input(image: np.ndarray, size: int = INPUT_SIZE) -> np.ndarray:
     """Resize an RGB image to the square network input (paper section 2.2).
 
     Uses area interpolation when shrinking (no aliasing of speckle) and
@@ -172,7 +177,7 @@ def to_network_input(image: np.ndarray, size: int = NETWORK_INPUT_SIZE) -> np.nd
     return cv2.resize(image, (size, size), interpolation=interpolation)
 
 
-def load_image(path, size: int = NETWORK_INPUT_SIZE) -> np.ndarray:
+def load_image(path, size: int = INPUT_SIZE) -> np.ndarray:
     """:func:`read_image` followed by :func:`to_network_input`."""
     return to_network_input(read_image(path), size)
 

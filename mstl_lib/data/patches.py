@@ -12,18 +12,18 @@ from __future__ import annotations
 
 import csv
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Sequence
 
 import numpy as np
 from PIL import Image
 
 from mstl_lib.data.datasets import ImageDataset, ImageRecord, SkippedFile, load_folder_dataset
-from mstl_lib.errors import DataError, ImageReadError
 from mstl_lib.data.images import read_image
-from mstl_lib.outputs import prepare_output_dir
 from mstl_lib.data.splits import grouped_split
+from mstl_lib.errors import DataError, ImageReadError
+from mstl_lib.outputs import prepare_output_dir
 
 SPLIT_NAMES = ("train", "val", "test")
 PAPER_SPLIT = (0.7, 0.2, 0.1)
@@ -174,19 +174,38 @@ def build_patch_dataset(
         for i in indices:
             x, y, w, h = chosen[i][1]
             name = f"{record.label}/{stem}_x{x}_y{y}.png"
-            Image.fromarray(frame[y:y + h, x:x + w]).save(out_dir / name)
-            rows.append({"patch": name, "class": record.label, "split": split_of[i],
-                         "source": source.as_posix(), "x": x, "y": y, "w": w, "h": h})
+            Image.fromarray(frame[y : y + h, x : x + w]).save(out_dir / name)
+            rows.append(
+                {
+                    "patch": name,
+                    "class": record.label,
+                    "split": split_of[i],
+                    "source": source.as_posix(),
+                    "x": x,
+                    "y": y,
+                    "w": w,
+                    "h": h,
+                }
+            )
     rows.sort(key=lambda row: row["patch"])
     manifest = out_dir / PATCH_MANIFEST
     with manifest.open("w", newline="") as handle:
         writer = csv.DictWriter(handle, fieldnames=MANIFEST_FIELDS)
         writer.writeheader()
         writer.writerows(rows)
-    (out_dir / "patches.json").write_text(json.dumps({
-        "raw_dir": str(frames.root), "per_class": per_class, "seed": seed,
-        "fractions": list(fractions), "segmentation_options": segmentation_options,
-    }, indent=2, default=str))
+    (out_dir / "patches.json").write_text(
+        json.dumps(
+            {
+                "raw_dir": str(frames.root),
+                "per_class": per_class,
+                "seed": seed,
+                "fractions": list(fractions),
+                "segmentation_options": segmentation_options,
+            },
+            indent=2,
+            default=str,
+        )
+    )
 
     per_class_summary = {}
     for name in frames.class_names:
@@ -215,8 +234,14 @@ def frame_statistics(frames: ImageDataset, **segmentation_options):
     for record in frames.records:
         boxes = segment_frame(read_image(record.path), **segmentation_options).boxes
         elongation = [max(b.w, b.h) / min(b.w, b.h) for b in boxes]
-        rows.append({"line": record.label, "frame": record.path.name, "cells": len(boxes),
-                     "median elongation": float(np.median(elongation)) if boxes else float("nan")})
+        rows.append(
+            {
+                "line": record.label,
+                "frame": record.path.name,
+                "cells": len(boxes),
+                "median elongation": float(np.median(elongation)) if boxes else float("nan"),
+            }
+        )
     return pd.DataFrame(rows)
 
 
@@ -253,7 +278,8 @@ def load_patch_dataset(patch_dir, split: str | None = None) -> ImageDataset:
         rows = list(reader)
     records = [
         ImageRecord(path=patch_dir / row["patch"], label=row["class"], group=row["source"])
-        for row in rows if split is None or row["split"] == split
+        for row in rows
+        if split is None or row["split"] == split
     ]
     for record in records:
         if not record.path.is_file():

@@ -147,20 +147,20 @@ class Box:
         """A copy of ``image[y : y + h, x : x + w]`` (all channels)."""
         return np.array(image[self.slices], copy=True)
 
-    def intersection_area(self, other: "Box") -> int:
+    def intersection_area(self, other: Box) -> int:
         """Pixels shared with ``other``."""
         iw = min(self.x2, other.x2) - max(self.x, other.x)
         ih = min(self.y2, other.y2) - max(self.y, other.y)
         return max(0, iw) * max(0, ih)
 
-    def iou(self, other: "Box") -> float:
+    def iou(self, other: Box) -> float:
         """Intersection over union with ``other`` (0 when both are empty)."""
         inter = self.intersection_area(other)
         union = self.area + other.area - inter
         return inter / union if union > 0 else 0.0
 
     @classmethod
-    def from_tuple(cls, xywh) -> "Box":
+    def from_tuple(cls, xywh) -> Box:
         """Build a box from ``(x, y, w, h)``."""
         x, y, w, h = (int(v) for v in xywh)
         return cls(x, y, w, h)
@@ -221,9 +221,7 @@ class Segmentation:
 
 def _check_frame(frame) -> np.ndarray:
     if not isinstance(frame, np.ndarray):
-        raise DataError(
-            f"frame must be a numpy array (HxW grayscale or HxWx3 RGB), got {type(frame).__name__}."
-        )
+        raise DataError(f"frame must be a numpy array (HxW grayscale or HxWx3 RGB), got {type(frame).__name__}.")
     if frame.size == 0:
         raise DataError(f"frame is empty (shape {frame.shape}); expected an HxW or HxWx3 image.")
     if frame.dtype == np.bool_ or frame.dtype not in (np.uint8, np.uint16):
@@ -613,12 +611,23 @@ def segment_frame(
     min_box_sum = _check_int(min_box_sum, "min_box_sum", minimum=0)
 
     params = dict(
-        normalize=normalize, clahe_clip_limit=clahe_clip_limit, clahe_tile_grid=clahe_tile_grid,
-        smooth_sigma=smooth_sigma, threshold_method=threshold_method, block_size=block_size,
-        offset=offset, offset_factor=offset_factor, noise_factor=noise_factor, polarity=polarity,
-        dilation_kernel=dilation_kernel, dilation_iterations=dilation_iterations,
-        min_object_size=min_object_size, max_hole_size=max_hole_size, closing_radius=closing_radius,
-        clear_border=bool(clear_border), min_box_sum=min_box_sum,
+        normalize=normalize,
+        clahe_clip_limit=clahe_clip_limit,
+        clahe_tile_grid=clahe_tile_grid,
+        smooth_sigma=smooth_sigma,
+        threshold_method=threshold_method,
+        block_size=block_size,
+        offset=offset,
+        offset_factor=offset_factor,
+        noise_factor=noise_factor,
+        polarity=polarity,
+        dilation_kernel=dilation_kernel,
+        dilation_iterations=dilation_iterations,
+        min_object_size=min_object_size,
+        max_hole_size=max_hole_size,
+        closing_radius=closing_radius,
+        clear_border=bool(clear_border),
+        min_box_sum=min_box_sum,
     )
 
     try:
@@ -664,13 +673,10 @@ def segment_frame(
 
         # Steps 5-6: external contours and their bounding rectangles.
         contours, _ = cv2.findContours(cleaned, cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_SIMPLE)
-        all_boxes = sorted(
-            (Box.from_tuple(cv2.boundingRect(c)) for c in contours), key=lambda b: (b.y, b.x, b.h, b.w)
-        )
+        all_boxes = sorted((Box.from_tuple(cv2.boundingRect(c)) for c in contours), key=lambda b: (b.y, b.x, b.h, b.w))
     except cv2.error as exc:  # should not happen after the checks; never let it escape raw
         raise DataError(
-            f"OpenCV could not segment a frame of shape {frame.shape} and dtype {frame.dtype} "
-            f"with {params}: {exc}"
+            f"OpenCV could not segment a frame of shape {frame.shape} and dtype {frame.dtype} with {params}: {exc}"
         ) from exc
 
     # Step 7: drop boxes with w + h below the cut-off (100 px in the paper).

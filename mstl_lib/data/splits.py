@@ -15,8 +15,8 @@ Two schemes from the paper:
 from __future__ import annotations
 
 from collections import Counter, defaultdict
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Sequence
 
 import numpy as np
 from sklearn.model_selection import StratifiedGroupKFold
@@ -119,7 +119,7 @@ def grouped_split(
     rng = np.random.default_rng(seed)
     parts: list[list[int]] = [[] for _ in fractions]
     for label in sorted(set(stratum.values()), key=str):
-        class_groups = sorted((g for g, l in stratum.items() if l == label), key=str)
+        class_groups = sorted((g for g, lab in stratum.items() if lab == label), key=str)
         order = rng.permutation(len(class_groups))
         total = sum(len(members[g]) for g in class_groups)
         filled = np.zeros(len(fractions))
@@ -201,8 +201,16 @@ def fold_table(labels: Sequence, folds: Sequence[Fold], positive=1):
     for fold in folds:
         for part in ("train", "val", "test"):
             index = getattr(fold, part)
-            rows.append({"fold": fold.index, "part": part, "images": int(len(index)),
-                         "positive share": round(float((labels[index] == positive).mean()), 2) if len(index) else float("nan")})
+            rows.append(
+                {
+                    "fold": fold.index,
+                    "part": part,
+                    "images": int(len(index)),
+                    "positive share": round(float((labels[index] == positive).mean()), 2)
+                    if len(index)
+                    else float("nan"),
+                }
+            )
     table = pd.DataFrame(rows).pivot(index="fold", columns="part", values=["images", "positive share"])
     table = table.reindex(columns=pd.MultiIndex.from_product([["images", "positive share"], ["train", "val", "test"]]))
     return table.astype({("images", p): int for p in ("train", "val", "test")})

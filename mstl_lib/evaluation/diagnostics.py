@@ -54,16 +54,22 @@ class PredictionSummary:
         scores = f"scores {self.score_min:.3f} to {self.score_max:.3f}"
         if self.one_class:
             label = "malignant" if self.predicted_malignant else "benign"
-            return (f"Collapsed: the model predicts '{label}' for all {self.n} test images ({scores}). "
-                    f"Its accuracy, {self.accuracy:.0%}, is the share of that class in the test set, "
-                    f"and its heat maps explain a constant, not a lesion.")
+            return (
+                f"Collapsed: the model predicts '{label}' for all {self.n} test images ({scores}). "
+                f"Its accuracy, {self.accuracy:.0%}, is the share of that class in the test set, "
+                f"and its heat maps explain a constant, not a lesion."
+            )
         if self.constant:
-            return (f"Collapsed: the scores hardly vary ({scores}), although the threshold "
-                    f"{self.threshold:g} splits them into {self.predicted_malignant} malignant and "
-                    f"{self.predicted_benign} benign; the model does not tell the images apart.")
-        head = (f"Not collapsed: the model predicts {self.predicted_malignant} of {self.n} test images "
-                f"malignant and {self.predicted_benign} benign ({scores}); accuracy {self.accuracy:.0%} "
-                f"against {self.majority_share:.0%} for always guessing the larger class")
+            return (
+                f"Collapsed: the scores hardly vary ({scores}), although the threshold "
+                f"{self.threshold:g} splits them into {self.predicted_malignant} malignant and "
+                f"{self.predicted_benign} benign; the model does not tell the images apart."
+            )
+        head = (
+            f"Not collapsed: the model predicts {self.predicted_malignant} of {self.n} test images "
+            f"malignant and {self.predicted_benign} benign ({scores}); accuracy {self.accuracy:.0%} "
+            f"against {self.majority_share:.0%} for always guessing the larger class"
+        )
         if self.accuracy <= self.majority_share:
             return head + ", so it does not yet tell the classes apart."
         return head + "."
@@ -88,14 +94,30 @@ def summarize_predictions(y_true, y_score, threshold: float = 0.5) -> Prediction
     predicted = y_score >= threshold
     share = float(max(y_true.mean(), 1 - y_true.mean()))
     return PredictionSummary(
-        n=int(y_true.size), predicted_malignant=int(predicted.sum()), predicted_benign=int((~predicted).sum()),
-        score_min=float(y_score.min()), score_max=float(y_score.max()),
-        accuracy=float((predicted == y_true.astype(bool)).mean()), majority_share=share, threshold=float(threshold),
+        n=int(y_true.size),
+        predicted_malignant=int(predicted.sum()),
+        predicted_benign=int((~predicted).sum()),
+        score_min=float(y_score.min()),
+        score_max=float(y_score.max()),
+        accuracy=float((predicted == y_true.astype(bool)).mean()),
+        majority_share=share,
+        threshold=float(threshold),
     )
 
 
-def difference_verdict(mean_a: float, sd_a: float, n_a: int, mean_b: float, sd_b: float, n_b: int,
-                       *, what_a: str = "A", what_b: str = "B", unit: float = 100.0, suffix: str = " points") -> str:
+def difference_verdict(
+    mean_a: float,
+    sd_a: float,
+    n_a: int,
+    mean_b: float,
+    sd_b: float,
+    n_b: int,
+    *,
+    what_a: str = "A",
+    what_b: str = "B",
+    unit: float = 100.0,
+    suffix: str = " points",
+) -> str:
     """A measured difference of two means, its standard error, and whether it is resolved.
 
     The difference ``mean_a - mean_b`` is *resolved* when it is more than two
@@ -112,13 +134,17 @@ def difference_verdict(mean_a: float, sd_a: float, n_a: int, mean_b: float, sd_b
     import math
 
     diff = mean_a - mean_b
-    se = math.sqrt(sd_a ** 2 / n_a + sd_b ** 2 / n_b)
+    se = math.sqrt(sd_a**2 / n_a + sd_b**2 / n_b)
     direction = "above" if diff > 0 else "below"
-    head = (f"{what_a} is {unit * abs(diff):.1f} ± {unit * se:.1f}{suffix} {direction} {what_b} "
-            f"(difference ± standard error, {n_a} and {n_b} folds)")
+    head = (
+        f"{what_a} is {unit * abs(diff):.1f} ± {unit * se:.1f}{suffix} {direction} {what_b} "
+        f"(difference ± standard error, {n_a} and {n_b} folds)"
+    )
     if se == 0:
         return head + "."
     if abs(diff) > 2 * se:
-        return head + f": more than two standard errors, so the measurement resolves the difference."
-    return (head + f": within two standard errors of zero, so this measurement does not show a difference "
-            f"in either direction.")
+        return head + ": more than two standard errors, so the measurement resolves the difference."
+    return (
+        head + ": within two standard errors of zero, so this measurement does not show a difference "
+        "in either direction."
+    )

@@ -96,14 +96,28 @@ def leakage_experiment(
         One row per scenario: ``scenario``, ``description``, ``accuracy``
         (mean over folds), ``std`` and ``folds``.
     """
-    frames = [_one_experiment(images, labels, n_folds=n_folds, copies=copies,
-                              duplicate_fraction=duplicate_fraction, seed=seed + r) for r in range(repeats)]
+    frames = [
+        _one_experiment(
+            images, labels, n_folds=n_folds, copies=copies, duplicate_fraction=duplicate_fraction, seed=seed + r
+        )
+        for r in range(repeats)
+    ]
     merged = {}
     for frame in frames:
         for name, accs in frame:
             merged.setdefault(name, []).extend(accs)
-    return pd.DataFrame([{"scenario": name, "description": SCENARIOS[name], "accuracy": float(np.mean(a)),
-                          "std": float(np.std(a, ddof=1)), "folds": len(a)} for name, a in merged.items()])
+    return pd.DataFrame(
+        [
+            {
+                "scenario": name,
+                "description": SCENARIOS[name],
+                "accuracy": float(np.mean(a)),
+                "std": float(np.std(a, ddof=1)),
+                "folds": len(a),
+            }
+            for name, a in merged.items()
+        ]
+    )
 
 
 def _one_experiment(images, labels, *, n_folds, copies, duplicate_fraction, seed) -> list:
@@ -112,7 +126,9 @@ def _one_experiment(images, labels, *, n_folds, copies, duplicate_fraction, seed
 
     images, labels = np.asarray(images), np.asarray(labels)
     if images.ndim != 4 or images.dtype != np.uint8 or len(images) != len(labels):
-        raise DataError(f"expected uint8 images (N, H, W, 3) and N labels, got {images.dtype} {images.shape} and {labels.shape}.")
+        raise DataError(
+            f"expected uint8 images (N, H, W, 3) and N labels, got {images.dtype} {images.shape} and {labels.shape}."
+        )
     if not 0 < duplicate_fraction <= 1 or copies < 2:
         raise DataError("duplicate_fraction must lie in (0, 1] and copies must be at least 2.")
     rng = np.random.default_rng(seed)
@@ -126,23 +142,31 @@ def _one_experiment(images, labels, *, n_folds, copies, duplicate_fraction, seed
     accs = []
     for train, test in StratifiedKFold(n_folds, shuffle=True, random_state=seed).split(images, labels):
         extra = [_augment(images[train], rng) for _ in range(copies - 1)]
-        accs.append(score(np.concatenate([images[train], *extra]), np.tile(labels[train], copies), images[test], labels[test]))
+        accs.append(
+            score(np.concatenate([images[train], *extra]), np.tile(labels[train], copies), images[test], labels[test])
+        )
     rows.append(("honest", accs))
     # augment before splitting: the copies are split as if independent
     pool = np.concatenate([images] + [_augment(images, rng) for _ in range(copies - 1)])
     pool_y = np.tile(labels, copies)
-    accs = [score(pool[tr], pool_y[tr], pool[te], pool_y[te])
-            for tr, te in StratifiedKFold(n_folds, shuffle=True, random_state=seed).split(pool, pool_y)]
+    accs = [
+        score(pool[tr], pool_y[tr], pool[te], pool_y[te])
+        for tr, te in StratifiedKFold(n_folds, shuffle=True, random_state=seed).split(pool, pool_y)
+    ]
     rows.append(("augment_before_split", accs))
     # duplicates: add near copies of some images; split ignoring (leaky) or respecting (honest) the groups
     chosen = rng.choice(len(images), size=max(1, int(duplicate_fraction * len(images))), replace=False)
     dup_x = np.concatenate([images, _near_copies(images[chosen], rng)])
     dup_y = np.concatenate([labels, labels[chosen]])
     groups = np.concatenate([np.arange(len(images)), chosen])
-    leaky = [score(dup_x[tr], dup_y[tr], dup_x[te], dup_y[te])
-             for tr, te in StratifiedKFold(n_folds, shuffle=True, random_state=seed).split(dup_x, dup_y)]
-    grouped = [score(dup_x[tr], dup_y[tr], dup_x[te], dup_y[te])
-               for tr, te in StratifiedGroupKFold(n_folds, shuffle=True, random_state=seed).split(dup_x, dup_y, groups)]
+    leaky = [
+        score(dup_x[tr], dup_y[tr], dup_x[te], dup_y[te])
+        for tr, te in StratifiedKFold(n_folds, shuffle=True, random_state=seed).split(dup_x, dup_y)
+    ]
+    grouped = [
+        score(dup_x[tr], dup_y[tr], dup_x[te], dup_y[te])
+        for tr, te in StratifiedGroupKFold(n_folds, shuffle=True, random_state=seed).split(dup_x, dup_y, groups)
+    ]
     rows.append(("duplicates_split", leaky))
     rows.append(("duplicates_grouped", grouped))
     return rows

@@ -57,13 +57,9 @@ def _validate(y_true, y_score):
     if y_score.ndim == 2 and y_score.shape[1] == 1:  # Keras' (n, 1) sigmoid output
         y_score = y_score[:, 0]
     if y_true.ndim != 1 or y_score.ndim != 1:
-        raise DataError(
-            f"y_true and y_score must be 1-D (or (n, 1)), got shapes {y_true.shape} and {y_score.shape}."
-        )
+        raise DataError(f"y_true and y_score must be 1-D (or (n, 1)), got shapes {y_true.shape} and {y_score.shape}.")
     if len(y_true) != len(y_score):
-        raise DataError(
-            f"y_true has {len(y_true)} labels but y_score has {len(y_score)} scores; they must match."
-        )
+        raise DataError(f"y_true has {len(y_true)} labels but y_score has {len(y_score)} scores; they must match.")
     if len(y_true) == 0:
         raise DataError("y_true and y_score are empty; need at least one sample.")
     if y_true.dtype == bool:
@@ -72,9 +68,7 @@ def _validate(y_true, y_score):
         raise DataError(f"y_true must hold 0 (benign) and 1 (malignant), got dtype {y_true.dtype}.")
     labels = set(np.unique(y_true).tolist())
     if not labels <= {0, 1}:
-        raise DataError(
-            f"y_true must hold only 0 (benign) and 1 (malignant), got values {sorted(labels)}."
-        )
+        raise DataError(f"y_true must hold only 0 (benign) and 1 (malignant), got values {sorted(labels)}.")
     try:
         y_score = y_score.astype(float)
     except (TypeError, ValueError):
@@ -206,9 +200,7 @@ def roc_curve(y_true, y_score):
 
     y_true, y_score = _validate(y_true, y_score)
     if len(np.unique(y_true)) < 2:
-        raise DataError(
-            f"y_true holds only class {int(y_true[0])}; a ROC curve needs benign and malignant cases."
-        )
+        raise DataError(f"y_true holds only class {int(y_true[0])}; a ROC curve needs benign and malignant cases.")
     fpr, tpr, thresholds = skm.roc_curve(y_true, y_score, pos_label=1)
     return fpr, tpr, thresholds
 
@@ -245,9 +237,7 @@ def summarize_folds(fold_metrics: Sequence[Mapping]) -> dict:
     keys = list(folds[0].keys())
     for i, fold in enumerate(folds):
         if set(fold.keys()) != set(keys):
-            raise DataError(
-                f"Fold {i} has keys {sorted(fold.keys())}, fold 0 has {sorted(keys)}; they must match."
-            )
+            raise DataError(f"Fold {i} has keys {sorted(fold.keys())}, fold 0 has {sorted(keys)}; they must match.")
     summary = {}
     for key in keys:
         try:

@@ -18,13 +18,17 @@ import numpy as np
 import pandas as pd
 
 from mstl_lib.errors import DataError
-from mstl_lib.profiles import ARMS
+from mstl_lib.profiles import ARM_LABELS, ARMS
 
-METRIC_COLUMNS = (("auc", "AUC"), ("f1", "F1 score"), ("specificity", "Specificity"),
-                  ("sensitivity", "Sensitivity"), ("loss", "Loss"), ("accuracy", "Test accuracy"))
+METRIC_COLUMNS = (
+    ("auc", "AUC"),
+    ("f1", "F1 score"),
+    ("specificity", "Specificity"),
+    ("sensitivity", "Sensitivity"),
+    ("loss", "Loss"),
+    ("accuracy", "Test accuracy"),
+)
 PERCENT = {"f1", "specificity", "sensitivity", "accuracy"}
-TL_NAMES = {"scratch": "Scratch", "ctl": "CTL", "mstl": "MSTL", "baseline": "Baseline"}
-"""How each arm (:data:`mstl_lib.profiles.ARMS`) is named in tables and figures."""
 COMPARISONS = (("mstl", "ctl"), ("mstl", "scratch"), ("ctl", "scratch"))
 """Pairs of arms compared fold by fold within one (CNN, optimizer): the paper's MSTL vs CTL first."""
 
@@ -43,8 +47,10 @@ def fold_frame(results: list[dict]) -> pd.DataFrame:
         row.update({k: r["metrics"][k] for k, _ in METRIC_COLUMNS})
         rows.append(row)
     frame = pd.DataFrame(rows)
-    return frame.sort_values(["backbone", "optimizer", "tl", "fold"], key=lambda c: _arm_order(c) if c.name == "tl" else c,
-                             ).reset_index(drop=True)
+    return frame.sort_values(
+        ["backbone", "optimizer", "tl", "fold"],
+        key=lambda c: _arm_order(c) if c.name == "tl" else c,
+    ).reset_index(drop=True)
 
 
 def _format(mean: float, std: float, key: str) -> str:
@@ -79,15 +85,21 @@ def table1(results: list[dict], formatted: bool = True) -> pd.DataFrame:
     stats.columns = [f"{k}_{'mean' if agg == 'mean' else 'std'}" for k, agg in stats.columns]
     stats["folds"] = grouped.size()
     stats = stats.reset_index()
-    stats = stats.sort_values(["tl", "backbone", "optimizer"], key=lambda c: _arm_order(c) if c.name == "tl" else c,
-                              ).reset_index(drop=True)
+    stats = stats.sort_values(
+        ["tl", "backbone", "optimizer"],
+        key=lambda c: _arm_order(c) if c.name == "tl" else c,
+    ).reset_index(drop=True)
     average = stats.groupby(["tl", "backbone"])["accuracy_mean"].transform("mean")
     if not formatted:
         return stats.assign(average_accuracy=average)
-    table = pd.DataFrame({
-        "TL type": stats["tl"].map(TL_NAMES), "CNN": stats["backbone"], "Optimizer": stats["optimizer"],
-        "Folds": stats["folds"],
-    })
+    table = pd.DataFrame(
+        {
+            "TL type": stats["tl"].map(ARM_LABELS),
+            "CNN": stats["backbone"],
+            "Optimizer": stats["optimizer"],
+            "Folds": stats["folds"],
+        }
+    )
     for key, title in METRIC_COLUMNS:
         table[title] = [_format(m, s, key) for m, s in zip(stats[f"{key}_mean"], stats[f"{key}_std"])]
     table["Average"] = [f"{100 * a:.1f}" for a in average]
@@ -122,15 +134,26 @@ def grid_statistics(results: list[dict], *, n_resamples: int = 2000, seed: int =
 
     frame = fold_frame(results)
     means = frame.groupby(["tl", "backbone", "optimizer"])["accuracy"].mean()
-    configs = sorted({(b, o) for t, b, o in means.index if ("mstl", b, o) in means.index and ("ctl", b, o) in means.index})
+    configs = sorted(
+        {(b, o) for t, b, o in means.index if ("mstl", b, o) in means.index and ("ctl", b, o) in means.index}
+    )
     out: dict = {"n_configurations": len(configs)}
     if len(configs) >= 2:
         mstl = [means[("mstl", b, o)] for b, o in configs]
         ctl = [means[("ctl", b, o)] for b, o in configs]
         t, p = paper_ttest(mstl, ctl, paired=True)
-        out["paper_ttest"] = {"t": float(t), "p": float(p), "mstl_mean": float(np.mean(mstl)), "ctl_mean": float(np.mean(ctl))}
+        out["paper_ttest"] = {
+            "t": float(t),
+            "p": float(p),
+            "mstl_mean": float(np.mean(mstl)),
+            "ctl_mean": float(np.mean(ctl)),
+        }
     else:
-        out["paper_ttest"] = {"t": None, "p": None, "note": "needs two or more (CNN, optimizer) configurations with both TL types"}
+        out["paper_ttest"] = {
+            "t": None,
+            "p": None,
+            "note": "needs two or more (CNN, optimizer) configurations with both TL types",
+        }
     out["corrected_tests"] = _fold_comparisons(frame, results)
     out["collapsed"] = collapsed_folds(results)
     bootstrap = []
@@ -153,8 +176,12 @@ def _fold_comparisons(frame: pd.DataFrame, results: list[dict]) -> list[dict]:
     sizes = {(r["tl"], r["backbone"], r["optimizer"], r["fold"]): (r["n_train"], r["n_test"]) for r in results}
     series = {key: group.set_index("fold")["accuracy"] for key, group in frame.groupby(["tl", "backbone", "optimizer"])}
     configurations = sorted({(b, o) for _, b, o in series})
-    pairs = [((a, b, o), (c, b, o)) for a, c in COMPARISONS for b, o in configurations
-             if (a, b, o) in series and (c, b, o) in series]
+    pairs = [
+        ((a, b, o), (c, b, o))
+        for a, c in COMPARISONS
+        for b, o in configurations
+        if (a, b, o) in series and (c, b, o) in series
+    ]
     baselines = [key for key in series if key[0] == "baseline"]
     networks = sorted((key for key in series if key[0] != "baseline"), key=lambda k: (ARMS.index(k[0]), k[1], k[2]))
     pairs += [(key, base) for base in baselines for key in networks]
@@ -162,8 +189,14 @@ def _fold_comparisons(frame: pd.DataFrame, results: list[dict]) -> list[dict]:
     for key_a, key_b in pairs:
         a, b = series[key_a], series[key_b]
         common = sorted(set(a.index) & set(b.index))
-        entry = {"a": key_a[0], "b": key_b[0], "backbone": key_a[1], "optimizer": key_a[2], "folds": len(common),
-                 "mean_difference": float((a[common] - b[common]).mean()) if common else None}
+        entry = {
+            "a": key_a[0],
+            "b": key_b[0],
+            "backbone": key_a[1],
+            "optimizer": key_a[2],
+            "folds": len(common),
+            "mean_difference": float((a[common] - b[common]).mean()) if common else None,
+        }
         if len(common) >= 2:
             n_train, n_test = sizes[(*key_a, common[0])]
             t, p = corrected_resampled_ttest(a[common].to_numpy(), b[common].to_numpy(), n_train=n_train, n_test=n_test)
@@ -185,8 +218,15 @@ def collapsed_folds(results: list[dict], threshold: float = 0.5) -> list[dict]:
     for r in results:
         summary = summarize_predictions(r["y_true"], r["y_score"], threshold)
         if summary.collapsed:
-            out.append({"tl": r["tl"], "backbone": r["backbone"], "optimizer": r["optimizer"], "fold": r["fold"],
-                        "sentence": summary.sentence()})
+            out.append(
+                {
+                    "tl": r["tl"],
+                    "backbone": r["backbone"],
+                    "optimizer": r["optimizer"],
+                    "fold": r["fold"],
+                    "sentence": summary.sentence(),
+                }
+            )
     return out
 
 
@@ -197,7 +237,7 @@ def comparison_sentence(entry: dict, alpha: float = 0.05) -> str:
     t-test's p-value is below ``alpha``; otherwise "no difference shown at
     this size", which is not the same as "no difference".
     """
-    a, b = TL_NAMES[entry["a"]], TL_NAMES[entry["b"]]
+    a, b = ARM_LABELS[entry["a"]], ARM_LABELS[entry["b"]]
     config = f" ({entry['backbone']}, {entry['optimizer']})"
     if entry.get("p") is None:
         return f"{a} vs {b}{config}: not testable with {entry['folds']} fold(s)."
@@ -206,8 +246,10 @@ def comparison_sentence(entry: dict, alpha: float = 0.05) -> str:
         verdict = f"{a} is {'higher' if difference > 0 else 'lower'}"
     else:
         verdict = "no difference shown at this size"
-    return (f"{a} vs {b}{config}: mean test accuracy {difference:+.1f} points over {entry['folds']} folds, "
-            f"corrected resampled t-test p = {entry['p']:.3g}: {verdict}.")
+    return (
+        f"{a} vs {b}{config}: mean test accuracy {difference:+.1f} points over {entry['folds']} folds, "
+        f"corrected resampled t-test p = {entry['p']:.3g}: {verdict}."
+    )
 
 
 def best_arm_sentence(statistics: dict) -> str:
@@ -217,8 +259,10 @@ def best_arm_sentence(statistics: dict) -> str:
         return "No network arm has a defined AUC in this run."
     best = max(network, key=lambda b: b["auc"]["estimate"])
     auc = best["auc"]
-    text = (f"The best network arm is {TL_NAMES[best['tl']]} ({best['backbone']}, {best['optimizer']}), pooled AUC "
-            f"{auc['estimate']:.3f} (95% CI {auc['low']:.3f} to {auc['high']:.3f})")
+    text = (
+        f"The best network arm is {ARM_LABELS[best['tl']]} ({best['backbone']}, {best['optimizer']}), pooled AUC "
+        f"{auc['estimate']:.3f} (95% CI {auc['low']:.3f} to {auc['high']:.3f})"
+    )
     baseline = next((b["auc"] for b in statistics["bootstrap"] if b["tl"] == "baseline"), None)
     if baseline is None or baseline["estimate"] is None:
         return text + "; this run has no baseline."
@@ -228,8 +272,10 @@ def best_arm_sentence(statistics: dict) -> str:
         relation = "lies wholly below"
     else:
         relation = "overlaps, so these test images do not separate the two from"
-    return text + f"; its interval {relation} the baseline's ({baseline['estimate']:.3f}, {baseline['low']:.3f} to " \
-                  f"{baseline['high']:.3f})."
+    return (
+        text + f"; its interval {relation} the baseline's ({baseline['estimate']:.3f}, {baseline['low']:.3f} to "
+        f"{baseline['high']:.3f})."
+    )
 
 
 def _bootstrap(y_true, y_score, metric: str, n_resamples: int, seed: int) -> dict:
@@ -252,26 +298,34 @@ def format_report(results: list[dict], statistics: dict | None = None, manifest:
     lines = ["Table 1 (mean ± std over folds; rates in %)", table1(results).to_string(index=False), ""]
     if manifest:
         p = manifest.get("profile", {})
-        lines.append(f"Profile: {p.get('name')} | seed {manifest.get('seed')} | folds {manifest.get('n_folds')} | "
-                     f"weights {p.get('weights')} | data {manifest.get('dataset', {}).get('name')} "
-                     f"{manifest.get('dataset', {}).get('fingerprint', '')[:12]}")
+        lines.append(
+            f"Profile: {p.get('name')} | seed {manifest.get('seed')} | folds {manifest.get('n_folds')} | "
+            f"weights {p.get('weights')} | data {manifest.get('dataset', {}).get('name')} "
+            f"{manifest.get('dataset', {}).get('fingerprint', '')[:12]}"
+        )
         lines.append("")
     paper = statistics["paper_ttest"]
     if paper.get("p") is None:
         lines.append(f"Paper's t-test (MSTL vs CTL over configurations): not computed, {paper['note']}.")
     else:
-        lines.append(f"Paper's t-test (MSTL vs CTL over {statistics['n_configurations']} configurations, paired): "
-                     f"t = {paper['t']:.3f}, p = {paper['p']:.4g} (paper: p = 0.01191)")
+        lines.append(
+            f"Paper's t-test (MSTL vs CTL over {statistics['n_configurations']} configurations, paired): "
+            f"t = {paper['t']:.3f}, p = {paper['p']:.4g} (paper: p = 0.01191)"
+        )
     for entry in statistics["corrected_tests"]:
         lines.append(comparison_sentence(entry))
     for entry in statistics.get("collapsed", []):
-        lines.append(f"{TL_NAMES[entry['tl']]} {entry['backbone']} {entry['optimizer']} fold {entry['fold']}: "
-                     f"{entry['sentence']}")
+        lines.append(
+            f"{ARM_LABELS[entry['tl']]} {entry['backbone']} {entry['optimizer']} fold {entry['fold']}: "
+            f"{entry['sentence']}"
+        )
     lines.append("")
     lines.append("Bootstrap 95% confidence intervals (pooled test predictions):")
     for entry in statistics["bootstrap"]:
-        lines.append(f"  {TL_NAMES[entry['tl']]:<8} {entry['backbone']:<14} {entry['optimizer']:<19} n={entry['n']:<4} "
-                     f"AUC {_ci(entry['auc'])}  accuracy {_ci(entry['accuracy'])}")
+        lines.append(
+            f"  {ARM_LABELS[entry['tl']]:<8} {entry['backbone']:<14} {entry['optimizer']:<19} n={entry['n']:<4} "
+            f"AUC {_ci(entry['auc'])}  accuracy {_ci(entry['accuracy'])}"
+        )
     return "\n".join(lines)
 
 
@@ -287,5 +341,7 @@ def report_dict(results: list[dict], manifest: dict | None = None) -> dict:
         "table1": json.loads(table1(results, formatted=False).to_json(orient="records")),
         "folds": json.loads(fold_frame(results).to_json(orient="records")),
         "statistics": grid_statistics(results),
-        "manifest": {k: manifest[k] for k in ("profile", "seed", "n_folds", "versions", "created") if k in manifest} if manifest else None,
+        "manifest": {k: manifest[k] for k in ("profile", "seed", "n_folds", "versions", "created") if k in manifest}
+        if manifest
+        else None,
     }

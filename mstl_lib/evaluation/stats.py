@@ -338,9 +338,7 @@ def bootstrap_ci(
         raise DataError(f"threshold must be in [0, 1], got {threshold!r}.")
     y_true, y_score = _validate(y_true, y_score)
     if metric == "auc" and len(np.unique(y_true)) < 2:
-        raise DataError(
-            f"y_true holds only class {int(y_true[0])}; AUC needs benign and malignant cases."
-        )
+        raise DataError(f"y_true holds only class {int(y_true[0])}; AUC needs benign and malignant cases.")
     statistic = _auc_rows if metric == "auc" else _accuracy_rows(float(threshold))
     estimate = float(statistic(y_true, y_score))
     rng = seed if isinstance(seed, np.random.Generator) else np.random.default_rng(seed)

@@ -38,10 +38,10 @@ import re
 
 import numpy as np
 
-from mstl_lib.errors import DataError
-from mstl_lib.profiles import ALL_BACKBONES
-from mstl_lib.models.networks import FEATURE_LAYERS, LAST_CONV_LAYER
 from mstl_lib.data.images import resize_heatmap
+from mstl_lib.errors import DataError
+from mstl_lib.models.networks import FEATURE_LAYERS, LAST_CONV_LAYER
+from mstl_lib.profiles import ALL_BACKBONES
 
 __all__ = [
     "N_STAGES",
@@ -153,9 +153,7 @@ def conv_stage_layers(model_or_backbone) -> list[str]:
     if isinstance(model_or_backbone, str):
         backbone = model_or_backbone.lower()
         if backbone not in ALL_BACKBONES:
-            raise DataError(
-                f"Unknown backbone {model_or_backbone!r}; expected one of {', '.join(ALL_BACKBONES)}."
-            )
+            raise DataError(f"Unknown backbone {model_or_backbone!r}; expected one of {', '.join(ALL_BACKBONES)}.")
         model = None
     else:
         model = model_or_backbone
@@ -197,9 +195,7 @@ def _check_image(image, model) -> np.ndarray:
     if image.ndim == 2:
         image = np.repeat(image[:, :, None], 3, axis=2)
     if image.ndim != 3 or image.shape[2] != 3:
-        raise DataError(
-            f"image must be one HxWx3 RGB image (values in [0, 255]), got shape {image.shape}."
-        )
+        raise DataError(f"image must be one HxWx3 RGB image (values in [0, 255]), got shape {image.shape}.")
     if image.dtype == np.bool_ or not np.issubdtype(image.dtype, np.number):
         raise DataError(f"image must hold numbers in [0, 255], got dtype {image.dtype}.")
     expected = tuple(model.inputs[0].shape[1:3])
@@ -225,9 +221,7 @@ def _check_layers(model, layers) -> list[str]:
             raise DataError(f"Model {model.name!r} has no layer {name!r}.")
         shape = model.get_layer(name).output.shape
         if len(shape) != 4:
-            raise DataError(
-                f"Layer {name!r} outputs shape {tuple(shape)}, not a (batch, H, W, C) feature map."
-            )
+            raise DataError(f"Layer {name!r} outputs shape {tuple(shape)}, not a (batch, H, W, C) feature map.")
     return layers
 
 
@@ -394,8 +388,10 @@ def grad_cam(model, image, layer_name: str | None = None, class_index: int | Non
         else:
             if class_index is None:
                 class_index = int(tf.argmax(scores[0]))
-            if isinstance(class_index, bool) or not isinstance(class_index, (int, np.integer)) or not (
-                0 <= class_index < n_outputs
+            if (
+                isinstance(class_index, bool)
+                or not isinstance(class_index, (int, np.integer))
+                or not (0 <= class_index < n_outputs)
             ):
                 raise DataError(f"class_index must be an integer in [0, {n_outputs}), got {class_index!r}.")
             score = scores[:, int(class_index)]
@@ -408,5 +404,3 @@ def grad_cam(model, image, layer_name: str | None = None, class_index: int | Non
     peak = float(heat.max()) if heat.size else 0.0
     heat = heat / peak if peak > 0 and np.isfinite(peak) else np.zeros_like(heat)
     return resize_heatmap(heat, batch.shape[1:3])
-
-

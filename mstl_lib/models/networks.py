@@ -65,9 +65,9 @@ from pathlib import Path
 import keras
 
 from mstl_lib.errors import DataError
-from mstl_lib.profiles import ALL_BACKBONES, BACKBONES, LAB_BACKBONES
-from mstl_lib.models.preprocessing import BackbonePreprocessing, PREPROCESSING_MODES, PREPROCESS_LAYER
+from mstl_lib.models.preprocessing import PREPROCESS_LAYER, PREPROCESSING_MODES, BackbonePreprocessing
 from mstl_lib.models.weights import _check_backbone, _check_weights
+from mstl_lib.profiles import ALL_BACKBONES, BACKBONES, INPUT_SIZE, LAB_BACKBONES
 
 __all__ = [
     "BACKBONES",
@@ -88,9 +88,9 @@ __all__ = [
     "resnet10_trunk",
 ]
 
-#: Smallest accepted side of the square input (the paper's size, and
-#: InceptionV3's minimum in Keras).
-MIN_IMAGE_SIZE = 75
+#: Smallest accepted side of the square input: the paper's size, which is also
+#: InceptionV3's minimum in Keras.
+MIN_IMAGE_SIZE = INPUT_SIZE
 
 #: Units of the three ReLU dense layers of the binary head (our choice; the
 #: paper gives no sizes).
@@ -147,15 +147,11 @@ def _input_shape(image_size) -> tuple[int, int, int]:
                 raise TypeError
             shape = tuple(int(s) for s in image_size)
         except (TypeError, ValueError):
-            raise DataError(
-                f"image_size must be an int or a (height, width[, 3]) tuple, got {image_size!r}."
-            ) from None
+            raise DataError(f"image_size must be an int or a (height, width[, 3]) tuple, got {image_size!r}.") from None
         if len(shape) == 2:
             shape = shape + (3,)
         if len(shape) != 3:
-            raise DataError(
-                f"image_size must be an int or a (height, width[, 3]) tuple, got {image_size!r}."
-            )
+            raise DataError(f"image_size must be an int or a (height, width[, 3]) tuple, got {image_size!r}.")
     height, width, channels = shape
     if channels != 3:
         raise DataError(
@@ -173,7 +169,7 @@ def _input_shape(image_size) -> tuple[int, int, int]:
     return shape
 
 
-def build_backbone(backbone: str, weights=None, image_size=75) -> keras.Model:
+def build_backbone(backbone: str, weights=None, image_size=INPUT_SIZE) -> keras.Model:
     """A backbone without its ImageNet classifier, taking raw [0, 255] RGB.
 
     The returned functional model goes from the raw ``keras.Input`` through
@@ -240,8 +236,7 @@ def build_backbone(backbone: str, weights=None, image_size=75) -> keras.Model:
             target.load_weights(str(checked))
         except Exception as exc:
             raise DataError(
-                f"{checked}: cannot load these weights into {backbone} at "
-                f"{shape[0]}x{shape[1]}: {exc}"
+                f"{checked}: cannot load these weights into {backbone} at {shape[0]}x{shape[1]}: {exc}"
             ) from exc
     return model
 
@@ -271,7 +266,8 @@ def resnet10_trunk(x, widths=RESNET10_WIDTHS):
     three halving the map. At 75 x 75 the maps are 38, 38, 19, 10 and 5 pixels
     wide. About 0.3 million parameters with the default widths, against
     ResNet50's 23.5 million; on a 2-core CPU it trains about 20 times as many
-    images per second, so a classroom can run every stage in minutes. It is not one of the paper's networks (section 2.2).
+    images per second, so a classroom can run every stage in minutes. It is not one of the paper's
+    networks (section 2.2).
 
     Parameters
     ----------
@@ -300,10 +296,12 @@ def _binary_head(features, hidden_units, dropout_rate):
         x = keras.layers.Dense(units, activation="relu", name=f"head_dense_{i}")(x)
         if i == 1:
             x = keras.layers.Dropout(float(dropout_rate), name="head_dropout")(x)
-    return keras.layers.Dense(1, activation="sigmoid", dtype="float32", name="head_output")(x)  # float32 under mixed precision
+    return keras.layers.Dense(1, activation="sigmoid", dtype="float32", name="head_output")(
+        x
+    )  # float32 under mixed precision
 
 
-def build_stage1_model(backbone: str, n_classes: int = 3, weights=None, image_size=75) -> keras.Model:
+def build_stage1_model(backbone: str, n_classes: int = 3, weights=None, image_size=INPUT_SIZE) -> keras.Model:
     """Stage 1 of MSTL: backbone, global average pooling, softmax over cell lines.
 
     Parameters
@@ -340,7 +338,9 @@ def build_stage1_model(backbone: str, n_classes: int = 3, weights=None, image_si
         raise DataError(f"n_classes must be an integer >= 2, got {n_classes!r}.")
     base = build_backbone(backbone, weights=weights, image_size=image_size)
     x = keras.layers.GlobalAveragePooling2D(name=POOL_LAYER)(base.output)
-    outputs = keras.layers.Dense(n_classes, activation="softmax", dtype="float32", name=STAGE1_OUTPUT)(x)  # float32 under mixed precision
+    outputs = keras.layers.Dense(n_classes, activation="softmax", dtype="float32", name=STAGE1_OUTPUT)(
+        x
+    )  # float32 under mixed precision
     model = keras.Model(base.input, outputs, name=f"{backbone}_stage1")
     model.trainable = True
     return model
@@ -422,7 +422,7 @@ def build_stage2_model(
 def build_ctl_model(
     backbone: str,
     weights=None,
-    image_size=75,
+    image_size=INPUT_SIZE,
     hidden_units=HEAD_UNITS,
     dropout_rate: float = HEAD_DROPOUT,
 ) -> keras.Model:

@@ -1,9 +1,10 @@
 """Each backbone's ImageNet preprocessing as a serializable layer, the first layer of every model."""
 
 from __future__ import annotations
-import keras
-from mstl_lib.errors import DataError
 
+import keras
+
+from mstl_lib.errors import DataError
 
 #: Preprocessing mode of each backbone (``keras.applications.<module>.
 #: preprocess_input``): "caffe" = RGB->BGR and ImageNet mean subtraction,
@@ -56,9 +57,7 @@ class BackbonePreprocessing(keras.layers.Layer):
     def __init__(self, mode: str = "caffe", **kwargs):
         super().__init__(**kwargs)
         if mode not in self.MODES:
-            raise DataError(
-                f"Unknown preprocessing mode {mode!r}; expected one of {', '.join(self.MODES)}."
-            )
+            raise DataError(f"Unknown preprocessing mode {mode!r}; expected one of {', '.join(self.MODES)}.")
         self.mode = mode
 
     def call(self, inputs):

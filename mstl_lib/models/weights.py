@@ -1,13 +1,16 @@
 """Starting weights: ImageNet from Keras' own cache, or a weights file; the weights argument resolved once."""
 
 from __future__ import annotations
-from pathlib import Path
-from dataclasses import dataclass
-import keras
+
 import os
 import tempfile
-from mstl_lib.profiles import ALL_BACKBONES, BACKBONES
+from dataclasses import dataclass
+from pathlib import Path
+
+import keras
+
 from mstl_lib.errors import DataError, MSTLError
+from mstl_lib.profiles import ALL_BACKBONES, BACKBONES
 
 
 class WeightsUnavailableError(MSTLError, FileNotFoundError):
@@ -185,9 +188,7 @@ def ensure_imagenet_weights(backbone: str) -> Path:
     try:
         # get_file returns the cached file when it is present and its hash
         # matches; otherwise it downloads (and removes partial downloads).
-        path = keras.utils.get_file(
-            info.file_name, info.url, cache_subdir="models", file_hash=info.file_hash
-        )
+        path = keras.utils.get_file(info.file_name, info.url, cache_subdir="models", file_hash=info.file_hash)
     except Exception as exc:  # Keras raises a bare Exception on URL failures
         reason = str(exc)
         if was_cached:
@@ -213,8 +214,7 @@ def _check_weights(weights, backbone: str):
         path = Path(weights)
         if not path.name.endswith(".h5"):
             raise DataError(
-                f"weights={str(weights)!r}: expected 'imagenet', None, or a path to a "
-                "'.weights.h5' or '.h5' file."
+                f"weights={str(weights)!r}: expected 'imagenet', None, or a path to a '.weights.h5' or '.h5' file."
             )
         if not path.is_file():
             raise DataError(f"{path}: weights file not found. Fix: check the path.")
@@ -225,6 +225,4 @@ def _check_weights(weights, backbone: str):
                 f"it into {keras_weights_dir()} and pass weights='imagenet'."
             )
         return path
-    raise DataError(
-        f"weights must be 'imagenet', None or a path to a weights file, got {weights!r}."
-    )
+    raise DataError(f"weights must be 'imagenet', None or a path to a weights file, got {weights!r}.")

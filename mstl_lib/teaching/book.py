@@ -53,9 +53,21 @@ HEARTBEAT_SECONDS = 30
 """A kernel whose heartbeat stays silent this long has stopped answering (stopped, hung in C code)."""
 ENGINE_NAME = "mstl-watchdog"
 
-__all__ = ["CELL_TIMEOUTS", "CellStall", "FRAMEWORK_NOISE", "build_book", "build_html", "cell_timeout_for",
-           "execute_notebook", "execute_notebooks", "find_book_root", "list_notebooks", "stage_sources",
-           "strip_framework_noise", "write_student_edition"]
+__all__ = [
+    "CELL_TIMEOUTS",
+    "CellStall",
+    "FRAMEWORK_NOISE",
+    "build_book",
+    "build_html",
+    "cell_timeout_for",
+    "execute_notebook",
+    "execute_notebooks",
+    "find_book_root",
+    "list_notebooks",
+    "stage_sources",
+    "strip_framework_noise",
+    "write_student_edition",
+]
 
 
 class CellStall(Exception):
@@ -89,7 +101,9 @@ def find_book_root(start=None) -> Path:
         for folder in (candidate, *candidate.parents):
             if (folder / "_toc.yml").is_file() and (folder / "notebooks").is_dir():
                 return folder
-    raise DataError("no book found: run this inside the repository (the folder with _toc.yml and notebooks/), or pass --root.")
+    raise DataError(
+        "no book found: run this inside the repository (the folder with _toc.yml and notebooks/), or pass --root."
+    )
 
 
 def list_notebooks(root: Path) -> list[Path]:
@@ -165,30 +179,44 @@ def execute_notebooks(
         kernel_log = log_dir / f"{notebook.stem}.kernel.log"
         started = time.perf_counter()
         log(f"Executing {notebook.name} (profile {profile}) ...")
-        parameters = {"profile": profile, "work_dir": str(work_dir), "seed": seed, "progress": False,
-                      "weights": weights}
+        parameters = {
+            "profile": profile,
+            "work_dir": str(work_dir),
+            "seed": seed,
+            "progress": False,
+            "weights": weights,
+        }
         for attempt in (1, 2):
             try:
-                execute_notebook(notebook, target, parameters=parameters, kernel_name=kernel_name,
-                                 cell_timeout=cell_timeout, kernel_log=kernel_log)
+                execute_notebook(
+                    notebook,
+                    target,
+                    parameters=parameters,
+                    kernel_name=kernel_name,
+                    cell_timeout=cell_timeout,
+                    kernel_log=kernel_log,
+                )
                 break
             except CellStall as stall:
                 where = _where(notebook, stall)
                 if stall.kind == "dropped" and attempt == 1:
                     log(f"  {where}: {stall.what()}; retrying the lesson once from a fresh kernel ...")
                     continue
-                fix = (f"Fix: rerun this lesson with `mstl book --profile {profile} --only {_lesson_key(notebook)}`"
-                       + ("; if the cell is just slow on this machine, raise the limit with "
-                          f"`--cell-timeout SECONDS` (now {cell_timeout:g} s)." if stall.kind == "timeout" else
-                          f"; if it happens again, raise `--cell-timeout` (now {cell_timeout:g} s) or look at "
-                          "the kernel's log."))
+                fix = f"Fix: rerun this lesson with `mstl book --profile {profile} --only {_lesson_key(notebook)}`" + (
+                    "; if the cell is just slow on this machine, raise the limit with "
+                    f"`--cell-timeout SECONDS` (now {cell_timeout:g} s)."
+                    if stall.kind == "timeout"
+                    else f"; if it happens again, raise `--cell-timeout` (now {cell_timeout:g} s) or look at "
+                    "the kernel's log."
+                )
                 raise DataError(
                     f"{where}: {stall.what()}. {fix} The notebook as far as it ran is {target}; the kernel's "
                     f"log is {kernel_log}." + _log_tail(kernel_log)
                 ) from None
             except _execution_error() as error:
                 raise DataError(
-                    f"{notebook.name} failed in cell {error.exec_count}: {error.ename}: {str(error.evalue).rstrip('.')}. "
+                    f"{notebook.name} failed in cell {error.exec_count}: "
+                    f"{error.ename}: {str(error.evalue).rstrip('.')}. "
                     f"The executed notebook with the traceback is {target}."
                 ) from None
         document = nbformat.read(target, as_version=4)
@@ -235,9 +263,17 @@ def _log_tail(kernel_log: Path, lines: int = 12) -> str:
     return ("\nThe end of the kernel's log:\n" + "\n".join(tail)) if tail else ""
 
 
-def execute_notebook(notebook, target, *, parameters: dict, kernel_name: str = "python3",
-                     cell_timeout: float | None = None, kernel_log=None,
-                     ack_seconds: float | None = None, heartbeat_seconds: float | None = None) -> None:
+def execute_notebook(
+    notebook,
+    target,
+    *,
+    parameters: dict,
+    kernel_name: str = "python3",
+    cell_timeout: float | None = None,
+    kernel_log=None,
+    ack_seconds: float | None = None,
+    heartbeat_seconds: float | None = None,
+) -> None:
     """Execute one notebook with papermill, under the watchdog; write it to ``target``.
 
     The kernel gets the quiet environment (:func:`mstl_lib.quiet.quiet_environment`)
@@ -264,9 +300,17 @@ def execute_notebook(notebook, target, *, parameters: dict, kernel_name: str = "
         log_file = open(kernel_log, "w")
     try:
         papermill.execute_notebook(
-            str(notebook), str(target), cwd=str(Path(notebook).parent), kernel_name=kernel_name,
-            parameters=parameters, progress_bar=False, request_save_on_cell_execute=False,
-            engine_name=ENGINE_NAME, execution_timeout=cell_timeout, kernel_log=log_file, partial_output=str(target),
+            str(notebook),
+            str(target),
+            cwd=str(Path(notebook).parent),
+            kernel_name=kernel_name,
+            parameters=parameters,
+            progress_bar=False,
+            request_save_on_cell_execute=False,
+            engine_name=ENGINE_NAME,
+            execution_timeout=cell_timeout,
+            kernel_log=log_file,
+            partial_output=str(target),
             ack_seconds=ACK_SECONDS if ack_seconds is None else ack_seconds,
             heartbeat_seconds=HEARTBEAT_SECONDS if heartbeat_seconds is None else heartbeat_seconds,
         )
@@ -307,8 +351,9 @@ def _register_engine():
     class WatchdogClient(PapermillNotebookClient):
         """papermill's client, waiting for each reply under the watchdog."""
 
-        def __init__(self, nb_man, *, kernel_log=None, ack_seconds=ACK_SECONDS,
-                     heartbeat_seconds=HEARTBEAT_SECONDS, **kw):
+        def __init__(
+            self, nb_man, *, kernel_log=None, ack_seconds=ACK_SECONDS, heartbeat_seconds=HEARTBEAT_SECONDS, **kw
+        ):
             super().__init__(nb_man, **kw)
             self.kernel_log = kernel_log
             self.ack_seconds = ack_seconds
@@ -349,10 +394,19 @@ def _register_engine():
                 if msg["parent_header"].get("msg_id") == msg_id:
                     return msg
             self.log.warning("No reply to kernel_info; the notebook gets Python's language_info.")
-            return {"content": {"language_info": {
-                "name": "python", "version": sys.version.split()[0], "mimetype": "text/x-python",
-                "file_extension": ".py", "pygments_lexer": "ipython3", "nbconvert_exporter": "python",
-                "codemirror_mode": {"name": "ipython", "version": 3}}}}
+            return {
+                "content": {
+                    "language_info": {
+                        "name": "python",
+                        "version": sys.version.split()[0],
+                        "mimetype": "text/x-python",
+                        "file_extension": ".py",
+                        "pygments_lexer": "ipython3",
+                        "nbconvert_exporter": "python",
+                        "codemirror_mode": {"name": "ipython", "version": 3},
+                    }
+                }
+            }
 
         # nbclient's synchronous names are bound to its own coroutines: bind them to these.
         start_new_kernel = run_sync(async_start_new_kernel)
@@ -364,8 +418,7 @@ def _register_engine():
                 self.acknowledged = True
             return super().process_message(msg, cell, cell_index)
 
-        async def _async_poll_for_reply(self, msg_id, cell, timeout, task_poll_output_msg,
-                                        task_poll_kernel_alive):
+        async def _async_poll_for_reply(self, msg_id, cell, timeout, task_poll_output_msg, task_poll_kernel_alive):
             try:
                 return await self._watch(msg_id, cell, timeout, task_poll_output_msg, task_poll_kernel_alive)
             except CellStall:
@@ -412,8 +465,9 @@ def _register_engine():
             try:
                 await asyncio.wait_for(asyncio.shield(task_poll_output_msg), self.iopub_timeout)
             except asyncio.TimeoutError:
-                self.log.warning("The cell's reply came but its outputs did not end within "
-                                 f"{self.iopub_timeout} s; going on.")
+                self.log.warning(
+                    f"The cell's reply came but its outputs did not end within {self.iopub_timeout} s; going on."
+                )
                 task_poll_output_msg.cancel()
             task_poll_kernel_alive.cancel()
             return msg
@@ -421,24 +475,44 @@ def _register_engine():
         @staticmethod
         def _reply_from_outputs(msg_id, cell):
             error = next((o for o in cell.get("outputs", []) if o.get("output_type") == "error"), None)
-            content = ({"status": "error", "ename": error.ename, "evalue": error.evalue,
-                        "traceback": error.traceback} if error else {"status": "ok"})
+            content = (
+                {"status": "error", "ename": error.ename, "evalue": error.evalue, "traceback": error.traceback}
+                if error
+                else {"status": "ok"}
+            )
             return {"parent_header": {"msg_id": msg_id}, "msg_type": "execute_reply", "content": content}
 
     class WatchdogEngine(NBClientEngine):
         """papermill's nbclient engine with :class:`WatchdogClient`."""
 
         @classmethod
-        def execute_managed_notebook(cls, nb_man, kernel_name, log_output=False, stdout_file=None,
-                                     stderr_file=None, start_timeout=60, execution_timeout=None,
-                                     partial_output=None, **kwargs):
+        def execute_managed_notebook(
+            cls,
+            nb_man,
+            kernel_name,
+            log_output=False,
+            stdout_file=None,
+            stderr_file=None,
+            start_timeout=60,
+            execution_timeout=None,
+            partial_output=None,
+            **kwargs,
+        ):
             import nbformat
 
             kwargs.pop("input_path", None)
-            client = WatchdogClient(nb_man, kernel_name=kernel_name, timeout=execution_timeout,
-                                    startup_timeout=start_timeout, iopub_timeout=30, log=logger,
-                                    log_output=log_output, stdout_file=stdout_file, stderr_file=stderr_file,
-                                    **kwargs)
+            client = WatchdogClient(
+                nb_man,
+                kernel_name=kernel_name,
+                timeout=execution_timeout,
+                startup_timeout=start_timeout,
+                iopub_timeout=30,
+                log=logger,
+                log_output=log_output,
+                stdout_file=stdout_file,
+                stderr_file=stderr_file,
+                **kwargs,
+            )
             try:
                 return client.execute()
             except CellStall:
@@ -478,8 +552,18 @@ def stage_sources(root: Path, stage: Path) -> None:
 def build_html(stage: Path, out_root: Path, *, warnings_as_errors: bool = True) -> Path:
     """Run ``jupyter-book build`` on the staged sources; return the HTML folder."""
     runner = "from jupyter_book.cli.main import main; import sys; sys.exit(main())"
-    command = [sys.executable, "-c", runner, "build", str(stage), "--path-output", str(out_root),
-               "--builder", "html", "--keep-going"]
+    command = [
+        sys.executable,
+        "-c",
+        runner,
+        "build",
+        str(stage),
+        "--path-output",
+        str(out_root),
+        "--builder",
+        "html",
+        "--keep-going",
+    ]
     if warnings_as_errors:
         command += ["-W", "-n"]
     result = subprocess.run(command, capture_output=True, text=True)
@@ -535,8 +619,18 @@ def build_book(
         work_dir = build_dir / "work" / work_folder_name(profile_with_weights(profile, weights))
     work_dir = Path(work_dir)
     if execute:
-        execute_notebooks(root, stage / "notebooks", profile=profile, work_dir=work_dir, seed=seed, weights=weights,
-                          only=only, cell_timeout=cell_timeout, log_dir=build_dir / "logs", log=log)
+        execute_notebooks(
+            root,
+            stage / "notebooks",
+            profile=profile,
+            work_dir=work_dir,
+            seed=seed,
+            weights=weights,
+            only=only,
+            cell_timeout=cell_timeout,
+            log_dir=build_dir / "logs",
+            log=log,
+        )
     missing = [nb.name for nb in list_notebooks(root) if not (stage / "notebooks" / nb.name).is_file()]
     if missing:
         raise DataError(

@@ -63,6 +63,7 @@ def _close(value, expected, name="the answer", rel=1e-3, abs_=1e-6) -> None:
 
 # --- references -------------------------------------------------------------------------------
 
+
 def _ref_one_error(fold_size: int = 40) -> float:
     return 100.0 / fold_size
 
@@ -141,9 +142,11 @@ def _cmp_model(value, expected, **_):
     if got_shape != shape:
         raise _Mismatch(f"the output shape is {got_shape}, expected {shape}.")
     if value.count_params() != params:
-        raise _Mismatch(f"the model has {value.count_params():,} parameters, the library's {params:,}: "
-                        "check the layers' sizes.")
+        raise _Mismatch(
+            f"the model has {value.count_params():,} parameters, the library's {params:,}: check the layers' sizes."
+        )
     return f"output {shape} and {params:,} parameters, as the library's model"
+
 
 def _cmp_scalar(value, expected, **_):
     _close(value, expected)
@@ -189,14 +192,16 @@ def _cmp_boxes(value, expected, **_):
         raise _Mismatch(f"{len(small)} of your boxes have width + height below 100, e.g. {small[0]}: drop them.")
     if got != expected:
         extra, missing = len(got - expected), len(expected - got)
-        raise _Mismatch(f"{len(got)} boxes against {len(expected)} expected ({extra} not expected, "
-                        f"{missing} missing): use the outer contours of `cleaned` (cv2.RETR_EXTERNAL).")
+        raise _Mismatch(
+            f"{len(got)} boxes against {len(expected)} expected ({extra} not expected, "
+            f"{missing} missing): use the outer contours of `cleaned` (cv2.RETR_EXTERNAL)."
+        )
     return f"the same {len(got)} boxes as segment_frame"
 
 
 def _cmp_grouped_split(value, expected, *, groups, labels=None, test_share=0.2, tolerance=0.1, **_):
-    from mstl_lib.errors import DataError
     from mstl_lib.data.splits import check_no_leak
+    from mstl_lib.errors import DataError
 
     try:
         train, test = (np.asarray(part, dtype=np.int64).ravel() for part in value)
@@ -205,8 +210,10 @@ def _cmp_grouped_split(value, expected, *, groups, labels=None, test_share=0.2, 
     n = len(groups)
     covered = np.union1d(train, test)
     if len(covered) != n or len(train) + len(test) != n or covered.min() < 0 or covered.max() >= n:
-        raise _Mismatch(f"train and test should hold every index 0..{n - 1} exactly once "
-                        f"(got {len(train)} + {len(test)} indices, {len(covered)} distinct).")
+        raise _Mismatch(
+            f"train and test should hold every index 0..{n - 1} exactly once "
+            f"(got {len(train)} + {len(test)} indices, {len(covered)} distinct)."
+        )
     try:
         check_no_leak(groups, train, test)
     except DataError as error:
@@ -240,9 +247,11 @@ def _cmp_grad_cam(value, expected, **_):
         return "both maps are zero: no location has positive evidence for 'malignant'"
     diff = float(np.abs(heat - expected).max())
     if diff > 0.05:
-        raise _Mismatch(f"your normalised map differs from mstl_lib.models.features.grad_cam by up to {diff:.2f} "
-                        f"(of 1). Did you average the gradients over space, apply the ReLU and use the "
-                        f"logit rather than the probability?")
+        raise _Mismatch(
+            f"your normalised map differs from mstl_lib.models.features.grad_cam by up to {diff:.2f} "
+            f"(of 1). Did you average the gradients over space, apply the ReLU and use the "
+            f"logit rather than the probability?"
+        )
     return f"largest difference from mstl_lib.models.features.grad_cam {diff:.3f} (of 1)"
 
 
@@ -261,6 +270,7 @@ CHECKS: dict[str, tuple[Callable, Callable, str]] = {
     "corrected_ttest": (_ref_corrected_ttest, _cmp_tuple, "the corrected resampled t-test"),
 }
 """name -> (reference function, comparison, what is checked)."""
+
 
 def reference(name: str, **context):
     """The library's answer to exercise ``name`` (see :data:`CHECKS`)."""
@@ -291,7 +301,10 @@ def evaluate(name: str, value, **context) -> tuple[bool, str]:
         raise KeyError(f"unknown exercise {name!r}; known: {', '.join(CHECKS)}.")
     _, compare, _ = CHECKS[name]
     if value is None or value is Ellipsis:
-        return False, f"{WRONG} No answer yet: replace the ... in the cell above with your code, then run this cell again."
+        return (
+            False,
+            f"{WRONG} No answer yet: replace the ... in the cell above with your code, then run this cell again.",
+        )
     expected = reference(name, **context)
     try:
         detail = compare(value, expected, **context)

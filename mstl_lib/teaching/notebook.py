@@ -10,8 +10,15 @@ from mstl_lib.quiet import quiet_this_process
 from mstl_lib.teaching.workspace import Workspace
 
 
-def setup_notebook(profile: str = "smoke", work_dir=None, seed: int = 0, *, progress: bool = True,
-                   weights: str | None = "profile", **data_options) -> Workspace:
+def setup_notebook(
+    profile: str = "smoke",
+    work_dir=None,
+    seed: int = 0,
+    *,
+    progress: bool = True,
+    weights: str | None = "profile",
+    **data_options,
+) -> Workspace:
     """Prepare a lesson: quiet TensorFlow, fix the seed, print versions and profile.
 
     Parameters
@@ -53,11 +60,18 @@ def setup_notebook(profile: str = "smoke", work_dir=None, seed: int = 0, *, prog
     pd.set_option("display.max_columns", 50)
     pd.set_option("display.width", 250)
     keras.utils.set_random_seed(seed)
-    workspace = Workspace(profile=profile_with_weights(profile, weights), root=work_dir, seed=seed, progress=progress,
-                          **{k: v for k, v in data_options.items() if v is not None})
+    workspace = Workspace(
+        profile=profile_with_weights(profile, weights),
+        root=work_dir,
+        seed=seed,
+        progress=progress,
+        **{k: v for k, v in data_options.items() if v is not None},
+    )
     versions = library_versions()
-    print(f"mstl_lib {__version__} | TensorFlow {versions['tensorflow']} | Keras {versions['keras']} | "
-          f"Python {versions['python']}")
+    print(
+        f"mstl_lib {__version__} | TensorFlow {versions['tensorflow']} | Keras {versions['keras']} | "
+        f"Python {versions['python']}"
+    )
     print(f"Profile '{workspace.profile.name}': {PROFILES[workspace.profile.name].description}")
     print(f"Work folder: {_shown_path(workspace.root)}")
     return workspace
@@ -95,5 +109,8 @@ def profile_caption(workspace: Workspace) -> str:
     """A line to print under every result: which profile, seed and data produced it."""
     p = workspace.profile
     data = workspace.ultrasound_dir or "synthetic data"
-    return (f"Profile '{p.name}' (epochs {p.epochs_stage1}/{p.epochs_stage2}, {p.folds} folds, "
-            f"starting weights: {WEIGHT_NAMES.get(p.weights, p.weights) if p.weights else 'random'}), seed {workspace.seed}, {data}.")
+    return (
+        f"Profile '{p.name}' (epochs {p.epochs_stage1}/{p.epochs_stage2}, {p.folds} folds, "
+        f"starting weights: {WEIGHT_NAMES.get(p.weights, p.weights) if p.weights else 'random'}), "
+        f"seed {workspace.seed}, {data}."
+    )

@@ -44,8 +44,9 @@ def install_cell_urls(root) -> dict[str, list[str]]:
     found = {}
     for path in sorted((Path(root) / "notebooks").glob("[0-9][0-9]_*.ipynb")):
         notebook = nbformat.read(path, as_version=4)
-        found[path.name] = [m for cell in notebook.cells if cell.cell_type == "code"
-                            for m in _INSTALL_URL.findall(cell.source)]
+        found[path.name] = [
+            m for cell in notebook.cells if cell.cell_type == "code" for m in _INSTALL_URL.findall(cell.source)
+        ]
     return found
 
 
@@ -86,4 +87,7 @@ if __name__ == "__main__":
 
     book = find_book_root()
     names = set_repository_url(book, sys.argv[1] if len(sys.argv) > 1 else None)
-    print(f"Repository URL {configured_url(book)}: " + (f"updated {', '.join(names)}." if names else "everything already agrees."))
+    print(
+        f"Repository URL {configured_url(book)}: "
+        + (f"updated {', '.join(names)}." if names else "everything already agrees.")
+    )

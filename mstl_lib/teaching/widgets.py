@@ -52,8 +52,9 @@ def _render(output, draw, kwargs) -> None:
     try:
         fig = draw(**kwargs)
     except DataError as exc:
-        output.outputs = ({"output_type": "stream", "name": "stdout",
-                           "text": f"Cannot draw with these settings: {exc}\n"},)
+        output.outputs = (
+            {"output_type": "stream", "name": "stdout", "text": f"Cannot draw with these settings: {exc}\n"},
+        )
         return
     buffer = io.BytesIO()
     fig.savefig(buffer, format="png", bbox_inches="tight")
@@ -90,8 +91,9 @@ def _segment_keywords() -> set[str]:
     return {name for name in inspect.signature(segment_frame).parameters if name != "frame"}
 
 
-def draw_segmentation(frame, block_size: int = 51, offset: float | None = None, min_box_sum: int = 100,
-                      **segment_kwargs):
+def draw_segmentation(
+    frame, block_size: int = 51, offset: float | None = None, min_box_sum: int = 100, **segment_kwargs
+):
     """Segment a frame and draw threshold, mask and boxes (Ayana et al. 2022, Fig. 2).
 
     The drawing behind :func:`segmentation_explorer`, usable on its own.
@@ -128,21 +130,36 @@ def draw_segmentation(frame, block_size: int = 51, offset: float | None = None, 
     unknown = set(segment_kwargs) - _segment_keywords()
     if unknown or "return_intermediates" in segment_kwargs:
         raise DataError(f"unknown segment_frame keyword(s): {', '.join(sorted(unknown or {'return_intermediates'}))}.")
-    seg = segment_frame(frame, block_size=block_size, offset=offset, min_box_sum=min_box_sum,
-                        return_intermediates=True, **segment_kwargs)
+    seg = segment_frame(
+        frame,
+        block_size=block_size,
+        offset=offset,
+        min_box_sum=min_box_sum,
+        return_intermediates=True,
+        **segment_kwargs,
+    )
     height, width = seg.binary.shape[:2]
     panel_w = 3.6
     fig = new_figure(3 * panel_w, panel_w * height / width + 0.9)
     axes = fig.subplots(1, 3)
     show_image(axes[0], seg.binary, title=f"adaptive threshold (block {block_size} px)")
     show_image(axes[1], seg.cleaned, title="cleaned mask")
-    boxes = draw_boxes(frame, seg.boxes, seg.rejected, color=(0, 200, 0), rejected_color=(230, 0, 0),
-                       thickness=max(2, int(round(max(height, width) / 300))))
+    boxes = draw_boxes(
+        frame,
+        seg.boxes,
+        seg.rejected,
+        color=(0, 200, 0),
+        rejected_color=(230, 0, 0),
+        thickness=max(2, int(round(max(height, width) / 300))),
+    )
     show_image(axes[2], boxes, title=f"{len(seg.boxes)} kept (green), {len(seg.rejected)} rejected (red)")
     how = "automatic" if offset is None else "given"
     n = len(seg.boxes)
-    fig.suptitle(f"block size {block_size} px, offset C = {seg.offset:.1f} gray levels ({how}), "
-                 f"keep w + h >= {min_box_sum} px: {n} patch{'' if n == 1 else 'es'}", fontsize=10)
+    fig.suptitle(
+        f"block size {block_size} px, offset C = {seg.offset:.1f} gray levels ({how}), "
+        f"keep w + h >= {min_box_sum} px: {n} patch{'' if n == 1 else 'es'}",
+        fontsize=10,
+    )
     return fig
 
 
@@ -185,8 +202,12 @@ def segmentation_explorer(frame, **defaults):
     block_size = defaults.pop("block_size", 51)
     offset = defaults.pop("offset", None)
     min_box_sum = defaults.pop("min_box_sum", PAPER_MIN_BOX_SUM)
-    if isinstance(block_size, bool) or not isinstance(block_size, (int, np.integer)) or block_size < 3 \
-            or block_size % 2 == 0:
+    if (
+        isinstance(block_size, bool)
+        or not isinstance(block_size, (int, np.integer))
+        or block_size < 3
+        or block_size % 2 == 0
+    ):
         raise DataError(f"block_size must be an odd integer >= 3, got {block_size!r}.")
     if offset is not None and (not isinstance(offset, (int, float, np.number)) or offset < 0):
         raise DataError(f"offset must be None (automatic) or a number >= 0, got {offset!r}.")
@@ -198,17 +219,38 @@ def segmentation_explorer(frame, **defaults):
     style = {"description_width": "initial"}
     layout = widgets.Layout(width="340px")
     controls = {
-        "block_size": widgets.IntSlider(value=int(block_size), min=3, max=block_max, step=2,
-                                        description="block size (px, odd)", continuous_update=False,
-                                        style=style, layout=layout),
+        "block_size": widgets.IntSlider(
+            value=int(block_size),
+            min=3,
+            max=block_max,
+            step=2,
+            description="block size (px, odd)",
+            continuous_update=False,
+            style=style,
+            layout=layout,
+        ),
         "auto_offset": widgets.Checkbox(value=offset is None, description="automatic offset", indent=False),
-        "offset": widgets.FloatSlider(value=float(offset) if offset is not None else 5.0, min=0.0,
-                                      max=max(40.0, float(offset or 0)), step=0.5, description="offset C",
-                                      disabled=offset is None, continuous_update=False, style=style,
-                                      layout=layout),
-        "min_box_sum": widgets.IntSlider(value=int(min_box_sum), min=0, max=max(400, int(min_box_sum)), step=5,
-                                         description="keep w + h >= (px)", continuous_update=False,
-                                         style=style, layout=layout),
+        "offset": widgets.FloatSlider(
+            value=float(offset) if offset is not None else 5.0,
+            min=0.0,
+            max=max(40.0, float(offset or 0)),
+            step=0.5,
+            description="offset C",
+            disabled=offset is None,
+            continuous_update=False,
+            style=style,
+            layout=layout,
+        ),
+        "min_box_sum": widgets.IntSlider(
+            value=int(min_box_sum),
+            min=0,
+            max=max(400, int(min_box_sum)),
+            step=5,
+            description="keep w + h >= (px)",
+            continuous_update=False,
+            style=style,
+            layout=layout,
+        ),
     }
 
     def _toggle(change):
@@ -219,16 +261,26 @@ def segmentation_explorer(frame, **defaults):
 
     def show(output, block_size, auto_offset, offset, min_box_sum):
         # draw_segmentation is looked up at call time, so it can be wrapped.
-        _render(output, draw_segmentation, dict(frame=frame, block_size=block_size,
-                                                offset=None if auto_offset else offset,
-                                                min_box_sum=min_box_sum, **extra))
+        _render(
+            output,
+            draw_segmentation,
+            dict(
+                frame=frame,
+                block_size=block_size,
+                offset=None if auto_offset else offset,
+                min_box_sum=min_box_sum,
+                **extra,
+            ),
+        )
 
     output = _explorer_output(controls, show)
-    box = widgets.VBox([
-        widgets.HBox([controls["block_size"], controls["min_box_sum"]]),
-        widgets.HBox([controls["auto_offset"], controls["offset"]]),
-        output,
-    ])
+    box = widgets.VBox(
+        [
+            widgets.HBox([controls["block_size"], controls["min_box_sum"]]),
+            widgets.HBox([controls["auto_offset"], controls["offset"]]),
+            output,
+        ]
+    )
     box.controls = controls
     box.output = output
     return box
@@ -290,8 +342,18 @@ def _prediction_text(model, image) -> str:
     return f"class {k} (p = {float(output[k]):.2f})"
 
 
-def draw_feature_explorer(models, images, index: int = 0, stage: int = 0, labels=None, *, layers=None,
-                          n_channels: int = 3, alpha: float = 0.4, class_names=("benign", "malignant")):
+def draw_feature_explorer(
+    models,
+    images,
+    index: int = 0,
+    stage: int = 0,
+    labels=None,
+    *,
+    layers=None,
+    n_channels: int = 3,
+    alpha: float = 0.4,
+    class_names=("benign", "malignant"),
+):
     """Feature maps and Grad-CAM of several networks for one image and stage (Ayana et al. 2022, Fig. 6).
 
     The drawing behind :func:`feature_map_explorer`, usable on its own.
@@ -332,8 +394,8 @@ def draw_feature_explorer(models, images, index: int = 0, stage: int = 0, labels
         Bad models, images, index, stage or labels.
     """
     from mstl_lib.models.features import feature_maps, grad_cam
-    from mstl_lib.visualize.features import overlay_heatmap
     from mstl_lib.visualize.common import new_figure, show_image
+    from mstl_lib.visualize.features import overlay_heatmap
 
     models = _check_models(models)
     images = _check_images(images)
@@ -353,14 +415,23 @@ def draw_feature_explorer(models, images, index: int = 0, stage: int = 0, labels
     axes = fig.subplots(len(models), ncols, squeeze=False)
     for row, (name, model) in enumerate(models.items()):
         layer = per_model[name][int(stage)]
-        (_, activation), = feature_maps(model, image, [layer])
+        ((_, activation),) = feature_maps(model, image, [layer])
         heat = grad_cam(model, image, layer_name=layer)
-        show_image(axes[row, 0], image.astype(np.uint8) if image.dtype != np.uint8 else image,
-              title=_prediction_text(model, image), fontsize=8)
+        show_image(
+            axes[row, 0],
+            image.astype(np.uint8) if image.dtype != np.uint8 else image,
+            title=_prediction_text(model, image),
+            fontsize=8,
+        )
         axes[row, 0].set_ylabel(name, fontsize=11, fontweight="bold")
         show_image(axes[row, 1], overlay_heatmap(image, heat, alpha=alpha), title="Grad-CAM", fontsize=8)
-        show_image(axes[row, 2], activation.mean(axis=2), cmap="viridis", fontsize=8,
-              title=f"{layer}\n{activation.shape[0]}x{activation.shape[1]}x{activation.shape[2]}, mean")
+        show_image(
+            axes[row, 2],
+            activation.mean(axis=2),
+            cmap="viridis",
+            fontsize=8,
+            title=f"{layer}\n{activation.shape[0]}x{activation.shape[1]}x{activation.shape[2]}, mean",
+        )
         for c in range(int(n_channels)):
             ax = axes[row, 3 + c]
             if c >= activation.shape[2]:
@@ -375,8 +446,9 @@ def draw_feature_explorer(models, images, index: int = 0, stage: int = 0, labels
     return fig
 
 
-def feature_map_explorer(models, images, labels=None, *, layers=None, n_channels: int = 3,
-                         class_names=("benign", "malignant")):
+def feature_map_explorer(
+    models, images, labels=None, *, layers=None, n_channels: int = 3, class_names=("benign", "malignant")
+):
     """Pick an image and a convolution stage; see each network's maps and Grad-CAM (Fig. 6).
 
     Parameters
@@ -422,16 +494,36 @@ def feature_map_explorer(models, images, labels=None, *, layers=None, n_channels
         options.append((f"stage {k + 1}: {' / '.join(names)}", k))
     style = {"description_width": "initial"}
     controls = {
-        "index": widgets.IntSlider(value=0, min=0, max=len(images) - 1, step=1, description="image",
-                                   continuous_update=False, style=style, layout=widgets.Layout(width="320px")),
-        "stage": widgets.Dropdown(options=options, value=0, description="layer", style=style,
-                                  layout=widgets.Layout(width="420px")),
+        "index": widgets.IntSlider(
+            value=0,
+            min=0,
+            max=len(images) - 1,
+            step=1,
+            description="image",
+            continuous_update=False,
+            style=style,
+            layout=widgets.Layout(width="320px"),
+        ),
+        "stage": widgets.Dropdown(
+            options=options, value=0, description="layer", style=style, layout=widgets.Layout(width="420px")
+        ),
     }
 
     def show(output, index, stage):
-        _render(output, draw_feature_explorer, dict(models=models, images=images, index=index, stage=stage,
-                                                    labels=labels, layers=layers, n_channels=n_channels,
-                                                    class_names=class_names))
+        _render(
+            output,
+            draw_feature_explorer,
+            dict(
+                models=models,
+                images=images,
+                index=index,
+                stage=stage,
+                labels=labels,
+                layers=layers,
+                n_channels=n_channels,
+                class_names=class_names,
+            ),
+        )
 
     output = _explorer_output(controls, show)
     box = widgets.VBox([widgets.HBox(list(controls.values())), output])

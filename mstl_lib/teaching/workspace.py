@@ -98,8 +98,10 @@ class Workspace:
         """The synthetic data (``cells/`` and ``ultrasound/``), generated on first use."""
         from mstl_lib.data.synthetic import write_synthetic
 
-        return self._build_once(self.synthetic_dir, lambda out: write_synthetic(
-            out, profile=self.profile, seed=self.seed, progress=self.progress))
+        return self._build_once(
+            self.synthetic_dir,
+            lambda out: write_synthetic(out, profile=self.profile, seed=self.seed, progress=self.progress),
+        )
 
     def cell_frames(self) -> Path:
         """Folder of full microscopy frames, one sub-folder per cell line."""
@@ -113,9 +115,16 @@ class Workspace:
         """The stage-1 patch dataset (section 2.1), segmented on first use."""
         from mstl_lib.data.patches import build_patch_dataset
 
-        return self._build_once(self.patches_dir, lambda out: build_patch_dataset(
-            self.cell_frames(), out, per_class=self.profile.patches_per_class, seed=self.seed,
-            progress=self.progress))
+        return self._build_once(
+            self.patches_dir,
+            lambda out: build_patch_dataset(
+                self.cell_frames(),
+                out,
+                per_class=self.profile.patches_per_class,
+                seed=self.seed,
+                progress=self.progress,
+            ),
+        )
 
     def train_stage1(self, backbone: str | None = None, optimizer: str | None = None) -> dict:
         """Stage 1 for one (backbone, optimizer), trained on first use; returns its summary.
@@ -132,8 +141,15 @@ class Workspace:
         summary = stage1_run_dir(self.stage1_dir, backbone, optimizer) / "stage1.json"
         if summary.is_file():
             return json.loads(summary.read_text())
-        return run_stage1(self.patches(), self.stage1_dir, backbone=backbone, optimizer=optimizer,
-                          profile=self.profile, seed=self.seed, verbose=0)
+        return run_stage1(
+            self.patches(),
+            self.stage1_dir,
+            backbone=backbone,
+            optimizer=optimizer,
+            profile=self.profile,
+            seed=self.seed,
+            verbose=0,
+        )
 
     def generic_weights(self, backbone: str | None = None):
         """The generic stage's backbone weights (a file in Keras' cache), trained on first use."""
@@ -166,5 +182,12 @@ class Workspace:
                 for optimizer in options.get("optimizers") or self.profile.optimizers:
                     self.train_stage1(backbone, optimizer)
         dataset, _ = self.ultrasound()
-        return run_grid(dataset, self.grid_dir, stage1_dir=self.stage1_dir, profile=self.profile,
-                        seed=self.seed, progress=self.progress, **options)
+        return run_grid(
+            dataset,
+            self.grid_dir,
+            stage1_dir=self.stage1_dir,
+            profile=self.profile,
+            seed=self.seed,
+            progress=self.progress,
+            **options,
+        )

@@ -43,8 +43,9 @@ from __future__ import annotations
 
 import numpy as np
 
+from mstl_lib.data.images import load_image
 from mstl_lib.errors import DataError
-from mstl_lib.data.images import NETWORK_INPUT_SIZE, load_image
+from mstl_lib.profiles import INPUT_SIZE
 
 HOG_ORIENTATIONS = 9
 """Orientation bins of the HOG histograms (unsigned gradients, 0-180 degrees)."""
@@ -83,7 +84,7 @@ def _check_images(images) -> np.ndarray:
             "Fix: stack the images into one array; wrap a single image as images[None]."
         )
     if len(array) == 0:
-        raise DataError("images is empty (shape %s). Fix: pass at least one image." % (array.shape,))
+        raise DataError(f"images is empty (shape {array.shape}). Fix: pass at least one image.")
     if min(array.shape[1:]) < MIN_SIDE:
         raise DataError(
             f"images must be at least {MIN_SIDE} x {MIN_SIDE} pixels, got {array.shape[1]} x {array.shape[2]}. "
@@ -125,8 +126,14 @@ def hog_lbp_features(images) -> np.ndarray:
     rows = []
     for image in gray:
         parts = [
-            hog(image, orientations=HOG_ORIENTATIONS, pixels_per_cell=HOG_PIXELS_PER_CELL,
-                cells_per_block=HOG_CELLS_PER_BLOCK, block_norm="L2-Hys", feature_vector=True)
+            hog(
+                image,
+                orientations=HOG_ORIENTATIONS,
+                pixels_per_cell=HOG_PIXELS_PER_CELL,
+                cells_per_block=HOG_CELLS_PER_BLOCK,
+                block_norm="L2-Hys",
+                feature_vector=True,
+            )
         ]
         for points, radius in LBP_SETTINGS:
             codes = local_binary_pattern(image, points, radius, method="uniform")
@@ -141,10 +148,12 @@ def _pipeline(C: float, seed: int):
     from sklearn.pipeline import Pipeline
     from sklearn.preprocessing import StandardScaler
 
-    return Pipeline([
-        ("scale", StandardScaler()),
-        ("logreg", LogisticRegression(C=C, class_weight="balanced", max_iter=5000, random_state=seed)),
-    ])
+    return Pipeline(
+        [
+            ("scale", StandardScaler()),
+            ("logreg", LogisticRegression(C=C, class_weight="balanced", max_iter=5000, random_state=seed)),
+        ]
+    )
 
 
 def _check_fold(dataset, fold) -> None:
@@ -167,7 +176,8 @@ def _check_fold(dataset, fold) -> None:
         if parts[a] & parts[b]:
             raise DataError(
                 f"fold {getattr(fold, 'index', '?')}: the {a} and {b} parts share "
-                f"{len(parts[a] & parts[b])} images. Fix: build the folds with mstl_lib.data.splits.cross_validation_folds."
+                f"{len(parts[a] & parts[b])} images. "
+                "Fix: build the folds with mstl_lib.data.splits.cross_validation_folds."
             )
     for name in ("train", "val"):
         labels = dataset.labels[np.asarray(getattr(fold, name))]
@@ -178,8 +188,9 @@ def _check_fold(dataset, fold) -> None:
             )
 
 
-def run_baseline_fold(dataset, fold, *, seed: int = 0, image_size: int = NETWORK_INPUT_SIZE,
-                      profile=None, C_grid=C_GRID) -> dict:
+def run_baseline_fold(
+    dataset, fold, *, seed: int = 0, image_size: int = INPUT_SIZE, profile=None, C_grid=C_GRID
+) -> dict:
     """Fit and test the HOG + LBP logistic-regression baseline on one fold.
 
     Parameters
@@ -251,20 +262,32 @@ def run_baseline_fold(dataset, fold, *, seed: int = 0, image_size: int = NETWORK
     y_score = final.predict_proba(features(test))[:, 1].astype(float)  # the one look at the test part
     fpr, tpr, _ = roc_curve(y_true, y_score)
     return {
-        "tl": "baseline", "backbone": "hog-lbp", "optimizer": "logistic-regression", "fold": int(fold.index),
-        "profile": profile, "seed": seed, "weights": None,
-        "n_train": int(len(train)), "n_train_augmented": int(len(train)),
-        "n_val": int(len(val)), "n_test": int(len(test)),
-        "best_epoch": None, "epochs_trained": None, "metrics": binary_metrics(y_true, y_score),
+        "tl": "baseline",
+        "backbone": "hog-lbp",
+        "optimizer": "logistic-regression",
+        "fold": int(fold.index),
+        "profile": profile,
+        "seed": seed,
+        "weights": None,
+        "n_train": int(len(train)),
+        "n_train_augmented": int(len(train)),
+        "n_val": int(len(val)),
+        "n_test": int(len(test)),
+        "best_epoch": None,
+        "epochs_trained": None,
+        "metrics": binary_metrics(y_true, y_score),
         "roc": {"fpr": np.asarray(fpr).tolist(), "tpr": np.asarray(tpr).tolist()},
-        "y_true": y_true.tolist(), "y_score": y_score.tolist(),
+        "y_true": y_true.tolist(),
+        "y_score": y_score.tolist(),
         "test_images": [str(p.relative_to(dataset.root)) for p in paths[test]],
-        "history": {}, "C": best_c,
+        "history": {},
+        "C": best_c,
     }
 
 
-def run_baseline_cv(dataset, *, n_folds: int = 5, seed: int = 0, image_size: int = NETWORK_INPUT_SIZE,
-                    profile=None) -> list[dict]:
+def run_baseline_cv(
+    dataset, *, n_folds: int = 5, seed: int = 0, image_size: int = INPUT_SIZE, profile=None
+) -> list[dict]:
     """:func:`run_baseline_fold` on every fold of :func:`mstl_lib.data.splits.cross_validation_folds`.
 
     Parameters

@@ -51,8 +51,12 @@ def run_in_child(function, *args, log_path=None, on_wait=None, env=None, **kwarg
         job.write_bytes(pickle.dumps((function.__module__, function.__qualname__, args, kwargs)))
         log = open(log_path, "a") if log_path else subprocess.DEVNULL
         try:
-            done = subprocess.Popen([sys.executable, "-m", "mstl_lib.training.child", str(job), str(result)],
-                                    stdout=log, stderr=log, env={**quiet_environment(), **(env or {})})
+            done = subprocess.Popen(
+                [sys.executable, "-m", "mstl_lib.training.child", str(job), str(result)],
+                stdout=log,
+                stderr=log,
+                env={**quiet_environment(), **(env or {})},
+            )
             while done.poll() is None:
                 try:
                     done.wait(timeout=1.0)
@@ -67,8 +71,10 @@ def run_in_child(function, *args, log_path=None, on_wait=None, env=None, **kwarg
             tail = ""
             if log_path and Path(log_path).is_file():
                 tail = "\n".join(Path(log_path).read_text(errors="replace").splitlines()[-15:])
-            raise MSTLError(f"the training process ended with exit status {done.returncode} and no result"
-                            + (f"; the end of its log ({log_path}):\n{tail}" if tail else "."))
+            raise MSTLError(
+                f"the training process ended with exit status {done.returncode} and no result"
+                + (f"; the end of its log ({log_path}):\n{tail}" if tail else ".")
+            )
         status, kind, value = pickle.loads(result.read_bytes())
     if status == "ok":
         return value

@@ -22,10 +22,10 @@ import json
 import math
 import os
 import time
+from collections.abc import Callable
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable
 
 import keras
 
@@ -77,7 +77,9 @@ def get_strategy(name: str | None = None):
         devices = [d.name for d in (gpus or tf.config.list_logical_devices("CPU"))]
         return tf.distribute.MirroredStrategy(devices=devices)
     if "TF_CONFIG" not in os.environ:
-        raise DataError("strategy 'multiworker' needs the TF_CONFIG environment variable (cluster and task) on every machine.")
+        raise DataError(
+            "strategy 'multiworker' needs the TF_CONFIG environment variable (cluster and task) on every machine."
+        )
     return tf.distribute.MultiWorkerMirroredStrategy()
 
 
@@ -350,8 +352,8 @@ def fit_model(
     verbose : int or "auto"
         Keras progress output.
     """
-    from mstl_lib.training.optimizers import make_optimizer
     from mstl_lib.models.networks import set_batchnorm_momentum
+    from mstl_lib.training.optimizers import make_optimizer
 
     if epochs < 1:
         raise DataError(f"epochs must be at least 1, got {epochs}.")
@@ -368,7 +370,9 @@ def fit_model(
         if bn_momentum is not None:
             set_batchnorm_momentum(model, bn_momentum)
         model.compile(
-            optimizer=make_optimizer(optimizer, learning_rate, decay_rate, steps_per_epoch=max(int(steps_per_epoch), 1)),
+            optimizer=make_optimizer(
+                optimizer, learning_rate, decay_rate, steps_per_epoch=max(int(steps_per_epoch), 1)
+            ),
             loss=loss,
             metrics=list(metrics),
             jit_compile=jit_compile,
@@ -378,25 +382,38 @@ def fit_model(
     if done_path.is_file() and best_path.is_file():
         _load_weights_quietly(model, best_path)
         done = json.loads(done_path.read_text())
-        return FitResult(model=model, history=read_history(history_path), best_epoch=done["best_epoch"], run_dir=run_dir)
+        return FitResult(
+            model=model, history=read_history(history_path), best_epoch=done["best_epoch"], run_dir=run_dir
+        )
     backup_dir = run_dir / "backup"
     resume_epoch = _resume_epoch(backup_dir)
     _truncate_history(history_path, resume_epoch)
-    checkpoint = ResumableCheckpoint(backup_dir, best_path, monitor=monitor, mode=mode,
-                                     min_interval=backup_interval)
+    checkpoint = ResumableCheckpoint(backup_dir, best_path, monitor=monitor, mode=mode, min_interval=backup_interval)
     callbacks = [checkpoint, LearningRateLogger(), keras.callbacks.CSVLogger(str(history_path), append=True)]
     if patience is not None:
         callbacks.append(keras.callbacks.EarlyStopping(monitor=monitor, mode=mode, patience=int(patience)))
-    model.fit(train_data, validation_data=val_data, epochs=int(epochs), callbacks=callbacks, verbose=verbose,
-              shuffle=False)
+    model.fit(
+        train_data, validation_data=val_data, epochs=int(epochs), callbacks=callbacks, verbose=verbose, shuffle=False
+    )
     history = read_history(history_path)
     if checkpoint.best_weights is None and best_path.is_file():
         _load_weights_quietly(model, best_path)  # the best epoch came before a resumption and was not beaten
     values = history.get(monitor, [])
     finite = [(v, i) for i, v in enumerate(values) if not math.isnan(v)]
     best_epoch = ((max if mode == "max" else min)(finite)[1] + 1) if finite else len(values)
-    done_path.write_text(json.dumps({"epochs": epochs, "epochs_trained": len(values), "best_epoch": best_epoch,
-                                     "monitor": monitor,
-                                                  "optimizer": optimizer, "learning_rate": learning_rate,
-                                                  "decay_rate": decay_rate, "steps_per_epoch": steps_per_epoch}, indent=2))
+    done_path.write_text(
+        json.dumps(
+            {
+                "epochs": epochs,
+                "epochs_trained": len(values),
+                "best_epoch": best_epoch,
+                "monitor": monitor,
+                "optimizer": optimizer,
+                "learning_rate": learning_rate,
+                "decay_rate": decay_rate,
+                "steps_per_epoch": steps_per_epoch,
+            },
+            indent=2,
+        )
+    )
     return FitResult(model=model, history=history, best_epoch=best_epoch, run_dir=run_dir)

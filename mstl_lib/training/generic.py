@@ -46,8 +46,10 @@ def generic_weights_path(backbone: str, profile: str | Profile, seed: int = 0) -
     from mstl_lib.models.weights import keras_weights_dir
 
     p = get_profile(profile)
-    name = (f"mstl-{GENERIC_WEIGHTS}-{p.generic_categories}x{p.generic_per_category}-{backbone}-"
-            f"{p.image_size}px-e{p.epochs_generic}-seed{seed}.weights.h5")
+    name = (
+        f"mstl-{GENERIC_WEIGHTS}-{p.generic_categories}x{p.generic_per_category}-{backbone}-"
+        f"{p.image_size}px-e{p.epochs_generic}-seed{seed}.weights.h5"
+    )
     return keras_weights_dir() / name
 
 
@@ -57,8 +59,9 @@ def generic_summary(path) -> dict:
     return json.loads(record.read_text()) if record.is_file() else {}
 
 
-def ensure_generic_weights(backbone: str, profile: str | Profile, *, seed: int = 0, verbose: int | str = 0,
-                           log=print) -> Path:
+def ensure_generic_weights(
+    backbone: str, profile: str | Profile, *, seed: int = 0, verbose: int | str = 0, log=print
+) -> Path:
     """The generic stage's backbone weights, trained and cached on first use.
 
     Parameters
@@ -81,8 +84,10 @@ def ensure_generic_weights(backbone: str, profile: str | Profile, *, seed: int =
     """
     p = get_profile(profile)
     if p.generic_categories < 2 or p.generic_per_category < 2 or p.epochs_generic < 1:
-        raise DataError(f"profile {p.name!r} defines no generic stage (generic_categories, generic_per_category, "
-                        "epochs_generic). Fix: use a profile with weights='fractaldb' settings, e.g. 'lab'.")
+        raise DataError(
+            f"profile {p.name!r} defines no generic stage (generic_categories, generic_per_category, "
+            "epochs_generic). Fix: use a profile with weights='fractaldb' settings, e.g. 'lab'."
+        )
     path = generic_weights_path(backbone, p, seed)
     if path.is_file():
         return path
@@ -90,8 +95,10 @@ def ensure_generic_weights(backbone: str, profile: str | Profile, *, seed: int =
     with _exclusive(path.with_name(path.name + ".lock")):  # parallel jobs (shards, pretrain arrays) train it once
         if path.is_file():
             return path
-        log(f"Generic stage: pretraining {backbone} on {p.generic_categories} fractal categories x "
-            f"{p.generic_per_category} images (once; cached as {path.name}) ...")
+        log(
+            f"Generic stage: pretraining {backbone} on {p.generic_categories} fractal categories x "
+            f"{p.generic_per_category} images (once; cached as {path.name}) ..."
+        )
         work = path.parent / (path.name + ".partial")
         shutil.rmtree(work, ignore_errors=True)
         summary = _train_generic(backbone, p, seed, work, verbose)
@@ -100,14 +107,19 @@ def ensure_generic_weights(backbone: str, profile: str | Profile, *, seed: int =
         os.replace(record, Path(str(path).replace(".weights.h5", ".json")))
         os.replace(work / path.name, path)  # last: the weights file appears only when everything is in place
         shutil.rmtree(work, ignore_errors=True)
-    log(f"Generic stage done: held-out accuracy {summary['val_accuracy']:.2f} over "
-        f"{p.generic_categories} categories (chance {1 / p.generic_categories:.2f}).")
+    log(
+        f"Generic stage done: held-out accuracy {summary['val_accuracy']:.2f} over "
+        f"{p.generic_categories} categories (chance {1 / p.generic_categories:.2f})."
+    )
     return path
 
 
 @contextmanager
 def _exclusive(lock_path: Path):
-    """Hold an exclusive ``flock`` on ``lock_path`` inside the block (other processes wait); a no-op where there is none."""
+    """Hold an exclusive ``flock`` on ``lock_path`` inside the block; other processes wait.
+
+    A no-op where the system has no ``flock``.
+    """
     try:
         import fcntl
     except ImportError:  # not POSIX
@@ -131,26 +143,41 @@ def _split(labels: np.ndarray, seed: int) -> tuple[np.ndarray, np.ndarray]:
 
 def _train_generic(backbone: str, p: Profile, seed: int, work: Path, verbose) -> dict:
     """Train backbone + pooling + softmax on the fractal categories; save the backbone's weights in ``work``."""
-    from mstl_lib.models.networks import build_backbone, build_stage1_model
-    from mstl_lib.training.inputs import make_tf_dataset
     from mstl_lib.data.synthetic import make_fractal_dataset
+    from mstl_lib.models.networks import build_backbone, build_stage1_model
     from mstl_lib.training.fit import fit_model, set_seed
+    from mstl_lib.training.inputs import make_tf_dataset
 
     set_seed(seed)
     images, labels = make_fractal_dataset(p.generic_categories, p.generic_per_category, size=p.image_size, seed=seed)
     train, val = _split(labels, seed)
 
     def data(indices, training):
-        return make_tf_dataset(images[indices], labels[indices], batch_size=p.batch_size, training=training,
-                               augmentation="stage1" if training else None, seed=seed, image_size=p.image_size,
-                               one_hot=p.generic_categories)
+        return make_tf_dataset(
+            images[indices],
+            labels[indices],
+            batch_size=p.batch_size,
+            training=training,
+            augmentation="stage1" if training else None,
+            seed=seed,
+            image_size=p.image_size,
+            one_hot=p.generic_categories,
+        )
 
     fit = fit_model(
         lambda: build_stage1_model(backbone, n_classes=p.generic_categories, weights=None, image_size=p.image_size),
-        data(train, True), data(val, False), run_dir=work / "run", epochs=p.epochs_generic,
-        optimizer=GENERIC_OPTIMIZER, learning_rate=GENERIC_LEARNING_RATE, decay_rate=p.decay_rate,
-        steps_per_epoch=math.ceil(len(train) / p.batch_size), loss="categorical_crossentropy",
-        metrics=("accuracy",), bn_momentum=p.bn_momentum, verbose=verbose,
+        data(train, True),
+        data(val, False),
+        run_dir=work / "run",
+        epochs=p.epochs_generic,
+        optimizer=GENERIC_OPTIMIZER,
+        learning_rate=GENERIC_LEARNING_RATE,
+        decay_rate=p.decay_rate,
+        steps_per_epoch=math.ceil(len(train) / p.batch_size),
+        loss="categorical_crossentropy",
+        metrics=("accuracy",),
+        bn_momentum=p.bn_momentum,
+        verbose=verbose,
     )
     backbone_model = build_backbone(backbone, weights=None, image_size=p.image_size)
     for layer in backbone_model.layers:
@@ -160,11 +187,17 @@ def _train_generic(backbone: str, p: Profile, seed: int, work: Path, verbose) ->
     history = fit.history
     return {
         "what": "backbone weights after supervised pretraining on FractalDB-style fractal categories "
-                "(Kataoka et al., ACCV 2020), generated locally",
-        "backbone": backbone, "seed": seed, "categories": p.generic_categories,
-        "images_per_category": p.generic_per_category, "image_size": p.image_size, "epochs": p.epochs_generic,
-        "epochs_trained": len(history.get("loss", [])), "best_epoch": fit.best_epoch,
-        "optimizer": GENERIC_OPTIMIZER, "learning_rate": GENERIC_LEARNING_RATE,
+        "(Kataoka et al., ACCV 2020), generated locally",
+        "backbone": backbone,
+        "seed": seed,
+        "categories": p.generic_categories,
+        "images_per_category": p.generic_per_category,
+        "image_size": p.image_size,
+        "epochs": p.epochs_generic,
+        "epochs_trained": len(history.get("loss", [])),
+        "best_epoch": fit.best_epoch,
+        "optimizer": GENERIC_OPTIMIZER,
+        "learning_rate": GENERIC_LEARNING_RATE,
         "val_accuracy": float(history["val_accuracy"][fit.best_epoch - 1]) if history.get("val_accuracy") else None,
     }
 

@@ -33,18 +33,18 @@ import os
 import platform
 import re
 import secrets
+from collections.abc import Mapping, Sequence
 from concurrent.futures import FIRST_EXCEPTION, ThreadPoolExecutor, wait
 from datetime import datetime, timezone
 from itertools import product
 from pathlib import Path
-from typing import Mapping, Sequence
 
 from mstl_lib import __version__
-from mstl_lib.training.child import run_in_child
 from mstl_lib.data.datasets import ImageDataset
-from mstl_lib.errors import DataError
-from mstl_lib.profiles import ALL_BACKBONES, ARMS, OPTIMIZERS, Profile, get_profile
 from mstl_lib.data.splits import cross_validation_folds
+from mstl_lib.errors import DataError
+from mstl_lib.profiles import ALL_BACKBONES, ARMS, INPUT_SIZE, OPTIMIZERS, Profile, get_profile
+from mstl_lib.training.child import run_in_child
 from mstl_lib.training.stages import stage1_model_path, train_fold
 
 GRID_MANIFEST = "manifest.json"
@@ -69,9 +69,16 @@ def library_versions() -> dict[str, str]:
     import sklearn
     import tensorflow
 
-    return {"mstl_lib": __version__, "python": platform.python_version(), "tensorflow": tensorflow.__version__,
-            "keras": keras.__version__, "numpy": numpy.__version__, "scikit-learn": sklearn.__version__,
-            "opencv": cv2.__version__, "platform": platform.platform()}
+    return {
+        "mstl_lib": __version__,
+        "python": platform.python_version(),
+        "tensorflow": tensorflow.__version__,
+        "keras": keras.__version__,
+        "numpy": numpy.__version__,
+        "scikit-learn": sklearn.__version__,
+        "opencv": cv2.__version__,
+        "platform": platform.platform(),
+    }
 
 
 def result_path(out_dir, tl: str, backbone: str, optimizer: str, fold: int) -> Path:
@@ -110,7 +117,9 @@ BASELINE_CONFIG = ("hog-lbp", "logistic-regression")
 
 def _grid_units(arms, backbones, optimizers, folds) -> list[tuple]:
     """Every (arm, backbone, optimizer, fold) of the grid, networks first, the baseline last."""
-    units = [(tl, b, o, f) for b, o, tl, f in product(backbones, optimizers, [a for a in arms if a != "baseline"], folds)]
+    units = [
+        (tl, b, o, f) for b, o, tl, f in product(backbones, optimizers, [a for a in arms if a != "baseline"], folds)
+    ]
     if "baseline" in arms:
         units += [("baseline", *BASELINE_CONFIG, f) for f in folds]
     return units
@@ -166,8 +175,10 @@ def parse_shard(spec, environ: Mapping[str, str] | None = None) -> tuple[int, in
         return _shard_from_environment(os.environ if environ is None else environ)
     match = re.fullmatch(r"\s*(\d+)\s*/\s*(\d+)\s*", text)
     if not match:
-        raise DataError(f"shard {spec!r} is not K/N or 'auto'. Fix: give e.g. --shard 1/4 (the first of four parts, "
-                        "counted from 1), or --shard auto inside a SLURM array or Kubernetes Indexed Job.")
+        raise DataError(
+            f"shard {spec!r} is not K/N or 'auto'. Fix: give e.g. --shard 1/4 (the first of four parts, "
+            "counted from 1), or --shard auto inside a SLURM array or Kubernetes Indexed Job."
+        )
     return _checked_shard(int(match.group(1)), int(match.group(2)), shown=repr(spec))
 
 
@@ -175,8 +186,10 @@ def _checked_shard(k, n, *, shown: str) -> tuple[int, int]:
     if isinstance(k, bool) or isinstance(n, bool) or not all(isinstance(v, int) for v in (k, n)):
         raise DataError(f"shard {shown}: K and N must be whole numbers. Fix: give e.g. --shard 1/4.")
     if n < 1 or not 1 <= k <= n:
-        raise DataError(f"shard {shown}: K must be between 1 and N (K counts from 1), and N at least 1. "
-                        f"Fix: give one of 1/{max(n, 1)} ... {max(n, 1)}/{max(n, 1)}.")
+        raise DataError(
+            f"shard {shown}: K must be between 1 and N (K counts from 1), and N at least 1. "
+            f"Fix: give one of 1/{max(n, 1)} ... {max(n, 1)}/{max(n, 1)}."
+        )
     return k, n
 
 
@@ -185,38 +198,50 @@ def _integer_variable(environ, name: str) -> int:
     try:
         return int(value)
     except ValueError:
-        raise DataError(f"--shard auto: {name}={value!r} is not a whole number. Fix: set it to one, or give "
-                        "--shard K/N explicitly.") from None
+        raise DataError(
+            f"--shard auto: {name}={value!r} is not a whole number. Fix: set it to one, or give --shard K/N explicitly."
+        ) from None
 
 
 def _shard_from_environment(environ: Mapping[str, str]) -> tuple[int, int]:
     """(K, N) from a SLURM job array or a Kubernetes Indexed Job (see :func:`parse_shard`)."""
     if "SLURM_ARRAY_TASK_ID" in environ:
         if "SLURM_ARRAY_TASK_COUNT" not in environ:
-            raise DataError("--shard auto: SLURM_ARRAY_TASK_ID is set but SLURM_ARRAY_TASK_COUNT is not. Fix: run "
-                            "inside an `sbatch --array` job, or give --shard K/N explicitly.")
+            raise DataError(
+                "--shard auto: SLURM_ARRAY_TASK_ID is set but SLURM_ARRAY_TASK_COUNT is not. Fix: run "
+                "inside an `sbatch --array` job, or give --shard K/N explicitly."
+            )
         task = _integer_variable(environ, "SLURM_ARRAY_TASK_ID")
         count = _integer_variable(environ, "SLURM_ARRAY_TASK_COUNT")
         first = _integer_variable(environ, "SLURM_ARRAY_TASK_MIN") if "SLURM_ARRAY_TASK_MIN" in environ else 0
         step = _integer_variable(environ, "SLURM_ARRAY_TASK_STEP") if "SLURM_ARRAY_TASK_STEP" in environ else 1
-        shown = (f"SLURM_ARRAY_TASK_ID={task}, SLURM_ARRAY_TASK_MIN={first}, SLURM_ARRAY_TASK_STEP={step}, "
-                 f"SLURM_ARRAY_TASK_COUNT={count}")
+        shown = (
+            f"SLURM_ARRAY_TASK_ID={task}, SLURM_ARRAY_TASK_MIN={first}, SLURM_ARRAY_TASK_STEP={step}, "
+            f"SLURM_ARRAY_TASK_COUNT={count}"
+        )
         if step < 1 or (task - first) % step or not 0 <= (task - first) // step < count:
-            raise DataError(f"--shard auto: the array variables are inconsistent ({shown}): task IDs must run "
-                            "from MIN in steps of STEP, COUNT of them. Fix: submit a range such as "
-                            "`sbatch --array=0-7`, or give --shard K/N explicitly.")
+            raise DataError(
+                f"--shard auto: the array variables are inconsistent ({shown}): task IDs must run "
+                "from MIN in steps of STEP, COUNT of them. Fix: submit a range such as "
+                "`sbatch --array=0-7`, or give --shard K/N explicitly."
+            )
         return _checked_shard((task - first) // step + 1, count, shown=shown)
     if "JOB_COMPLETION_INDEX" in environ:
         index = _integer_variable(environ, "JOB_COMPLETION_INDEX")
         if SHARD_COUNT_VARIABLE not in environ:
-            raise DataError(f"--shard auto: JOB_COMPLETION_INDEX={index} is set but {SHARD_COUNT_VARIABLE} is not "
-                            "(Kubernetes does not export the number of completions). Fix: set "
-                            f"{SHARD_COUNT_VARIABLE} in the pod template to the Job's `completions`.")
+            raise DataError(
+                f"--shard auto: JOB_COMPLETION_INDEX={index} is set but {SHARD_COUNT_VARIABLE} is not "
+                "(Kubernetes does not export the number of completions). Fix: set "
+                f"{SHARD_COUNT_VARIABLE} in the pod template to the Job's `completions`."
+            )
         count = _integer_variable(environ, SHARD_COUNT_VARIABLE)
-        return _checked_shard(index + 1, count, shown=f"JOB_COMPLETION_INDEX={index} (shard {index + 1}), "
-                                                     f"{SHARD_COUNT_VARIABLE}={count}")
-    raise DataError("--shard auto found no job array: neither SLURM_ARRAY_TASK_ID (SLURM, `sbatch --array`) nor "
-                    "JOB_COMPLETION_INDEX (Kubernetes Indexed Job) is set. Fix: run inside one, or give --shard K/N.")
+        return _checked_shard(
+            index + 1, count, shown=f"JOB_COMPLETION_INDEX={index} (shard {index + 1}), {SHARD_COUNT_VARIABLE}={count}"
+        )
+    raise DataError(
+        "--shard auto found no job array: neither SLURM_ARRAY_TASK_ID (SLURM, `sbatch --array`) nor "
+        "JOB_COMPLETION_INDEX (Kubernetes Indexed Job) is set. Fix: run inside one, or give --shard K/N."
+    )
 
 
 def shard_units(units: Sequence, shard: tuple[int, int] | None) -> list:
@@ -237,12 +262,18 @@ def shard_units(units: Sequence, shard: tuple[int, int] | None) -> list:
 def _check_stage1(stage1_dir, backbones, optimizers) -> None:
     if stage1_dir is None:
         raise DataError("MSTL needs stage-1 models: pass stage1_dir (CLI: --stage1), or leave MSTL out (--arms).")
-    missing = [str(stage1_model_path(stage1_dir, b, o)) for b in backbones for o in optimizers
-               if not stage1_model_path(stage1_dir, b, o).is_file()]
+    missing = [
+        str(stage1_model_path(stage1_dir, b, o))
+        for b in backbones
+        for o in optimizers
+        if not stage1_model_path(stage1_dir, b, o).is_file()
+    ]
     if missing:
-        raise DataError(f"no stage-1 model at {', '.join(missing)}. Fix: run `mstl pretrain CELLS --backbone B "
-                        f"--optimizer O --out {stage1_dir}` for each, first (the paper trains stage 1 per CNN and "
-                        "optimizer).")
+        raise DataError(
+            f"no stage-1 model at {', '.join(missing)}. Fix: run `mstl pretrain CELLS --backbone B "
+            f"--optimizer O --out {stage1_dir}` for each, first (the paper trains stage 1 per CNN and "
+            "optimizer)."
+        )
 
 
 def _write_manifest(out_dir: Path, manifest: dict, arms, backbones, optimizers) -> None:
@@ -364,9 +395,16 @@ def run_grid(
     folds = cross_validation_folds(dataset.labels, dataset.groups, n_folds=n_folds, seed=seed)
     out_dir = Path(out_dir)
     manifest = {
-        "profile": profile.to_dict(), "seed": seed, "n_folds": n_folds,
-        "dataset": {"name": dataset.name, "root": str(dataset.root), "classes": list(dataset.class_names),
-                    "counts": dataset.counts(), "fingerprint": data_fingerprint(dataset)},
+        "profile": profile.to_dict(),
+        "seed": seed,
+        "n_folds": n_folds,
+        "dataset": {
+            "name": dataset.name,
+            "root": str(dataset.root),
+            "classes": list(dataset.class_names),
+            "counts": dataset.counts(),
+            "fingerprint": data_fingerprint(dataset),
+        },
         "folds": [{"train": f.train.tolist(), "val": f.val.tolist(), "test": f.test.tolist()} for f in folds],
         "mixed_precision": bool(mixed_precision),
     }
@@ -375,10 +413,22 @@ def run_grid(
     units = shard_units(_grid_units(arms, backbones, optimizers, folds), shard)
     if any(tl == "ctl" for tl, *_ in units):
         _prepare_initial_weights(profile, sorted({b for tl, b, *_ in units if tl == "ctl"}), seed, isolate, out_dir)
-    bar = tqdm(total=len(units), desc="Grid" if shard is None else f"Grid shard {shard[0]}/{shard[1]}", unit="fold",
-               disable=not progress)
-    options = dict(profile=profile, stage1_dir=stage1_dir, seed=seed, deterministic=deterministic,
-                   strategy=strategy, verbose=verbose, mixed_precision=mixed_precision, jit_compile=jit_compile)
+    bar = tqdm(
+        total=len(units),
+        desc="Grid" if shard is None else f"Grid shard {shard[0]}/{shard[1]}",
+        unit="fold",
+        disable=not progress,
+    )
+    options = dict(
+        profile=profile,
+        stage1_dir=stage1_dir,
+        seed=seed,
+        deterministic=deterministic,
+        strategy=strategy,
+        verbose=verbose,
+        mixed_precision=mixed_precision,
+        jit_compile=jit_compile,
+    )
     jobs = []
     for configuration in dict.fromkeys((tl, b, o) for tl, b, o, _ in units):
         mine = [f for t, b, o, f in units if (t, b, o) == configuration]
@@ -391,8 +441,9 @@ def run_grid(
         tl, backbone, optimizer = configuration
         bar.set_postfix_str(f"{tl} {backbone} {optimizer}")
         if tl == "baseline" or not isolate:
-            train_configuration(dataset, pending, out_dir, tl, backbone, optimizer, on_result=lambda: bar.update(1),
-                                **options)
+            train_configuration(
+                dataset, pending, out_dir, tl, backbone, optimizer, on_result=lambda: bar.update(1), **options
+            )
             return
         done = [0]
 
@@ -403,9 +454,19 @@ def run_grid(
 
         log_dir = out_dir / "runs" / f"{tl}-{backbone}-{optimizer}"
         log_dir.mkdir(parents=True, exist_ok=True)
-        run_in_child(train_configuration, dataset, pending, out_dir, tl, backbone, optimizer,
-                     log_path=log_dir / "train.log", on_wait=advance, env=GPU_MEMORY_GROWTH if workers > 1 else None,
-                     **options)
+        run_in_child(
+            train_configuration,
+            dataset,
+            pending,
+            out_dir,
+            tl,
+            backbone,
+            optimizer,
+            log_path=log_dir / "train.log",
+            on_wait=advance,
+            env=GPU_MEMORY_GROWTH if workers > 1 else None,
+            **options,
+        )
         advance()
 
     try:
@@ -423,13 +484,18 @@ def _check_workers(workers, isolate: bool) -> int:
     if isinstance(workers, bool) or not isinstance(workers, int) or workers < 1:
         raise DataError(f"workers must be a whole number of at least 1, got {workers!r}. Fix: e.g. --workers 2.")
     if workers > 1 and not isolate:
-        raise DataError(f"workers={workers} trains configurations in child processes side by side; isolate=False "
-                        "trains in this process. Fix: leave isolate at True, or use workers=1.")
+        raise DataError(
+            f"workers={workers} trains configurations in child processes side by side; isolate=False "
+            "trains in this process. Fix: leave isolate at True, or use workers=1."
+        )
     return workers
 
 
 def _train_in_parallel(train, jobs, workers: int) -> None:
-    """``train(configuration, pending)`` for every job, ``workers`` at a time; the first error is raised after the running ones end."""
+    """``train(configuration, pending)`` for every job, ``workers`` at a time.
+
+    The first error is raised after the running ones end.
+    """
     with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="mstl-grid") as pool:
         futures = [pool.submit(train, *job) for job in jobs]
         try:
@@ -446,9 +512,24 @@ def _train_in_parallel(train, jobs, workers: int) -> None:
             raise failed[0].exception()
 
 
-def train_configuration(dataset, folds, out_dir, tl: str, backbone: str, optimizer: str, *, profile, stage1_dir,
-                        seed: int, deterministic: bool = False, strategy=None, verbose=0, on_result=None,
-                        mixed_precision: bool = False, jit_compile: bool | str = "auto") -> int:
+def train_configuration(
+    dataset,
+    folds,
+    out_dir,
+    tl: str,
+    backbone: str,
+    optimizer: str,
+    *,
+    profile,
+    stage1_dir,
+    seed: int,
+    deterministic: bool = False,
+    strategy=None,
+    verbose=0,
+    on_result=None,
+    mixed_precision: bool = False,
+    jit_compile: bool | str = "auto",
+) -> int:
     """Train and test the given folds of one (arm, backbone, optimizer), writing each result as it finishes.
 
     The grid runs this in one child process per configuration: TensorFlow
@@ -467,11 +548,20 @@ def train_configuration(dataset, folds, out_dir, tl: str, backbone: str, optimiz
             import keras
 
             result = train_fold(
-                dataset, fold, tl=tl, backbone=backbone, optimizer=optimizer,
-                run_dir=out_dir / "runs" / f"{tl}-{backbone}-{optimizer}" / f"fold{fold.index}", profile=profile,
+                dataset,
+                fold,
+                tl=tl,
+                backbone=backbone,
+                optimizer=optimizer,
+                run_dir=out_dir / "runs" / f"{tl}-{backbone}-{optimizer}" / f"fold{fold.index}",
+                profile=profile,
                 stage1_model=stage1_model_path(stage1_dir, backbone, optimizer) if tl == "mstl" else None,
-                seed=seed, deterministic=deterministic, strategy=strategy, verbose=verbose,
-                mixed_precision=mixed_precision, jit_compile=jit_compile,
+                seed=seed,
+                deterministic=deterministic,
+                strategy=strategy,
+                verbose=verbose,
+                mixed_precision=mixed_precision,
+                jit_compile=jit_compile,
             )
             keras.backend.clear_session()
         _write_json_atomically(result_path(out_dir, tl, backbone, optimizer, fold.index), result)
@@ -504,8 +594,9 @@ def load_results(out_dir) -> list[dict]:
     return [json.loads(p.read_text()) for p in sorted((out_dir / "results").glob("*/fold*.json"))]
 
 
-def load_fold_model(grid_dir, tl: str, backbone: str, optimizer: str, fold: int = 0, *, stage1_dir=None,
-                    image_size: int = 75):
+def load_fold_model(
+    grid_dir, tl: str, backbone: str, optimizer: str, fold: int = 0, *, stage1_dir=None, image_size: int = INPUT_SIZE
+):
     """Rebuild the trained model of one grid run from its best weights.
 
     Parameters
@@ -523,7 +614,9 @@ def load_fold_model(grid_dir, tl: str, backbone: str, optimizer: str, fold: int 
 
     weights = Path(grid_dir) / "runs" / f"{tl}-{backbone}-{optimizer}" / f"fold{fold}" / "best.weights.h5"
     if not weights.is_file():
-        raise DataError(f"{weights}: no trained weights for {tl} {backbone} {optimizer} fold {fold}. Fix: run the grid first.")
+        raise DataError(
+            f"{weights}: no trained weights for {tl} {backbone} {optimizer} fold {fold}. Fix: run the grid first."
+        )
     if tl == "mstl":
         if stage1_dir is None:
             raise DataError("an MSTL model is rebuilt from its stage-1 model: pass stage1_dir.")

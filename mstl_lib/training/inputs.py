@@ -15,12 +15,13 @@ to the training part only, never before splitting.
 
 from __future__ import annotations
 
-from typing import Sequence
+from collections.abc import Sequence
 
 import numpy as np
 
+from mstl_lib.data.images import read_image, to_network_input
 from mstl_lib.errors import DataError
-from mstl_lib.data.images import NETWORK_INPUT_SIZE, read_image, to_network_input
+from mstl_lib.profiles import INPUT_SIZE
 
 AUGMENTATIONS = ("stage1", "stage2", None)
 ROTATION_DEGREES = 20.0
@@ -79,7 +80,8 @@ def _decode_paths(paths: Sequence, image_size: int):
         return image
 
     return tf.data.Dataset.from_tensor_slices([str(p) for p in paths]).map(
-        decode, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
+        decode, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True
+    )
 
 
 def make_tf_dataset(
@@ -90,7 +92,7 @@ def make_tf_dataset(
     training: bool = False,
     augmentation: str | None = None,
     seed: int = 0,
-    image_size: int = NETWORK_INPUT_SIZE,
+    image_size: int = INPUT_SIZE,
     one_hot: int | None = None,
     repeat_augmented: int = 1,
 ):
@@ -159,6 +161,7 @@ def make_tf_dataset(
     if augment is None:
         stream = shuffled
     else:
+
         def apply(image, target):
             return augment(image, training=True), target
 

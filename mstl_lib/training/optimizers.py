@@ -1,7 +1,9 @@
 """The paper's optimizers with exponential learning-rate decay (section 2.3)."""
 
 from __future__ import annotations
+
 import keras
+
 from mstl_lib.errors import DataError
 from mstl_lib.profiles import OPTIMIZERS
 

@@ -23,11 +23,10 @@ import numpy as np
 
 from mstl_lib.data.datasets import ImageDataset
 from mstl_lib.errors import DataError
-from mstl_lib.training.inputs import STAGE2_MULTIPLIER, make_tf_dataset
 from mstl_lib.profiles import NETWORK_ARMS, Profile, get_profile
 from mstl_lib.training.fit import fit_model, get_strategy, set_seed
+from mstl_lib.training.inputs import STAGE2_MULTIPLIER, make_tf_dataset
 
-TL_TYPES = NETWORK_ARMS
 STAGE1_MODEL = "model.keras"
 
 
@@ -89,9 +88,9 @@ def run_stage1(
     """
     from sklearn.metrics import confusion_matrix
 
-    from mstl_lib.training.generic import resolve_initial_weights
-    from mstl_lib.models.networks import build_stage1_model
     from mstl_lib.data.patches import load_patch_dataset, patch_splits
+    from mstl_lib.models.networks import build_stage1_model
+    from mstl_lib.training.generic import resolve_initial_weights
 
     profile = get_profile(profile)
     setting = profile.weights if weights == "profile" else weights
@@ -106,19 +105,35 @@ def run_stage1(
     paths, labels = np.array(dataset.paths, dtype=object), dataset.labels
 
     def data(part, training):
-        return make_tf_dataset(paths[parts[part]], labels[parts[part]], batch_size=profile.batch_size,
-                               training=training, augmentation="stage1" if training else None, seed=seed,
-                               image_size=profile.image_size, one_hot=n_classes)
+        return make_tf_dataset(
+            paths[parts[part]],
+            labels[parts[part]],
+            batch_size=profile.batch_size,
+            training=training,
+            augmentation="stage1" if training else None,
+            seed=seed,
+            image_size=profile.image_size,
+            one_hot=n_classes,
+        )
 
     run_dir = stage1_run_dir(out_dir, backbone, optimizer)
     fit = fit_model(
         lambda: build_stage1_model(backbone, n_classes=n_classes, weights=weights, image_size=profile.image_size),
-        data("train", True), data("val", False),
-        run_dir=run_dir, epochs=profile.epochs_stage1, optimizer=optimizer,
-        learning_rate=profile.learning_rate, decay_rate=profile.decay_rate,
+        data("train", True),
+        data("val", False),
+        run_dir=run_dir,
+        epochs=profile.epochs_stage1,
+        optimizer=optimizer,
+        learning_rate=profile.learning_rate,
+        decay_rate=profile.decay_rate,
         steps_per_epoch=math.ceil(len(parts["train"]) / profile.batch_size),
-        loss="categorical_crossentropy", metrics=("accuracy",), strategy=get_strategy(strategy), verbose=verbose,
-        patience=profile.patience, bn_momentum=profile.bn_momentum, mixed_precision=mixed_precision,
+        loss="categorical_crossentropy",
+        metrics=("accuracy",),
+        strategy=get_strategy(strategy),
+        verbose=verbose,
+        patience=profile.patience,
+        bn_momentum=profile.bn_momentum,
+        mixed_precision=mixed_precision,
         jit_compile=jit_compile,
     )
     probabilities = fit.model.predict(data("test", False), verbose=0)
@@ -128,12 +143,20 @@ def run_stage1(
     model_path = run_dir / STAGE1_MODEL
     fit.model.save(model_path)
     summary = {
-        "backbone": backbone, "optimizer": optimizer, "profile": profile.name, "seed": seed,
-        "weights": None if setting is None else str(setting), "classes": list(dataset.class_names),
-        "n_train": len(parts["train"]), "n_val": len(parts["val"]), "n_test": len(parts["test"]),
-        "best_epoch": fit.best_epoch, "epochs_trained": len(fit.history.get("loss", [])),
+        "backbone": backbone,
+        "optimizer": optimizer,
+        "profile": profile.name,
+        "seed": seed,
+        "weights": None if setting is None else str(setting),
+        "classes": list(dataset.class_names),
+        "n_train": len(parts["train"]),
+        "n_val": len(parts["val"]),
+        "n_test": len(parts["test"]),
+        "best_epoch": fit.best_epoch,
+        "epochs_trained": len(fit.history.get("loss", [])),
         "test_accuracy": float((predicted == truth).mean()),
-        "confusion_matrix": confusion.tolist(), "model": str(model_path),
+        "confusion_matrix": confusion.tolist(),
+        "model": str(model_path),
     }
     (run_dir / "stage1.json").write_text(json.dumps(summary, indent=2))
     return summary
@@ -193,10 +216,12 @@ def train_fold(
     from mstl_lib.evaluation.metrics import binary_metrics, roc_curve
     from mstl_lib.models.networks import build_ctl_model, build_stage2_model, load_model
 
-    if tl not in TL_TYPES:
-        raise DataError(f"tl must be one of {TL_TYPES}, got {tl!r}.")
+    if tl not in NETWORK_ARMS:
+        raise DataError(f"tl must be one of {NETWORK_ARMS}, got {tl!r}.")
     if tuple(dataset.class_names) != ("benign", "malignant"):
-        raise DataError(f"{dataset.root}: stage 2 needs the classes ('benign', 'malignant'), got {dataset.class_names}.")
+        raise DataError(
+            f"{dataset.root}: stage 2 needs the classes ('benign', 'malignant'), got {dataset.class_names}."
+        )
     from mstl_lib.training.generic import resolve_initial_weights
 
     profile = get_profile(profile)
@@ -212,6 +237,7 @@ def train_fold(
         def build():
             return build_stage2_model(load_model(stage1_model, compile=False))
     else:
+
         def build():
             return build_ctl_model(backbone, weights=weights, image_size=profile.image_size)
 
@@ -219,31 +245,58 @@ def train_fold(
     paths, labels = np.array(dataset.paths, dtype=object), dataset.labels
 
     def data(indices, training):
-        return make_tf_dataset(paths[indices], labels[indices], batch_size=profile.batch_size, training=training,
-                               augmentation="stage2" if training else None, seed=seed,
-                               image_size=profile.image_size, repeat_augmented=STAGE2_MULTIPLIER)
+        return make_tf_dataset(
+            paths[indices],
+            labels[indices],
+            batch_size=profile.batch_size,
+            training=training,
+            augmentation="stage2" if training else None,
+            seed=seed,
+            image_size=profile.image_size,
+            repeat_augmented=STAGE2_MULTIPLIER,
+        )
 
     fit = fit_model(
-        build, data(fold.train, True), data(fold.val, False), run_dir=run_dir,
-        epochs=profile.epochs_stage2, optimizer=optimizer, learning_rate=profile.learning_rate,
+        build,
+        data(fold.train, True),
+        data(fold.val, False),
+        run_dir=run_dir,
+        epochs=profile.epochs_stage2,
+        optimizer=optimizer,
+        learning_rate=profile.learning_rate,
         decay_rate=profile.decay_rate,
         steps_per_epoch=math.ceil(len(fold.train) * STAGE2_MULTIPLIER / profile.batch_size),
-        loss="binary_crossentropy", metrics=("accuracy", keras.metrics.AUC(name="auc")),
-        strategy=get_strategy(strategy), verbose=verbose, patience=profile.patience, bn_momentum=profile.bn_momentum,
-        monitor=profile.monitor, mixed_precision=mixed_precision, jit_compile=jit_compile,
+        loss="binary_crossentropy",
+        metrics=("accuracy", keras.metrics.AUC(name="auc")),
+        strategy=get_strategy(strategy),
+        verbose=verbose,
+        patience=profile.patience,
+        bn_momentum=profile.bn_momentum,
+        monitor=profile.monitor,
+        mixed_precision=mixed_precision,
+        jit_compile=jit_compile,
     )
     y_true = labels[fold.test]
     y_score = fit.model.predict(data(fold.test, False), verbose=0).reshape(-1).astype(float)
     fpr, tpr, _ = roc_curve(y_true, y_score)
     return {
-        "tl": tl, "backbone": backbone, "optimizer": optimizer, "fold": int(fold.index),
-        "profile": profile.name, "seed": seed, "weights": None if setting is None else str(setting),
-        "n_train": int(len(fold.train)), "n_train_augmented": int(len(fold.train) * STAGE2_MULTIPLIER),
-        "n_val": int(len(fold.val)), "n_test": int(len(fold.test)),
-        "best_epoch": fit.best_epoch, "epochs_trained": len(fit.history.get("loss", [])),
+        "tl": tl,
+        "backbone": backbone,
+        "optimizer": optimizer,
+        "fold": int(fold.index),
+        "profile": profile.name,
+        "seed": seed,
+        "weights": None if setting is None else str(setting),
+        "n_train": int(len(fold.train)),
+        "n_train_augmented": int(len(fold.train) * STAGE2_MULTIPLIER),
+        "n_val": int(len(fold.val)),
+        "n_test": int(len(fold.test)),
+        "best_epoch": fit.best_epoch,
+        "epochs_trained": len(fit.history.get("loss", [])),
         "metrics": binary_metrics(y_true, y_score),
         "roc": {"fpr": np.asarray(fpr).tolist(), "tpr": np.asarray(tpr).tolist()},
-        "y_true": y_true.tolist(), "y_score": y_score.tolist(),
+        "y_true": y_true.tolist(),
+        "y_score": y_score.tolist(),
         "test_images": [str(p.relative_to(dataset.root)) for p in paths[fold.test]],
         "history": fit.history,
     }

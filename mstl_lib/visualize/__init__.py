@@ -29,7 +29,8 @@ with a message naming what is wrong (an empty result list, a confusion matrix
 that is not square, a segmentation without its intermediate images...).
 """
 
-from mstl_lib.visualize.common import BACKBONE_LABELS, OPTIMIZER_COLORS, OPTIMIZER_LABELS, TL_LABELS
+from mstl_lib.profiles import ARM_LABELS
+from mstl_lib.visualize.common import BACKBONE_LABELS, OPTIMIZER_COLORS, OPTIMIZER_LABELS
 from mstl_lib.visualize.evaluation import (
     plot_confusion_matrix,
     plot_leakage,
@@ -42,7 +43,7 @@ from mstl_lib.visualize.images import plot_image_grid, plot_segmentation_steps
 from mstl_lib.visualize.training import plot_learning_curves
 
 __all__ = [
-    "TL_LABELS",
+    "ARM_LABELS",
     "BACKBONE_LABELS",
     "OPTIMIZER_LABELS",
     "OPTIMIZER_COLORS",

@@ -1,18 +1,20 @@
 """What every figure shares: display names, colours, a new figure, an image panel, input checks."""
 
 from __future__ import annotations
-from matplotlib.figure import Figure
+
 import numpy as np
+from matplotlib.figure import Figure
+
 from mstl_lib.errors import DataError
 
-
-#: Display names of the transfer-learning types.
-TL_LABELS = {"mstl": "MSTL", "ctl": "CTL", "scratch": "Scratch", "baseline": "Baseline"}
-
-
 #: Display names of the backbones.
-BACKBONE_LABELS = {"resnet50": "ResNet50", "inceptionv3": "InceptionV3", "efficientnetb2": "EfficientNetB2",
-                   "resnet10": "ResNet10", "hog-lbp": "HOG + LBP"}
+BACKBONE_LABELS = {
+    "resnet50": "ResNet50",
+    "inceptionv3": "InceptionV3",
+    "efficientnetb2": "EfficientNetB2",
+    "resnet10": "ResNet10",
+    "hog-lbp": "HOG + LBP",
+}
 
 
 #: Display names of the optimizers.
@@ -27,17 +29,26 @@ OPTIMIZER_COLORS = {"sgd": "#1b9e77", "adam": "#d95f02", "adagrad": "#7570b3"}
 TL_LINESTYLES = {"mstl": "-", "ctl": "--", "scratch": ":", "baseline": "-."}
 
 
-TL_ORDER = ("mstl", "ctl", "scratch", "baseline")
-
-
 BACKBONE_ORDER = ("resnet50", "inceptionv3", "efficientnetb2", "resnet10", "hog-lbp")
 
 
 OPTIMIZER_ORDER = ("sgd", "adam", "adagrad")
 
 
-COMBO_COLORS = ("#1f77b4", "#aec7e8", "#17becf", "#d62728", "#ff9896", "#e377c2",
-                 "#2ca02c", "#98df8a", "#bcbd22", "#9467bd", "#8c564b", "#7f7f7f")
+COMBO_COLORS = (
+    "#1f77b4",
+    "#aec7e8",
+    "#17becf",
+    "#d62728",
+    "#ff9896",
+    "#e377c2",
+    "#2ca02c",
+    "#98df8a",
+    "#bcbd22",
+    "#9467bd",
+    "#8c564b",
+    "#7f7f7f",
+)
 
 
 EXTRA_COLORS = ("#e7298a", "#66a61e", "#e6ab02", "#a6761d", "#666666", "#1f78b4", "#b2df8a")

@@ -1,15 +1,34 @@
 """Figures of results: confusion matrices, ROC curves (Fig. 4), optimizer and backbone effects (Fig. 5), leakage."""
 
 from __future__ import annotations
-from matplotlib.figure import Figure
+
 from collections import OrderedDict
+
 import numpy as np
-from mstl_lib.visualize.common import BACKBONE_LABELS, BACKBONE_ORDER, COMBO_COLORS, OPTIMIZER_LABELS, OPTIMIZER_ORDER, TL_LABELS, TL_LINESTYLES, TL_ORDER, check_axes, check_results, display_label, new_figure, optimizer_color, ordered, root_figure
+from matplotlib.figure import Figure
+
 from mstl_lib.errors import DataError
+from mstl_lib.profiles import ARM_LABELS, FIGURE_ARMS
+from mstl_lib.visualize.common import (
+    BACKBONE_LABELS,
+    BACKBONE_ORDER,
+    COMBO_COLORS,
+    OPTIMIZER_LABELS,
+    OPTIMIZER_ORDER,
+    TL_LINESTYLES,
+    check_axes,
+    check_results,
+    display_label,
+    new_figure,
+    optimizer_color,
+    ordered,
+    root_figure,
+)
 
 
-def plot_confusion_matrix(matrix, class_names, normalize: bool = False, *, ax=None,
-                          title: str | None = None, cmap: str = "Blues") -> Figure:
+def plot_confusion_matrix(
+    matrix, class_names, normalize: bool = False, *, ax=None, title: str | None = None, cmap: str = "Blues"
+) -> Figure:
     """A confusion matrix with the count (or row rate) in each cell.
 
     Parameters
@@ -67,8 +86,15 @@ def plot_confusion_matrix(matrix, class_names, normalize: bool = False, *, ax=No
         for j in range(n):
             count = f"{int(round(counts[i, j]))}" if integer else f"{counts[i, j]:.3g}"
             text = f"{values[i, j]:.2f}\n({count})" if normalize else count
-            ax.text(j, i, text, ha="center", va="center", fontsize=10,
-                    color="white" if values[i, j] > 0.55 * vmax else "black")
+            ax.text(
+                j,
+                i,
+                text,
+                ha="center",
+                va="center",
+                fontsize=10,
+                color="white" if values[i, j] > 0.55 * vmax else "black",
+            )
     ax.set_xticks(range(n), class_names)
     ax.set_yticks(range(n), class_names)
     ax.set_xlabel("predicted class")
@@ -122,13 +148,13 @@ def roc_points(y_true, y_score) -> tuple[np.ndarray, np.ndarray]:
 
 def _trapezoid(y, x) -> float:
     """Area under a curve by the trapezoid rule (``np.trapz`` before NumPy 2)."""
-    integrate = getattr(np, "trapezoid", None) or getattr(np, "trapz")
+    integrate = getattr(np, "trapezoid", None) or np.trapz
     return float(integrate(y, x))
 
 
-def _group(results) -> "OrderedDict[tuple, list[dict]]":
+def _group(results) -> OrderedDict[tuple, list[dict]]:
     groups: OrderedDict = OrderedDict()
-    tls = ordered([r["tl"] for r in results], TL_ORDER)
+    tls = ordered([r["tl"] for r in results], FIGURE_ARMS)
     backbones = ordered([r["backbone"] for r in results], BACKBONE_ORDER)
     optimizers = ordered([r["optimizer"] for r in results], OPTIMIZER_ORDER)
     for backbone in backbones:
@@ -140,8 +166,15 @@ def _group(results) -> "OrderedDict[tuple, list[dict]]":
     return groups
 
 
-def plot_roc_curves(results, *, average: str = "pooled", panel_by: str | None = "backbone", axes=None,
-                    band: bool = False, title: str | None = None) -> Figure:
+def plot_roc_curves(
+    results,
+    *,
+    average: str = "pooled",
+    panel_by: str | None = "backbone",
+    axes=None,
+    band: bool = False,
+    title: str | None = None,
+) -> Figure:
     """ROC curves of the grid, one per (TL type, CNN, optimizer) (Ayana et al. 2022, Fig. 4).
 
     Parameters
@@ -186,8 +219,7 @@ def plot_roc_curves(results, *, average: str = "pooled", panel_by: str | None = 
     groups = _group(results)
     panels = ordered([r["backbone"] for r in results], BACKBONE_ORDER) if panel_by == "backbone" else [None]
     axes = check_axes(axes, len(panels))
-    n_curves = len(groups) if panel_by is None else max(
-        sum(1 for key in groups if key[1] == panel) for panel in panels)
+    n_curves = len(groups) if panel_by is None else max(sum(1 for key in groups if key[1] == panel) for panel in panels)
     outside = panel_by is None and n_curves > 6
     own_figure = axes is None
     if axes is None:
@@ -205,10 +237,16 @@ def plot_roc_curves(results, *, average: str = "pooled", panel_by: str | None = 
                 continue
             if panel is None and len({b for b, _ in combos}) > 1:
                 color = COMBO_COLORS[combos.index((backbone, optimizer)) % len(COMBO_COLORS)]
-                name = f"{display_label(TL_LABELS, tl)} {display_label(BACKBONE_LABELS, backbone)} {display_label(OPTIMIZER_LABELS, optimizer)}"
+                name = " ".join(
+                    (
+                        display_label(ARM_LABELS, tl),
+                        display_label(BACKBONE_LABELS, backbone),
+                        display_label(OPTIMIZER_LABELS, optimizer),
+                    )
+                )
             else:
                 color = optimizer_color(optimizer, optimizers.index(optimizer))
-                name = f"{display_label(TL_LABELS, tl)} {display_label(OPTIMIZER_LABELS, optimizer)}"
+                name = f"{display_label(ARM_LABELS, tl)} {display_label(OPTIMIZER_LABELS, optimizer)}"
             style = TL_LINESTYLES.get(tl, "-.")
             if average == "pooled":
                 y_true = np.concatenate([np.asarray(r["y_true"], float).reshape(-1) for r in members])
@@ -241,8 +279,14 @@ def plot_roc_curves(results, *, average: str = "pooled", panel_by: str | None = 
                 ax.plot(grid, mean, style, color=color, linewidth=1.6, label=label)
                 if band and len(curves) > 1:
                     spread = curves.std(axis=0, ddof=1)
-                    ax.fill_between(grid, np.clip(mean - spread, 0, 1), np.clip(mean + spread, 0, 1),
-                                    color=color, alpha=0.12, linewidth=0)
+                    ax.fill_between(
+                        grid,
+                        np.clip(mean - spread, 0, 1),
+                        np.clip(mean + spread, 0, 1),
+                        color=color,
+                        alpha=0.12,
+                        linewidth=0,
+                    )
         ax.plot([0, 1], [0, 1], ":", color="0.5", linewidth=1, label="chance (AUC 0.5)")
         ax.set_xlim(-0.01, 1.01)
         ax.set_ylim(-0.01, 1.01)
@@ -265,8 +309,9 @@ def plot_roc_curves(results, *, average: str = "pooled", panel_by: str | None = 
     return fig
 
 
-def plot_optimizer_backbone_effects(results, *, metric: str = "accuracy", axes=None,
-                                    title: str | None = None) -> Figure:
+def plot_optimizer_backbone_effects(
+    results, *, metric: str = "accuracy", axes=None, title: str | None = None
+) -> Figure:
     """Mean test accuracy ± std by optimizer and CNN, MSTL beside CTL (Ayana et al. 2022, Fig. 5).
 
     Parameters
@@ -299,7 +344,7 @@ def plot_optimizer_backbone_effects(results, *, metric: str = "accuracy", axes=N
             raise DataError(f"results[{i}]['metrics'] has no {metric!r}.")
     percent = metric in ("accuracy", "auc", "f1", "sensitivity", "specificity")
     scale = 100.0 if percent else 1.0
-    tls = ordered([r["tl"] for r in results], TL_ORDER)
+    tls = ordered([r["tl"] for r in results], FIGURE_ARMS)
     backbones = ordered([r["backbone"] for r in results], BACKBONE_ORDER)
     optimizers = ordered([r["optimizer"] for r in results], OPTIMIZER_ORDER)
     axes = check_axes(axes, len(tls))
@@ -316,19 +361,33 @@ def plot_optimizer_backbone_effects(results, *, metric: str = "accuracy", axes=N
         for k, optimizer in enumerate(optimizers):
             means, stds = [], []
             for backbone in backbones:
-                values = [float(r["metrics"][metric]) * scale for r in results
-                          if (r["tl"], r["backbone"], r["optimizer"]) == (tl, backbone, optimizer)]
+                values = [
+                    float(r["metrics"][metric]) * scale
+                    for r in results
+                    if (r["tl"], r["backbone"], r["optimizer"]) == (tl, backbone, optimizer)
+                ]
                 means.append(float(np.mean(values)) if values else np.nan)
                 stds.append(float(np.std(values, ddof=1)) if len(values) > 1 else 0.0)
             means, stds = np.asarray(means), np.asarray(stds)
             top = max(top, float(np.nanmax(means + stds, initial=0.0)))
-            bars = ax.bar(x + (k - (len(optimizers) - 1) / 2) * width, np.nan_to_num(means), width * 0.92,
-                          yerr=stds, capsize=3, color=optimizer_color(optimizer, k),
-                          label=display_label(OPTIMIZER_LABELS, optimizer), error_kw={"elinewidth": 1, "ecolor": "0.25"})
-            ax.bar_label(bars, labels=["" if np.isnan(m) else f"{m:.1f}" if percent else f"{m:.3f}" for m in means],
-                         padding=2, fontsize=7)
+            bars = ax.bar(
+                x + (k - (len(optimizers) - 1) / 2) * width,
+                np.nan_to_num(means),
+                width * 0.92,
+                yerr=stds,
+                capsize=3,
+                color=optimizer_color(optimizer, k),
+                label=display_label(OPTIMIZER_LABELS, optimizer),
+                error_kw={"elinewidth": 1, "ecolor": "0.25"},
+            )
+            ax.bar_label(
+                bars,
+                labels=["" if np.isnan(m) else f"{m:.1f}" if percent else f"{m:.3f}" for m in means],
+                padding=2,
+                fontsize=7,
+            )
         ax.set_xticks(x, [display_label(BACKBONE_LABELS, b) for b in backbones])
-        ax.set_title(display_label(TL_LABELS, tl))
+        ax.set_title(display_label(ARM_LABELS, tl))
         ax.grid(axis="y", alpha=0.3)
         ax.set_axisbelow(True)
     name = {"accuracy": "test accuracy", "auc": "AUC", "f1": "F1 score"}.get(metric, metric)
@@ -344,7 +403,8 @@ def plot_optimizer_backbone_effects(results, *, metric: str = "accuracy", axes=N
         axes[-1].legend(handles, labels, title="optimizer", fontsize=8, title_fontsize=8, loc="lower right")
     if title is None:
         n_folds = len({r.get("fold") for r in results})
-        title = f"Effect of optimizer and CNN on {name} (Fig. 5): mean ± std over {n_folds} fold{'s' if n_folds != 1 else ''}"
+        folds = f"{n_folds} fold{'s' if n_folds != 1 else ''}"
+        title = f"Effect of optimizer and CNN on {name} (Fig. 5): mean ± std over {folds}"
     fig.suptitle(title, fontsize=11)
     return fig
 

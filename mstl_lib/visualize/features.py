@@ -1,15 +1,18 @@
 """What the networks look at, drawn: feature maps of five stages (Fig. 6) and Grad-CAM overlays."""
 
 from __future__ import annotations
-from matplotlib.figure import Figure
+
 from collections import OrderedDict
+
 import numpy as np
+from matplotlib.figure import Figure
+
 from mstl_lib.data.images import resize_heatmap
 from mstl_lib.errors import DataError
 from mstl_lib.visualize.common import as_image, check_axes, new_figure, root_figure, show_image
 
 
-def _check_maps(maps_by_model) -> "OrderedDict[str, list[tuple[str, np.ndarray]]]":
+def _check_maps(maps_by_model) -> OrderedDict[str, list[tuple[str, np.ndarray]]]:
     if not isinstance(maps_by_model, dict) or not maps_by_model:
         raise DataError("maps_by_model must be a non-empty dict {model name: [(layer, HxWxC array), ...]}.")
     checked: OrderedDict = OrderedDict()
@@ -31,9 +34,7 @@ def _check_maps(maps_by_model) -> "OrderedDict[str, list[tuple[str, np.ndarray]]
             if array.ndim == 2:
                 array = array[:, :, None]
             if array.ndim != 3 or 0 in array.shape:
-                raise DataError(
-                    f"feature map {layer!r} of {model_name!r} must be HxWxC, got shape {array.shape}."
-                )
+                raise DataError(f"feature map {layer!r} of {model_name!r} must be HxWxC, got shape {array.shape}.")
             rows.append((str(layer), array))
         checked[str(model_name)] = rows
     return checked
@@ -46,8 +47,16 @@ def _channels(array: np.ndarray, n: int, select: str) -> list[int]:
     return list(range(n))
 
 
-def plot_feature_maps(maps_by_model, n_channels: int = 3, *, image=None, mode: str = "channels",
-                      select: str = "first", cmap: str = "viridis", title: str | None = None) -> Figure:
+def plot_feature_maps(
+    maps_by_model,
+    n_channels: int = 3,
+    *,
+    image=None,
+    mode: str = "channels",
+    select: str = "first",
+    cmap: str = "viridis",
+    title: str | None = None,
+) -> Figure:
     """Feature maps of several networks at their convolution stages (Ayana et al. 2022, Fig. 6).
 
     Parameters
@@ -112,8 +121,13 @@ def plot_feature_maps(maps_by_model, n_channels: int = 3, *, image=None, mode: s
                     ax.set_axis_off()
                     continue
                 layer, array = maps[model_name][c]
-                show_image(ax, array.mean(axis=2), cmap=cmap, fontsize=7,
-                      title=f"{layer}\n{array.shape[0]}x{array.shape[1]}x{array.shape[2]}")
+                show_image(
+                    ax,
+                    array.mean(axis=2),
+                    cmap=cmap,
+                    fontsize=7,
+                    title=f"{layer}\n{array.shape[0]}x{array.shape[1]}x{array.shape[2]}",
+                )
             axes[r, 0].set_ylabel(model_name, fontsize=11, fontweight="bold")
         fig.suptitle(title + " (mean over channels)", fontsize=11)
         return fig
@@ -141,23 +155,30 @@ def plot_feature_maps(maps_by_model, n_channels: int = 3, *, image=None, mode: s
                 continue
             layer, array = rows[r]
             chosen = _channels(array, n_cols - 1, select)
-            show_image(axes[r, 0], array.mean(axis=2), cmap=cmap, title="mean of channels" if r == 0 else None,
-                  fontsize=7)
+            show_image(
+                axes[r, 0], array.mean(axis=2), cmap=cmap, title="mean of channels" if r == 0 else None, fontsize=7
+            )
             axes[r, 0].set_ylabel(f"{layer}\n{array.shape[0]}x{array.shape[1]}x{array.shape[2]}", fontsize=7)
             for c in range(1, n_cols):
                 ax = axes[r, c]
                 if c - 1 >= len(chosen):
                     ax.set_axis_off()
                     continue
-                show_image(ax, array[:, :, chosen[c - 1]], cmap=cmap, fontsize=7,
-                      title=f"channel {chosen[c - 1]}" if (r == 0 or select == "strongest") else None)
+                show_image(
+                    ax,
+                    array[:, :, chosen[c - 1]],
+                    cmap=cmap,
+                    fontsize=7,
+                    title=f"channel {chosen[c - 1]}" if (r == 0 or select == "strongest") else None,
+                )
         sub.suptitle(model_name, fontsize=11, fontweight="bold")
     fig.suptitle(title, fontsize=11)
     return fig
 
 
-def plot_gradcam(image, heatmap, alpha: float = 0.4, *, axes=None, title: str | None = None,
-                 cmap: str = "jet") -> Figure:
+def plot_gradcam(
+    image, heatmap, alpha: float = 0.4, *, axes=None, title: str | None = None, cmap: str = "jet"
+) -> Figure:
     """A Grad-CAM heat map next to and over its image.
 
     Panels: the image, the heat map (with a colour bar) and the overlay

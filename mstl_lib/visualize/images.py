@@ -1,9 +1,12 @@
 """Figures of images: the segmentation steps (Fig. 2) and contact sheets."""
 
 from __future__ import annotations
-from matplotlib.figure import Figure
+
 import math
+
 import numpy as np
+from matplotlib.figure import Figure
+
 from mstl_lib.errors import DataError
 from mstl_lib.visualize.common import as_image, new_figure, show_image
 
@@ -69,16 +72,24 @@ def plot_segmentation_steps(frame, segmentation, *, n_patches: int = 8, title: s
     else:
         top, bottom = fig, None
     axes = top.subplots(1, 4)
-    boxes_rgb = draw_boxes(frame, segmentation.boxes, segmentation.rejected,
-                           color=(0, 200, 0), rejected_color=(230, 0, 0),
-                           thickness=max(2, int(round(max(height, width) / 300))))
+    boxes_rgb = draw_boxes(
+        frame,
+        segmentation.boxes,
+        segmentation.rejected,
+        color=(0, 200, 0),
+        rejected_color=(230, 0, 0),
+        thickness=max(2, int(round(max(height, width) / 300))),
+    )
     show_image(axes[0], frame_img, title="(a) original frame")
     show_image(axes[1], segmentation.binary, title="(b) adaptive threshold")
     show_image(axes[2], segmentation.cleaned, title="(c) cleaned mask")
-    show_image(axes[3], boxes_rgb,
-          title=f"(d) boxes: {len(segmentation.boxes)} kept (green),\n"
-                f"{len(segmentation.rejected)} rejected, w + h < "
-                f"{segmentation.params.get('min_box_sum', '?')} px (red)")
+    show_image(
+        axes[3],
+        boxes_rgb,
+        title=f"(d) boxes: {len(segmentation.boxes)} kept (green),\n"
+        f"{len(segmentation.rejected)} rejected, w + h < "
+        f"{segmentation.params.get('min_box_sum', '?')} px (red)",
+    )
     if bottom is not None:
         picks = np.unique(np.linspace(0, len(segmentation.patches) - 1, n_show).round().astype(int))
         strip = bottom.subplots(1, max(len(picks), 1), squeeze=False)[0]
@@ -86,17 +97,21 @@ def plot_segmentation_steps(frame, segmentation, *, n_patches: int = 8, title: s
             box = segmentation.boxes[k]
             show_image(ax, as_image(segmentation.patches[k], "patch"), title=f"{box.w}x{box.h}", fontsize=8)
             ax.set_anchor("N")
-        bottom.suptitle(f"(e) example patches ({len(picks)} of {len(segmentation.patches)}), "
-                        "cropped from the original frame", fontsize=9)
+        bottom.suptitle(
+            f"(e) example patches ({len(picks)} of {len(segmentation.patches)}), cropped from the original frame",
+            fontsize=9,
+        )
     if title is None:
-        title = (f"Segmentation of a cell-line frame into single-cell patches (Fig. 2): "
-                 f"{len(segmentation.boxes)} patches")
+        title = (
+            f"Segmentation of a cell-line frame into single-cell patches (Fig. 2): {len(segmentation.boxes)} patches"
+        )
     fig.suptitle(title, fontsize=11)
     return fig
 
 
-def plot_image_grid(images, titles=None, ncols: int = 6, *, suptitle: str | None = None,
-                    panel_size: float = 1.7, cmap: str = "gray") -> Figure:
+def plot_image_grid(
+    images, titles=None, ncols: int = 6, *, suptitle: str | None = None, panel_size: float = 1.7, cmap: str = "gray"
+) -> Figure:
     """A contact sheet of images: synthetic data, patches, ultrasound examples.
 
     Parameters

@@ -1,14 +1,23 @@
 """Learning curves: loss and accuracy per epoch."""
 
 from __future__ import annotations
-from matplotlib.figure import Figure
+
 import numpy as np
-from mstl_lib.visualize.common import BACKBONE_LABELS, OPTIMIZER_LABELS, TL_LABELS, check_axes, display_label, new_figure, root_figure
+from matplotlib.figure import Figure
+
 from mstl_lib.errors import DataError
+from mstl_lib.profiles import ARM_LABELS
+from mstl_lib.visualize.common import (
+    BACKBONE_LABELS,
+    OPTIMIZER_LABELS,
+    check_axes,
+    display_label,
+    new_figure,
+    root_figure,
+)
 
 
-def plot_learning_curves(history, best_epoch: int | None = None, title: str | None = None, *,
-                         axes=None) -> Figure:
+def plot_learning_curves(history, best_epoch: int | None = None, title: str | None = None, *, axes=None) -> Figure:
     """Loss and accuracy per epoch, training against validation.
 
     Parameters
@@ -44,12 +53,17 @@ def plot_learning_curves(history, best_epoch: int | None = None, title: str | No
         if best_epoch is None:
             best_epoch = result.get("best_epoch")
         if title is None and "tl" in result:
-            title = (f"{display_label(TL_LABELS, result['tl'])} {display_label(BACKBONE_LABELS, result.get('backbone'))} "
-                     f"{display_label(OPTIMIZER_LABELS, result.get('optimizer'))}, fold {result.get('fold', '?')}")
+            title = (
+                f"{display_label(ARM_LABELS, result['tl'])} {display_label(BACKBONE_LABELS, result.get('backbone'))} "
+                f"{display_label(OPTIMIZER_LABELS, result.get('optimizer'))}, fold {result.get('fold', '?')}"
+            )
     if not isinstance(history, dict) or not history:
         raise DataError("history is empty: the run has no finished epoch yet.")
-    panels = [(key, name) for key, name in (("loss", "Loss"), ("accuracy", "Accuracy"))
-              if key in history or f"val_{key}" in history]
+    panels = [
+        (key, name)
+        for key, name in (("loss", "Loss"), ("accuracy", "Accuracy"))
+        if key in history or f"val_{key}" in history
+    ]
     if not panels:
         raise DataError(f"history has neither 'loss' nor 'accuracy' columns (it has {', '.join(history)}).")
     lengths = {k: len(v) for k, v in history.items()}
@@ -60,8 +74,10 @@ def plot_learning_curves(history, best_epoch: int | None = None, title: str | No
         raise DataError(f"history columns have different lengths: {lengths}.")
     epochs = (np.asarray(history["epoch"], dtype=float) + 1) if "epoch" in history else np.arange(1, n + 1)
     if best_epoch is not None:
-        if isinstance(best_epoch, bool) or not isinstance(best_epoch, (int, np.integer)) or not (
-            1 <= best_epoch <= epochs.max()
+        if (
+            isinstance(best_epoch, bool)
+            or not isinstance(best_epoch, (int, np.integer))
+            or not (1 <= best_epoch <= epochs.max())
         ):
             raise DataError(f"best_epoch must be an epoch between 1 and {int(epochs.max())}, got {best_epoch!r}.")
     axes = check_axes(axes, len(panels))
@@ -73,15 +89,29 @@ def plot_learning_curves(history, best_epoch: int | None = None, title: str | No
     for ax, (key, name) in zip(axes, panels):
         for column, label, style in ((key, "training", "-"), (f"val_{key}", "validation", "-")):
             if column in history:
-                ax.plot(epochs, np.asarray(history[column], dtype=float), style, marker="o", markersize=3,
-                        label=label, color="#1f77b4" if label == "training" else "#ff7f0e")
+                ax.plot(
+                    epochs,
+                    np.asarray(history[column], dtype=float),
+                    style,
+                    marker="o",
+                    markersize=3,
+                    label=label,
+                    color="#1f77b4" if label == "training" else "#ff7f0e",
+                )
         if best_epoch is not None:
             ax.axvline(best_epoch, color="0.3", linestyle=":", linewidth=1.2, label=f"best epoch ({best_epoch})")
             val = history.get(f"val_{key}")
             if val is not None:
                 index = int(np.argmin(np.abs(epochs - best_epoch)))
-                ax.plot([epochs[index]], [val[index]], marker="*", markersize=11, color="#d62728",
-                        linestyle="none", zorder=5)
+                ax.plot(
+                    [epochs[index]],
+                    [val[index]],
+                    marker="*",
+                    markersize=11,
+                    color="#d62728",
+                    linestyle="none",
+                    zorder=5,
+                )
         ax.set_xlabel("epoch")
         ax.set_ylabel(name.lower())
         ax.set_title(name)

@@ -69,7 +69,11 @@ __all__ = [
     "write_synthetic",
     "cell_frame_name",
     "ultrasound_name",
-    "IFSystem", "fractal_categories", "filling_rate", "render_fractal", "make_fractal_dataset",
+    "IFSystem",
+    "fractal_categories",
+    "filling_rate",
+    "render_fractal",
+    "make_fractal_dataset",
 ]
 
 from mstl_lib.data.synthetic._common import (  # noqa: F401  (private names: used by the tests)
@@ -82,7 +86,13 @@ from mstl_lib.data.synthetic._common import (  # noqa: F401  (private names: use
     _image_rng,
 )
 from mstl_lib.data.synthetic.cells import make_cell_frame
-from mstl_lib.data.synthetic.fractals import IFSystem, filling_rate, fractal_categories, make_fractal_dataset, render_fractal
+from mstl_lib.data.synthetic.fractals import (
+    IFSystem,
+    filling_rate,
+    fractal_categories,
+    make_fractal_dataset,
+    render_fractal,
+)
 from mstl_lib.data.synthetic.ultrasound import make_ultrasound_image
 from mstl_lib.data.synthetic.writers import (
     GROUND_TRUTH_NAME,

@@ -27,7 +27,6 @@ DEBRIS_LABEL = -1
 _BoxTuple = tuple[int, int, int, int]
 
 
-
 # ---------------------------------------------------------------------------
 # Argument checks and random streams
 # ---------------------------------------------------------------------------
@@ -36,19 +35,14 @@ _BoxTuple = tuple[int, int, int, int]
 def _check_cell_line(cell_line) -> str:
     name = str(cell_line).lower()
     if name not in CELL_LINES:
-        raise DataError(
-            f"unknown cell line {cell_line!r}; choose one of {', '.join(CELL_LINES)}."
-        )
+        raise DataError(f"unknown cell line {cell_line!r}; choose one of {', '.join(CELL_LINES)}.")
     return name
 
 
 def _check_label(label) -> str:
     name = str(label).lower()
     if name not in ULTRASOUND_CLASSES:
-        raise DataError(
-            f"unknown ultrasound class {label!r}; choose one of "
-            f"{', '.join(ULTRASOUND_CLASSES)}."
-        )
+        raise DataError(f"unknown ultrasound class {label!r}; choose one of {', '.join(ULTRASOUND_CLASSES)}.")
     return name
 
 
@@ -80,9 +74,7 @@ def _check_frame_size(size) -> tuple[int, int]:
     except (TypeError, ValueError):
         raise DataError(f"size must be (height, width), got {size!r}.") from None
     if height < 256 or width < 256:
-        raise DataError(
-            f"size must be at least (256, 256) so that whole cells fit, got {size!r}."
-        )
+        raise DataError(f"size must be at least (256, 256) so that whole cells fit, got {size!r}.")
     return height, width
 
 
@@ -103,5 +95,3 @@ def _as_rng(rng) -> np.random.Generator:
 def _image_rng(seed: int, kind: int, class_index: int, index: int) -> np.random.Generator:
     """The random stream of one image, a function of (seed, kind, class, index) only."""
     return np.random.default_rng([seed, kind, class_index, index])
-
-

@@ -2,11 +2,17 @@
 
 from __future__ import annotations
 
-
 import cv2
 import numpy as np
 
-from mstl_lib.data.synthetic._common import CELL_FRAME_SIZE, DEBRIS_LABEL, _BoxTuple, _as_rng, _check_cell_line, _check_frame_size
+from mstl_lib.data.synthetic._common import (
+    CELL_FRAME_SIZE,
+    DEBRIS_LABEL,
+    _as_rng,
+    _BoxTuple,
+    _check_cell_line,
+    _check_frame_size,
+)
 
 # ---------------------------------------------------------------------------
 # Cell frames: shapes
@@ -101,10 +107,7 @@ def _mcf7_object(rng) -> list[dict]:
             ang = rng.uniform(0, 2 * np.pi)
             dist = (r + radii[j]) * rng.uniform(0.78, 0.9)
             c = centres[j] + dist * np.array([np.cos(ang), np.sin(ang)])
-            ok = all(
-                np.linalg.norm(c - cc) >= 0.78 * (r + rr)
-                for cc, rr in zip(centres, radii[: len(centres)])
-            )
+            ok = all(np.linalg.norm(c - cc) >= 0.78 * (r + rr) for cc, rr in zip(centres, radii[: len(centres)]))
             # keep the cluster compact: prefer spots near the cluster centre
             if ok and np.linalg.norm(c - np.mean(centres, axis=0)) < 1.3 * max(radii) + 3 * len(centres):
                 centres.append(c)
@@ -120,7 +123,11 @@ def _mcf7_object(rng) -> list[dict]:
                 centre=c,
                 radius=r,
                 outlines=[outline],
-                nucleus=(c + rng.normal(0, r * 0.08, 2), (nucleus_r * rng.uniform(1.0, 1.15), nucleus_r), rng.uniform(0, 180)),
+                nucleus=(
+                    c + rng.normal(0, r * 0.08, 2),
+                    (nucleus_r * rng.uniform(1.0, 1.15), nucleus_r),
+                    rng.uniform(0, 180),
+                ),
                 granules=int(rng.integers(3, 12)),
                 granule_spread=r * 0.6,
                 cyto=rng.uniform(4, 12),
@@ -146,10 +153,16 @@ def _h1299_object(rng) -> list[dict]:
     for end in (-1, 1):
         if rng.random() < 0.55:
             base = np.array([end * length / 2 * 0.92, centre_y[0 if end < 0 else -1]])
-            outlines.append(_process(rng, base, np.array([end, rng.normal(0, 0.2)]), rng.uniform(10, 28), rng.uniform(4, 7)))
+            outlines.append(
+                _process(rng, base, np.array([end, rng.normal(0, 0.2)]), rng.uniform(10, 28), rng.uniform(4, 7))
+            )
     if rng.random() < 0.15:  # an occasional tripolar cell
         base = np.array([rng.uniform(-0.2, 0.2) * length, 0.0])
-        outlines.append(_process(rng, base, np.array([rng.normal(0, 0.5), rng.choice([-1, 1])]), rng.uniform(15, 30), rng.uniform(6, 10)))
+        outlines.append(
+            _process(
+                rng, base, np.array([rng.normal(0, 0.5), rng.choice([-1, 1])]), rng.uniform(15, 30), rng.uniform(6, 10)
+            )
+        )
     rot = rng.uniform(0, np.pi)
     outlines = [_rotate(o, rot) for o in outlines]
     nucleus_len = rng.uniform(0.17, 0.24) * length
@@ -258,8 +271,14 @@ def _render_object(rng, cells: list[dict], style: dict, relief_dir: np.ndarray):
         nuclei += -12.0 * nuc_soft + 12.0 * rim
         for _ in range(int(rng.integers(1, 4))):  # nucleoli
             off = rng.normal(0, 0.35, 2) * np.array([ax, ay]) * 0.8
-            cv2.circle(nuclei, (int(round(cx - lo[0] + off[0])), int(round(cy - lo[1] + off[1]))),
-                       int(rng.integers(2, 4)), -14.0, -1, cv2.LINE_AA)
+            cv2.circle(
+                nuclei,
+                (int(round(cx - lo[0] + off[0])), int(round(cy - lo[1] + off[1]))),
+                int(rng.integers(2, 4)),
+                -14.0,
+                -1,
+                cv2.LINE_AA,
+            )
         n_gran = cell["granules"]
         if n_gran:
             if "granule_axis" in cell:
@@ -432,5 +451,3 @@ def make_cell_frame(
     if return_labels:
         return frame, boxes, labels
     return frame, boxes
-
-

@@ -21,8 +21,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from mstl_lib.errors import DataError
 from mstl_lib.data.synthetic._common import _as_rng, _check_count, _check_seed
+from mstl_lib.errors import DataError
 
 _KIND_FRACTALS = 2  # keeps these random streams apart from cells (0) and ultrasound (1)
 _FILL_GRID = 32  # cells per side of the grid on which the filling rate is measured
@@ -131,11 +131,15 @@ def _check_system(system) -> tuple[np.ndarray, np.ndarray]:
     maps = np.asarray(system.maps, dtype=float)
     probabilities = np.asarray(system.probabilities, dtype=float)
     if maps.ndim != 2 or maps.shape[1] != 6 or probabilities.shape != (len(maps),) or len(maps) == 0:
-        raise DataError(f"system.maps must have shape (n, 6) and system.probabilities shape (n,), got "
-                        f"{maps.shape} and {probabilities.shape}; build systems with fractal_categories().")
+        raise DataError(
+            f"system.maps must have shape (n, 6) and system.probabilities shape (n,), got "
+            f"{maps.shape} and {probabilities.shape}; build systems with fractal_categories()."
+        )
     if not (np.all(np.isfinite(maps)) and np.all(_spectral_norm(maps) < 1.0)):
-        raise DataError("every map of the system must be a finite contraction (largest singular value < 1), "
-                        f"got maps {maps.tolist()}; build systems with fractal_categories().")
+        raise DataError(
+            "every map of the system must be a finite contraction (largest singular value < 1), "
+            f"got maps {maps.tolist()}; build systems with fractal_categories()."
+        )
     if not (np.all(probabilities >= 0) and probabilities.sum() > 0):
         raise DataError(f"system.probabilities must be >= 0 with a positive sum, got {probabilities.tolist()}.")
     return maps, probabilities
@@ -163,8 +167,9 @@ def _check_fraction(value, name: str, low: float, high: float) -> float:
     return float(value)
 
 
-def fractal_categories(n_categories: int, seed: int = 0, *, n_maps: tuple[int, int] = (2, 4),
-                       filling_threshold: float = 0.2) -> list[IFSystem]:
+def fractal_categories(
+    n_categories: int, seed: int = 0, *, n_maps: tuple[int, int] = (2, 4), filling_threshold: float = 0.2
+) -> list[IFSystem]:
     """Draw ``n_categories`` random iterated function systems, one per category.
 
     Follows FractalDB (Kataoka et al., "Pre-training without Natural Images",
@@ -208,8 +213,10 @@ def fractal_categories(n_categories: int, seed: int = 0, *, n_maps: tuple[int, i
                 systems.append(IFSystem(maps, system.probabilities, rate))
                 break
         else:
-            raise DataError(f"no system reached filling_threshold={threshold} in {_MAX_DRAWS} draws; "
-                            "lower filling_threshold (0.2 is usual).")
+            raise DataError(
+                f"no system reached filling_threshold={threshold} in {_MAX_DRAWS} draws; "
+                "lower filling_threshold (0.2 is usual)."
+            )
     return systems
 
 
@@ -223,9 +230,15 @@ def _colour(rng) -> np.ndarray:
     return rgb * rng.uniform(180, 255)
 
 
-def render_fractal(system: IFSystem, *, size: int = 75, rng: np.random.Generator | int = 0,
-                   n_points: int | None = None, weights=(0.8, 0.9, 1.0, 1.1, 1.2),
-                   max_rotation: float = 15.0) -> np.ndarray:
+def render_fractal(
+    system: IFSystem,
+    *,
+    size: int = 75,
+    rng: np.random.Generator | int = 0,
+    n_points: int | None = None,
+    weights=(0.8, 0.9, 1.0, 1.1, 1.2),
+    max_rotation: float = 15.0,
+) -> np.ndarray:
     """Draw one image of a fractal category by the chaos game.
 
     Intra-category variation follows FractalDB (Kataoka et al., ACCV 2020):
@@ -286,9 +299,15 @@ def render_fractal(system: IFSystem, *, size: int = 75, rng: np.random.Generator
     return np.clip(level[:, :, None] * colour + 0.5, 0, 255).astype(np.uint8)
 
 
-def make_fractal_dataset(n_categories: int, per_category: int, *, size: int = 75, seed: int = 0,
-                         n_maps: tuple[int, int] = (2, 4),
-                         filling_threshold: float = 0.2) -> tuple[np.ndarray, np.ndarray]:
+def make_fractal_dataset(
+    n_categories: int,
+    per_category: int,
+    *,
+    size: int = 75,
+    seed: int = 0,
+    n_maps: tuple[int, int] = (2, 4),
+    filling_threshold: float = 0.2,
+) -> tuple[np.ndarray, np.ndarray]:
     """A labelled fractal dataset: ``per_category`` images of each of ``n_categories`` systems.
 
     Parameters
@@ -317,8 +336,11 @@ def make_fractal_dataset(n_categories: int, per_category: int, *, size: int = 75
     per_category = _check_count(per_category, "per_category")
     size = _check_size(size)
     systems = fractal_categories(n_categories, seed, n_maps=n_maps, filling_threshold=filling_threshold)
-    images = np.stack([
-        render_fractal(system, size=size, rng=np.random.default_rng([seed, _KIND_FRACTALS, 1, k, i]))
-        for k, system in enumerate(systems) for i in range(per_category)
-    ])
+    images = np.stack(
+        [
+            render_fractal(system, size=size, rng=np.random.default_rng([seed, _KIND_FRACTALS, 1, k, i]))
+            for k, system in enumerate(systems)
+            for i in range(per_category)
+        ]
+    )
     return images, np.repeat(np.arange(len(systems), dtype=np.int64), per_category)

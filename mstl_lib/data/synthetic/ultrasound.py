@@ -21,7 +21,6 @@ real BUSI images (Al-Dhabyani et al. 2020) the same recipe gives about 0.75
 
 from __future__ import annotations
 
-
 import cv2
 import numpy as np
 
@@ -130,8 +129,9 @@ def _tissue_map(rng, n: int) -> tuple[np.ndarray, dict]:
     return np.clip(tissue, 0.0, None).astype(np.float32), layers
 
 
-def _lesion_mask(rng, n: int, centre, half_width: float, half_height: float, tilt: float,
-                 shape: float, margin: float) -> tuple[np.ndarray, np.ndarray]:
+def _lesion_mask(
+    rng, n: int, centre, half_width: float, half_height: float, tilt: float, shape: float, margin: float
+) -> tuple[np.ndarray, np.ndarray]:
     """Soft mask (1 inside) of a lesion and its normalised radius field."""
     yy, xx = np.mgrid[0:n, 0:n].astype(np.float32)
     dx, dy = xx - centre[0], yy - centre[1]
@@ -319,5 +319,3 @@ def make_ultrasound_image(
         )
         return out, info
     return out
-
-

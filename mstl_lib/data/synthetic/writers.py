@@ -8,11 +8,25 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from mstl_lib.errors import DataError
-from mstl_lib.outputs import prepare_output_dir
-from mstl_lib.data.synthetic._common import CELL_FRAME_SIZE, CELL_LINES, ULTRASOUND_CLASSES, _KIND_CELLS, _KIND_ULTRASOUND, _check_cell_line, _check_count, _check_difficulty, _check_frame_size, _check_label, _check_seed, _check_us_size, _image_rng
+from mstl_lib.data.synthetic._common import (
+    _KIND_CELLS,
+    _KIND_ULTRASOUND,
+    CELL_FRAME_SIZE,
+    CELL_LINES,
+    ULTRASOUND_CLASSES,
+    _check_cell_line,
+    _check_count,
+    _check_difficulty,
+    _check_frame_size,
+    _check_label,
+    _check_seed,
+    _check_us_size,
+    _image_rng,
+)
 from mstl_lib.data.synthetic.cells import make_cell_frame
 from mstl_lib.data.synthetic.ultrasound import make_ultrasound_image
+from mstl_lib.errors import DataError
+from mstl_lib.outputs import prepare_output_dir
 
 # ---------------------------------------------------------------------------
 # Writers
@@ -281,9 +295,7 @@ def write_synthetic(
         for path in paths.values():
             if path.exists() and (not path.is_dir() or any(path.iterdir())):
                 raise OutputExistsError(path)
-    write_cell_frames(
-        paths["cells"], prof.cell_frames_per_class, seed=seed, overwrite=overwrite, progress=progress
-    )
+    write_cell_frames(paths["cells"], prof.cell_frames_per_class, seed=seed, overwrite=overwrite, progress=progress)
     write_ultrasound_set(
         paths["ultrasound"],
         prof.ultrasound_per_class,
