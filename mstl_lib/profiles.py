@@ -217,3 +217,26 @@ def get_profile(name: str | Profile, **overrides) -> Profile:
         except KeyError:
             raise DataError(f"unknown profile {name!r}; choose one of {', '.join(PROFILES)}.") from None
     return profile.with_overrides(**overrides) if overrides else profile
+
+
+PROFILE_WEIGHTS = "profile"
+"""The ``weights`` setting that means "the profile's own starting weights"."""
+NO_WEIGHTS = ("none", "None")
+"""Spellings of "random initialisation" accepted where a string is expected (command line, papermill)."""
+
+
+def resolve_weights(profile: Profile | str, weights=PROFILE_WEIGHTS):
+    """The starting weights a run uses: ``weights``, with the two sentinels resolved.
+
+    ``"profile"`` gives the profile's own setting (``"fractaldb"`` offline,
+    ``"imagenet"`` in ``paper``); ``None``, ``"none"`` or ``"None"`` give None
+    (random initialisation); anything else (``"imagenet"``, ``"fractaldb"``, a
+    weights file) is returned unchanged. The one place these rules live: the
+    command line, the notebooks and the training stages all call it.
+    """
+    if isinstance(weights, str) and weights == PROFILE_WEIGHTS:
+        return get_profile(profile).weights
+    if weights is None or (isinstance(weights, str) and weights in NO_WEIGHTS):
+        return None
+    return weights
+
