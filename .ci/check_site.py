@@ -70,7 +70,11 @@ def text_problems(page_text: str, outputs=(), cells=(), build_root: str | None =
     problems = []
     paths = sorted(set(MACHINE_PATH.findall(page_text)))
     root = (build_root or "").rstrip("/")
-    if root.count("/") >= 2 and re.search(re.escape(root) + r"(?![\w.-])", page_text) and not any(p.startswith(root) for p in paths):
+    if (
+        root.count("/") >= 2
+        and re.search(re.escape(root) + r"(?![\w.-])", page_text)
+        and not any(p.startswith(root) for p in paths)
+    ):
         paths.insert(0, root)
     if paths:
         problems.append(f"shows an absolute path of the build machine: {', '.join(paths[:3])}")
@@ -108,9 +112,18 @@ def browser():
 
     options = webdriver.ChromeOptions()
     options.binary_location = "/usr/bin/chromium"
-    for flag in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                 "--disable-background-networking", "--disable-component-update", "--disable-sync",
-                 "--disable-dev-shm-usage", "--window-size=1400,1000"):
+    for flag in (
+        "--headless=new",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-quic",
+        "--no-first-run",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+        "--disable-dev-shm-usage",
+        "--window-size=1400,1000",
+    ):
         options.add_argument(flag)
     driver = webdriver.Chrome(service=Service("/usr/bin/chromedriver"), options=options)
     driver.set_page_load_timeout(60)

@@ -44,16 +44,33 @@ def canonical(name: str) -> str:
 
 def resolve() -> dict[str, str]:
     """What pip resolves ``requirements.txt`` to without the lock: ``{name: version}``."""
-    lines = [line for line in REQUIREMENTS.read_text().splitlines()
-             if not re.match(r"^\s*-c\s", line) and not re.match(r"^\s*-e\s+\.\s*(#.*)?$", line)]
+    lines = [
+        line
+        for line in REQUIREMENTS.read_text().splitlines()
+        if not re.match(r"^\s*-c\s", line) and not re.match(r"^\s*-e\s+\.\s*(#.*)?$", line)
+    ]
     with tempfile.TemporaryDirectory(prefix="mstl-lock-") as folder:
         requirements = Path(folder) / "requirements.txt"
         # the library itself, by its dependencies (it is installed editable from the checkout)
         requirements.write_text("\n".join(lines) + f"\n{ROOT}\n")
         report = Path(folder) / "report.json"
-        done = subprocess.run([sys.executable, "-m", "pip", "install", "--quiet", "--dry-run", "--ignore-installed",
-                               "--report", str(report), "-r", str(requirements)],
-                              capture_output=True, text=True)
+        done = subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "pip",
+                "install",
+                "--quiet",
+                "--dry-run",
+                "--ignore-installed",
+                "--report",
+                str(report),
+                "-r",
+                str(requirements),
+            ],
+            capture_output=True,
+            text=True,
+        )
         if done.returncode != 0:
             sys.exit(f"pip could not resolve {REQUIREMENTS.name}:\n{done.stderr.strip()}")
         installs = json.loads(report.read_text())["install"]
@@ -80,16 +97,25 @@ def installed() -> dict[str, str]:
 
 def check() -> int:
     lock, fresh = read_lock(), resolve()
-    problems = [f"{name}: locked {lock.get(name, '(absent)')}, a fresh resolution gives {fresh.get(name, '(absent)')}"
-                for name in sorted(set(lock) | set(fresh)) if lock.get(name) != fresh.get(name)]
+    problems = [
+        f"{name}: locked {lock.get(name, '(absent)')}, a fresh resolution gives {fresh.get(name, '(absent)')}"
+        for name in sorted(set(lock) | set(fresh))
+        if lock.get(name) != fresh.get(name)
+    ]
     here = installed()
-    problems += [f"{name}: locked {version}, installed {here.get(name, '(absent)')}"
-                 for name, version in lock.items() if here.get(name) != version]
+    problems += [
+        f"{name}: locked {version}, installed {here.get(name, '(absent)')}"
+        for name, version in lock.items()
+        if here.get(name) != version
+    ]
     if problems:
-        print(f"{LOCK.name} disagrees with a fresh resolution of {REQUIREMENTS.name} or with this environment:\n  "
-              + "\n  ".join(problems)
-              + "\nFix: `python .ci/lock.py --refresh`, then test and commit constraints.txt "
-                "(or reinstall with `pip install -r requirements.txt`).", file=sys.stderr)
+        print(
+            f"{LOCK.name} disagrees with a fresh resolution of {REQUIREMENTS.name} or with this environment:\n  "
+            + "\n  ".join(problems)
+            + "\nFix: `python .ci/lock.py --refresh`, then test and commit constraints.txt "
+            "(or reinstall with `pip install -r requirements.txt`).",
+            file=sys.stderr,
+        )
         return 1
     print(f"{LOCK.name}: {len(lock)} packages, the same as a fresh resolution and as this environment.")
     return 0
