@@ -33,7 +33,7 @@ BOXES = {
     "folds": (
         X[1],
         0.3,
-        "Audit, resize to 75 x 75,\nnested grouped 5-fold CV,\naugment training only\nlesson 4",
+        "Audit, resize to 75 x 75,\ngrouped 5-fold CV,\naugment training only\nlesson 4",
         "step",
     ),
     "stage2": (X[2], 0.3, "Stage 2\nbinary head, fine-tune\nMSTL: from stage 1\nCTL: from ImageNet\nlesson 5", "model"),
