@@ -30,6 +30,8 @@ __all__ = [
 
 
 def _bounds_text(minimum, maximum, include_minimum: bool, include_maximum: bool) -> str:
+    if minimum is not None and maximum is not None:
+        return f"in {'[' if include_minimum else '('}{minimum}, {maximum}{']' if include_maximum else ')'}"
     parts = []
     if minimum is not None:
         parts.append(f"{'>=' if include_minimum else '>'} {minimum}")
@@ -38,12 +40,12 @@ def _bounds_text(minimum, maximum, include_minimum: bool, include_maximum: bool)
     return " and ".join(parts)
 
 
-def _check_bounds(value, name, what, minimum, maximum, include_minimum, include_maximum):
+def _check_bounds(value, name, minimum, maximum, include_minimum, include_maximum):
     too_small = minimum is not None and (value < minimum if include_minimum else value <= minimum)
     too_large = maximum is not None and (value > maximum if include_maximum else value >= maximum)
     if too_small or too_large:
         bounds = _bounds_text(minimum, maximum, include_minimum, include_maximum)
-        raise DataError(f"{name} must be {what} {bounds}, got {value!r}.")
+        raise DataError(f"{name} must be {bounds}, got {value!r}.")
 
 
 def check_integer(value, name: str, *, minimum: int | None = None, maximum: int | None = None) -> int:
@@ -57,7 +59,7 @@ def check_integer(value, name: str, *, minimum: int | None = None, maximum: int 
     if isinstance(value, bool) or not isinstance(value, numbers.Integral):
         bounds = _bounds_text(minimum, maximum, True, True)
         raise DataError(f"{name} must be an integer{' ' + bounds if bounds else ''}, got {value!r}.")
-    _check_bounds(int(value), name, "an integer", minimum, maximum, True, True)
+    _check_bounds(int(value), name, minimum, maximum, True, True)
     return int(value)
 
 
@@ -80,7 +82,7 @@ def check_number(
     if isinstance(value, bool) or not isinstance(value, numbers.Real) or not math.isfinite(value):
         bounds = _bounds_text(minimum, maximum, include_minimum, include_maximum)
         raise DataError(f"{name} must be a finite number{' ' + bounds if bounds else ''}, got {value!r}.")
-    _check_bounds(float(value), name, "a number", minimum, maximum, include_minimum, include_maximum)
+    _check_bounds(float(value), name, minimum, maximum, include_minimum, include_maximum)
     return float(value)
 
 
@@ -96,7 +98,7 @@ def check_choice(value, name: str, choices: Iterable, *, lower: bool = False):
     key = value.lower() if lower and isinstance(value, str) else value
     if key not in choices:
         shown = ", ".join(str(c) for c in choices)
-        raise DataError(f"unknown {name} {value!r}; choose one of {shown}.")
+        raise DataError(f"unknown {name} {value!r}; {name} must be one of {shown}.")
     return key
 
 
@@ -131,19 +133,22 @@ def as_rng(rng) -> np.random.Generator:
     raise DataError(f"rng must be a numpy Generator or a non-negative int seed, got {rng!r}.")
 
 
-def check_existing_path(path, name: str, *, kind: str = "folder") -> Path:
+def check_existing_path(path, name: str, *, kind: str = "folder", fix: str = "check the path.") -> Path:
     """``path`` as a ``Path`` that exists and is a ``"folder"`` or a ``"file"``.
 
     Raises
     ------
     DataError
-        It does not exist, or is the other kind; the message says what to do.
+        It does not exist, or is the other kind; the message names ``path``,
+        says which (``no such folder``, ``is a file, not a folder``) and ends
+        with ``Fix: <fix>``.
     """
     if path is None or (isinstance(path, str) and not path.strip()):
         raise DataError(f"{name} must be a path to a {kind}, got {path!r}.")
     path = Path(path).expanduser()
     exists = path.is_dir() if kind == "folder" else path.is_file()
     if not exists:
-        found = "it is a file" if path.is_file() else "it is a folder" if path.is_dir() else "not found"
-        raise DataError(f"{path}: {name} must be an existing {kind} ({found}). Fix: check the path.")
+        other = "file" if path.is_file() else "folder" if path.is_dir() else None
+        found = f"is a {other}, not a {kind}" if other else f"no such {kind}"
+        raise DataError(f"{path}: {found} (the {name}). Fix: {fix}")
     return path
