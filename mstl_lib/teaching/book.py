@@ -27,7 +27,10 @@ import shutil
 import subprocess
 import sys
 import time
+import types
 from pathlib import Path
+from queue import Empty
+from time import monotonic
 
 from mstl_lib.errors import DataError
 from mstl_lib.outputs import prepare_output_dir
@@ -165,12 +168,11 @@ def execute_notebooks(
         waited and the fix. A request the kernel never took up is retried
         once from a fresh kernel first (and the log says so).
     """
-    import nbformat
-
     profile = get_profile(profile).name
     cell_timeout = cell_timeout_for(profile) if cell_timeout is None else cell_timeout
     out_dir.mkdir(parents=True, exist_ok=True)
     log_dir = Path(log_dir) if log_dir else out_dir.parent / "logs"
+    parameters = {"profile": profile, "work_dir": str(work_dir), "seed": seed, "progress": False, "weights": weights}
     executed = []
     for notebook in list_notebooks(root):
         if only and not any(key in notebook.stem for key in only):
@@ -179,59 +181,68 @@ def execute_notebooks(
         kernel_log = log_dir / f"{notebook.stem}.kernel.log"
         started = time.perf_counter()
         log(f"Executing {notebook.name} (profile {profile}) ...")
-        parameters = {
-            "profile": profile,
-            "work_dir": str(work_dir),
-            "seed": seed,
-            "progress": False,
-            "weights": weights,
-        }
-        for attempt in (1, 2):
-            try:
-                execute_notebook(
-                    notebook,
-                    target,
-                    parameters=parameters,
-                    kernel_name=kernel_name,
-                    cell_timeout=cell_timeout,
-                    kernel_log=kernel_log,
-                )
-                break
-            except CellStall as stall:
-                where = _where(notebook, stall)
-                if stall.kind == "dropped" and attempt == 1:
-                    log(f"  {where}: {stall.what()}; retrying the lesson once from a fresh kernel ...")
-                    continue
-                fix = f"Fix: rerun this lesson with `mstl book --profile {profile} --only {_lesson_key(notebook)}`" + (
-                    "; if the cell is just slow on this machine, raise the limit with "
-                    f"`--cell-timeout SECONDS` (now {cell_timeout:g} s)."
-                    if stall.kind == "timeout"
-                    else f"; if it happens again, raise `--cell-timeout` (now {cell_timeout:g} s) or look at "
-                    "the kernel's log."
-                )
-                raise DataError(
-                    f"{where}: {stall.what()}. {fix} The notebook as far as it ran is {target}; the kernel's "
-                    f"log is {kernel_log}." + _log_tail(kernel_log)
-                ) from None
-            except _execution_error() as error:
-                raise DataError(
-                    f"{notebook.name} failed in cell {error.exec_count}: "
-                    f"{error.ename}: {str(error.evalue).rstrip('.')}. "
-                    f"The executed notebook with the traceback is {target}."
-                ) from None
-        document = nbformat.read(target, as_version=4)
-        for cell in document.cells:
-            tags = cell.metadata.get("tags", [])
-            if INJECTED_TAG in tags and "remove-cell" not in tags:
-                cell.metadata["tags"] = [*tags, "remove-cell"]
-            if cell.cell_type == "code":
-                cell.outputs = strip_framework_noise(cell.outputs)
-        nbformat.write(document, target)
+        _run_lesson(notebook, target, parameters, kernel_name, cell_timeout, kernel_log, log)
+        _tidy_executed(target)
         for line in _kernel_messages(kernel_log):
             log(f"  kernel: {line}")
         log(f"  done in {time.perf_counter() - started:.0f} s")
         executed.append(target)
     return executed
+
+
+def _run_lesson(notebook: Path, target: Path, parameters: dict, kernel_name, cell_timeout, kernel_log, log) -> None:
+    """Execute one lesson, retrying once from a fresh kernel when a request was dropped; raise the fix."""
+    for attempt in (1, 2):
+        try:
+            execute_notebook(
+                notebook,
+                target,
+                parameters=parameters,
+                kernel_name=kernel_name,
+                cell_timeout=cell_timeout,
+                kernel_log=kernel_log,
+            )
+            return
+        except CellStall as stall:
+            where = _where(notebook, stall)
+            if stall.kind == "dropped" and attempt == 1:
+                log(f"  {where}: {stall.what()}; retrying the lesson once from a fresh kernel ...")
+                continue
+            fix = _stall_fix(stall, notebook, parameters["profile"], cell_timeout)
+            raise DataError(
+                f"{where}: {stall.what()}. {fix} The notebook as far as it ran is {target}; the kernel's "
+                f"log is {kernel_log}." + _log_tail(kernel_log)
+            ) from None
+        except _execution_error() as error:
+            raise DataError(
+                f"{notebook.name} failed in cell {error.exec_count}: "
+                f"{error.ename}: {str(error.evalue).rstrip('.')}. "
+                f"The executed notebook with the traceback is {target}."
+            ) from None
+
+
+def _stall_fix(stall: CellStall, notebook: Path, profile: str, cell_timeout: float) -> str:
+    """What to do about a cell that did not finish."""
+    return f"Fix: rerun this lesson with `mstl book --profile {profile} --only {_lesson_key(notebook)}`" + (
+        "; if the cell is just slow on this machine, raise the limit with "
+        f"`--cell-timeout SECONDS` (now {cell_timeout:g} s)."
+        if stall.kind == "timeout"
+        else f"; if it happens again, raise `--cell-timeout` (now {cell_timeout:g} s) or look at the kernel's log."
+    )
+
+
+def _tidy_executed(target: Path) -> None:
+    """Hide papermill's injected cell in the book and drop TensorFlow's start-up noise from the outputs."""
+    import nbformat
+
+    document = nbformat.read(target, as_version=4)
+    for cell in document.cells:
+        tags = cell.metadata.get("tags", [])
+        if INJECTED_TAG in tags and "remove-cell" not in tags:
+            cell.metadata["tags"] = [*tags, "remove-cell"]
+        if cell.cell_type == "code":
+            cell.outputs = strip_framework_noise(cell.outputs)
+    nbformat.write(document, target)
 
 
 def _execution_error():
@@ -319,11 +330,8 @@ def execute_notebook(
             log_file.close()
 
 
-_ENGINE = None
-
-
-def _register_engine():
-    """Register papermill's engine with the watchdog (once); see :class:`CellStall`.
+class _WatchdogClient:
+    """papermill's notebook client, waiting for each reply under the watchdog.
 
     Why a widget cell could hang papermill for good: nbclient waits for a
     cell's reply with ``shell_channel.get_msg(timeout=None)`` when no
@@ -333,195 +341,220 @@ def _register_engine():
     a kernel that drops a request (ipykernel 7, issue 1554) never replies.
     Here the reply is read in one-second polls, each of which checks the
     kernel's process, its heartbeat, whether it took up the request, and
-    the cell's time limit.
+    the cell's time limit (:meth:`_watch`).
+
+    papermill is imported only when a lesson runs, so this class holds the
+    methods and :func:`_register_engine` mixes them into papermill's
+    ``PapermillNotebookClient``.
     """
+
+    def __init__(self, nb_man, *, kernel_log=None, ack_seconds=ACK_SECONDS, heartbeat_seconds=HEARTBEAT_SECONDS, **kw):
+        super().__init__(nb_man, **kw)
+        self.kernel_log = kernel_log
+        self.ack_seconds = ack_seconds
+        self.heartbeat_seconds = heartbeat_seconds
+        self.acknowledged = False
+
+    async def async_start_new_kernel(self, **kwargs):
+        kwargs.setdefault("env", quiet_environment())
+        if self.kernel_log is not None:
+            kwargs.setdefault("stdout", self.kernel_log)
+            kwargs.setdefault("stderr", self.kernel_log)
+        return await super().async_start_new_kernel(**kwargs)
+
+    async def async_execute_cell(self, cell, cell_index, execution_count=None, store_history=True):
+        from nbclient.exceptions import DeadKernelError
+
+        self.acknowledged = False
+        self.current_cell_index = cell_index
+        self.cell_started = monotonic()
+        try:
+            return await super().async_execute_cell(cell, cell_index, execution_count, store_history)
+        except DeadKernelError:
+            self.shutdown_kernel = "immediate"
+            waited = monotonic() - self.cell_started
+            raise CellStall("died", cell_index, cell.source, waited) from None
+        except CellStall:
+            self.shutdown_kernel = "immediate"  # a stopped kernel cannot shut itself down
+            raise
+
+    async def async_wait_for_reply(self, msg_id, cell=None):
+        if cell is not None:
+            return await super().async_wait_for_reply(msg_id, cell)
+        # papermill's last request (kernel_info, for the notebook's language_info): never wait long.
+        deadline = monotonic() + 2 * self.ack_seconds
+        while monotonic() < deadline:
+            msg = await _next_message(self.kc.shell_channel)
+            if msg is not None and msg["parent_header"].get("msg_id") == msg_id:
+                return msg
+        self.log.warning("No reply to kernel_info; the notebook gets Python's language_info.")
+        return {"content": {"language_info": _PYTHON_LANGUAGE_INFO}}
+
+    def process_message(self, msg, cell, cell_index):
+        if msg.get("msg_type") == "status" and msg["content"].get("execution_state") == "busy":
+            self.acknowledged = True
+        return super().process_message(msg, cell, cell_index)
+
+    async def _async_poll_for_reply(self, msg_id, cell, timeout, task_poll_output_msg, task_poll_kernel_alive):
+        try:
+            return await self._watch(msg_id, cell, timeout, task_poll_output_msg, task_poll_kernel_alive)
+        except CellStall:
+            task_poll_kernel_alive.cancel()
+            raise
+
+    async def _watch(self, msg_id, cell, timeout, task_poll_output_msg, task_poll_kernel_alive):
+        """Poll for the cell's reply once a second; raise :class:`CellStall` when one of the checks fails."""
+        from nbclient.util import ensure_async
+
+        started = self.cell_started
+        nudged_at = idle_at = silent_since = None
+        while True:
+            msg = await _next_message(self.kc.shell_channel)
+            if msg is not None:
+                if msg["parent_header"].get("msg_id") == msg_id:
+                    return await self._finish(msg, cell, task_poll_output_msg, task_poll_kernel_alive)
+                continue  # the reply to a nudge, or a late one to an earlier request
+            now = monotonic()
+            waited = now - started
+            if not await ensure_async(self.km.is_alive()):
+                raise CellStall("died", self.current_cell_index, cell.source, waited)
+            silent_since = None if self.kc.hb_channel.is_beating() else (silent_since or now)
+            if silent_since is not None and now - silent_since > self.heartbeat_seconds:
+                raise CellStall("silent", self.current_cell_index, cell.source, waited)
+            if task_poll_output_msg.done():
+                task_poll_output_msg.result()  # raises what the output task raised
+                idle_at = idle_at or now
+                if now - idle_at > REPLY_GRACE_SECONDS:
+                    self.log.warning("The kernel finished the cell but its reply was lost; going on.")
+                    task_poll_kernel_alive.cancel()
+                    return self._reply_from_outputs(msg_id, cell)
+            elif not self.acknowledged and waited > self.ack_seconds:
+                nudged_at = self._nudge_or_give_up(nudged_at, now, cell, waited)
+            if timeout and waited > timeout:
+                raise CellStall("timeout", self.current_cell_index, cell.source, waited, timeout)
+
+    def _nudge_or_give_up(self, nudged_at, now, cell, waited):
+        """A request not taken up: send another message (it wakes a kernel that missed one), then give up."""
+        if nudged_at is None:
+            self.kc.kernel_info()
+            return now
+        if now - nudged_at > self.ack_seconds:
+            raise CellStall("dropped", self.current_cell_index, cell.source, waited)
+        return nudged_at
+
+    async def _finish(self, msg, cell, task_poll_output_msg, task_poll_kernel_alive):
+        """nbclient's end of a cell: wait for the outputs to end (``idle``), then return the reply."""
+        import asyncio
+
+        try:
+            await asyncio.wait_for(asyncio.shield(task_poll_output_msg), self.iopub_timeout)
+        except asyncio.TimeoutError:
+            self.log.warning(
+                f"The cell's reply came but its outputs did not end within {self.iopub_timeout} s; going on."
+            )
+            task_poll_output_msg.cancel()
+        task_poll_kernel_alive.cancel()
+        return msg
+
+    @staticmethod
+    def _reply_from_outputs(msg_id, cell):
+        error = next((o for o in cell.get("outputs", []) if o.get("output_type") == "error"), None)
+        content = (
+            {"status": "error", "ename": error.ename, "evalue": error.evalue, "traceback": error.traceback}
+            if error
+            else {"status": "ok"}
+        )
+        return {"parent_header": {"msg_id": msg_id}, "msg_type": "execute_reply", "content": content}
+
+
+_PYTHON_LANGUAGE_INFO = {
+    "name": "python",
+    "version": sys.version.split()[0],
+    "mimetype": "text/x-python",
+    "file_extension": ".py",
+    "pygments_lexer": "ipython3",
+    "nbconvert_exporter": "python",
+    "codemirror_mode": {"name": "ipython", "version": 3},
+}
+
+
+async def _next_message(channel, timeout: float = 1):
+    """The next message on a kernel channel, or None after ``timeout`` seconds."""
+    from nbclient.util import ensure_async
+
+    try:
+        return await ensure_async(channel.get_msg(timeout=timeout))
+    except Empty:
+        return None
+
+
+class _WatchdogEngine:
+    """papermill's nbclient engine with the watchdog client (mixed into ``NBClientEngine`` like the client)."""
+
+    client_class = None  # set by _register_engine
+
+    @classmethod
+    def execute_managed_notebook(
+        cls,
+        nb_man,
+        kernel_name,
+        log_output=False,
+        stdout_file=None,
+        stderr_file=None,
+        start_timeout=60,
+        execution_timeout=None,
+        partial_output=None,
+        **kwargs,
+    ):
+        import nbformat
+        from papermill.log import logger
+
+        kwargs.pop("input_path", None)
+        client = cls.client_class(
+            nb_man,
+            kernel_name=kernel_name,
+            timeout=execution_timeout,
+            startup_timeout=start_timeout,
+            iopub_timeout=30,
+            log=logger,
+            log_output=log_output,
+            stdout_file=stdout_file,
+            stderr_file=stderr_file,
+            **kwargs,
+        )
+        try:
+            return client.execute()
+        except CellStall:
+            if partial_output:  # papermill writes the notebook only when it ran to the end
+                nbformat.write(nb_man.nb, partial_output)
+            raise
+
+
+_ENGINE = None
+
+
+def _register_engine():
+    """Register papermill's engine with the watchdog (once); see :class:`CellStall` and :class:`_WatchdogClient`."""
     global _ENGINE
     if _ENGINE is not None:
         return _ENGINE
-    import asyncio
-    from queue import Empty
-    from time import monotonic
-
-    from nbclient.exceptions import DeadKernelError
-    from nbclient.util import ensure_async, run_sync
+    from nbclient.util import run_sync
     from papermill.clientwrap import PapermillNotebookClient
     from papermill.engines import NBClientEngine, papermill_engines
-    from papermill.log import logger
 
-    class WatchdogClient(PapermillNotebookClient):
-        """papermill's client, waiting for each reply under the watchdog."""
-
-        def __init__(
-            self, nb_man, *, kernel_log=None, ack_seconds=ACK_SECONDS, heartbeat_seconds=HEARTBEAT_SECONDS, **kw
-        ):
-            super().__init__(nb_man, **kw)
-            self.kernel_log = kernel_log
-            self.ack_seconds = ack_seconds
-            self.heartbeat_seconds = heartbeat_seconds
-            self.acknowledged = False
-
-        async def async_start_new_kernel(self, **kwargs):
-            kwargs.setdefault("env", quiet_environment())
-            if self.kernel_log is not None:
-                kwargs.setdefault("stdout", self.kernel_log)
-                kwargs.setdefault("stderr", self.kernel_log)
-            return await super().async_start_new_kernel(**kwargs)
-
-        async def async_execute_cell(self, cell, cell_index, execution_count=None, store_history=True):
-            self.acknowledged = False
-            self.current_cell_index = cell_index
-            self.cell_started = monotonic()
-            try:
-                return await super().async_execute_cell(cell, cell_index, execution_count, store_history)
-            except DeadKernelError:
-                self.shutdown_kernel = "immediate"
-                waited = monotonic() - self.cell_started
-                raise CellStall("died", cell_index, cell.source, waited) from None
-            except CellStall:
-                self.shutdown_kernel = "immediate"  # a stopped kernel cannot shut itself down
-                raise
-
-        async def async_wait_for_reply(self, msg_id, cell=None):
-            if cell is not None:
-                return await super().async_wait_for_reply(msg_id, cell)
-            # papermill's last request (kernel_info, for the notebook's language_info): never wait long.
-            deadline = monotonic() + 2 * self.ack_seconds
-            while monotonic() < deadline:
-                try:
-                    msg = await ensure_async(self.kc.shell_channel.get_msg(timeout=1))
-                except Empty:
-                    continue
-                if msg["parent_header"].get("msg_id") == msg_id:
-                    return msg
-            self.log.warning("No reply to kernel_info; the notebook gets Python's language_info.")
-            return {
-                "content": {
-                    "language_info": {
-                        "name": "python",
-                        "version": sys.version.split()[0],
-                        "mimetype": "text/x-python",
-                        "file_extension": ".py",
-                        "pygments_lexer": "ipython3",
-                        "nbconvert_exporter": "python",
-                        "codemirror_mode": {"name": "ipython", "version": 3},
-                    }
-                }
-            }
-
-        # nbclient's synchronous names are bound to its own coroutines: bind them to these.
-        start_new_kernel = run_sync(async_start_new_kernel)
-        execute_cell = run_sync(async_execute_cell)
-        wait_for_reply = run_sync(async_wait_for_reply)
-
-        def process_message(self, msg, cell, cell_index):
-            if msg.get("msg_type") == "status" and msg["content"].get("execution_state") == "busy":
-                self.acknowledged = True
-            return super().process_message(msg, cell, cell_index)
-
-        async def _async_poll_for_reply(self, msg_id, cell, timeout, task_poll_output_msg, task_poll_kernel_alive):
-            try:
-                return await self._watch(msg_id, cell, timeout, task_poll_output_msg, task_poll_kernel_alive)
-            except CellStall:
-                task_poll_kernel_alive.cancel()
-                raise
-
-        async def _watch(self, msg_id, cell, timeout, task_poll_output_msg, task_poll_kernel_alive):
-            started = self.cell_started
-            nudged_at = idle_at = silent_since = None
-            while True:
-                try:
-                    msg = await ensure_async(self.kc.shell_channel.get_msg(timeout=1))
-                except Empty:
-                    msg = None
-                if msg is not None:
-                    if msg["parent_header"].get("msg_id") == msg_id:
-                        return await self._finish(msg, cell, task_poll_output_msg, task_poll_kernel_alive)
-                    continue  # the reply to a nudge, or a late one to an earlier request
-                now = monotonic()
-                waited = now - started
-                if not await ensure_async(self.km.is_alive()):
-                    raise CellStall("died", self.current_cell_index, cell.source, waited)
-                silent_since = None if self.kc.hb_channel.is_beating() else (silent_since or now)
-                if silent_since is not None and now - silent_since > self.heartbeat_seconds:
-                    raise CellStall("silent", self.current_cell_index, cell.source, waited)
-                if task_poll_output_msg.done():
-                    task_poll_output_msg.result()  # raises what the output task raised
-                    idle_at = idle_at or now
-                    if now - idle_at > REPLY_GRACE_SECONDS:
-                        self.log.warning("The kernel finished the cell but its reply was lost; going on.")
-                        task_poll_kernel_alive.cancel()
-                        return self._reply_from_outputs(msg_id, cell)
-                elif not self.acknowledged and waited > self.ack_seconds:
-                    if nudged_at is None:  # another message on the socket wakes a kernel that missed one
-                        nudged_at = now
-                        self.kc.kernel_info()
-                    elif now - nudged_at > self.ack_seconds:
-                        raise CellStall("dropped", self.current_cell_index, cell.source, waited)
-                if timeout and waited > timeout:
-                    raise CellStall("timeout", self.current_cell_index, cell.source, waited, timeout)
-
-        async def _finish(self, msg, cell, task_poll_output_msg, task_poll_kernel_alive):
-            """nbclient's end of a cell: wait for the outputs to end (``idle``), then return the reply."""
-            try:
-                await asyncio.wait_for(asyncio.shield(task_poll_output_msg), self.iopub_timeout)
-            except asyncio.TimeoutError:
-                self.log.warning(
-                    f"The cell's reply came but its outputs did not end within {self.iopub_timeout} s; going on."
-                )
-                task_poll_output_msg.cancel()
-            task_poll_kernel_alive.cancel()
-            return msg
-
-        @staticmethod
-        def _reply_from_outputs(msg_id, cell):
-            error = next((o for o in cell.get("outputs", []) if o.get("output_type") == "error"), None)
-            content = (
-                {"status": "error", "ename": error.ename, "evalue": error.evalue, "traceback": error.traceback}
-                if error
-                else {"status": "ok"}
-            )
-            return {"parent_header": {"msg_id": msg_id}, "msg_type": "execute_reply", "content": content}
-
-    class WatchdogEngine(NBClientEngine):
-        """papermill's nbclient engine with :class:`WatchdogClient`."""
-
-        @classmethod
-        def execute_managed_notebook(
-            cls,
-            nb_man,
-            kernel_name,
-            log_output=False,
-            stdout_file=None,
-            stderr_file=None,
-            start_timeout=60,
-            execution_timeout=None,
-            partial_output=None,
-            **kwargs,
-        ):
-            import nbformat
-
-            kwargs.pop("input_path", None)
-            client = WatchdogClient(
-                nb_man,
-                kernel_name=kernel_name,
-                timeout=execution_timeout,
-                startup_timeout=start_timeout,
-                iopub_timeout=30,
-                log=logger,
-                log_output=log_output,
-                stdout_file=stdout_file,
-                stderr_file=stderr_file,
-                **kwargs,
-            )
-            try:
-                return client.execute()
-            except CellStall:
-                if partial_output:  # papermill writes the notebook only when it ran to the end
-                    nbformat.write(nb_man.nb, partial_output)
-                raise
-
-    papermill_engines.register(ENGINE_NAME, WatchdogEngine)
-    _ENGINE = WatchdogEngine
+    # nbclient's synchronous names are bound to its own coroutines: bind them to the watchdog's.
+    synchronous = {
+        name: run_sync(getattr(_WatchdogClient, f"async_{name}"))
+        for name in ("start_new_kernel", "execute_cell", "wait_for_reply")
+    }
+    client = types.new_class(
+        "WatchdogClient", (_WatchdogClient, PapermillNotebookClient), exec_body=lambda ns: ns.update(synchronous)
+    )
+    engine = types.new_class(
+        "WatchdogEngine", (_WatchdogEngine, NBClientEngine), exec_body=lambda ns: ns.update(client_class=client)
+    )
+    papermill_engines.register(ENGINE_NAME, engine)
+    _ENGINE = engine
     return _ENGINE
 
 
