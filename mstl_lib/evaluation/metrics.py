@@ -20,7 +20,14 @@ Conventions
   stage-2 network is trained with.
 * :func:`summarize_folds` gives mean and **sample** standard deviation
   (``ddof=1``) over folds, the ``mean ± std`` of the paper's tables (five
-  folds).
+  folds). The standard deviation of a single value is undefined: with one
+  fold it is ``nan``, and :func:`format_mean_std` writes it as
+  ``"0.912 (no SD)"``, never as ``± 0.000``.
+* The ROC curve and its area come from scikit-learn
+  (``sklearn.metrics.roc_curve`` and ``sklearn.metrics.auc``) through
+  :func:`roc_curve`, :func:`roc_auc` and :func:`curve_auc`; the figures and
+  the bootstrap intervals call these, so every AUC in the library is
+  computed the same way.
 """
 
 from __future__ import annotations
@@ -32,11 +39,16 @@ from collections.abc import Mapping, Sequence
 import numpy as np
 
 from mstl_lib.errors import DataError
+from mstl_lib.validation import check_number
 
 __all__ = [
     "METRIC_KEYS",
     "UndefinedMetricWarning",
     "binary_metrics",
+    "check_predictions",
+    "curve_auc",
+    "format_mean_std",
+    "roc_auc",
     "roc_curve",
     "summarize_folds",
 ]
@@ -49,7 +61,28 @@ class UndefinedMetricWarning(UserWarning):
     """A metric is undefined for these labels and is reported as nan."""
 
 
-def _validate(y_true, y_score):
+def check_predictions(y_true, y_score) -> tuple[np.ndarray, np.ndarray]:
+    """Labels and malignancy scores as two 1-D arrays of equal length.
+
+    Parameters
+    ----------
+    y_true : array-like of shape (n,) or (n, 1)
+        0 = benign, 1 = malignant (bool accepted).
+    y_score : array-like of shape (n,) or (n, 1)
+        Probability of malignant, in [0, 1] (Keras' ``(n, 1)`` sigmoid
+        output accepted).
+
+    Returns
+    -------
+    y_true : numpy.ndarray of int
+    y_score : numpy.ndarray of float
+
+    Raises
+    ------
+    DataError
+        Other shapes, lengths that differ, no sample, labels other than 0/1,
+        or scores that are not finite probabilities.
+    """
     y_true = np.asarray(y_true)
     y_score = np.asarray(y_score)
     if y_true.ndim == 2 and y_true.shape[1] == 1:
@@ -109,7 +142,7 @@ def binary_metrics(y_true, y_score, threshold: float = 0.5) -> dict:
         * ``specificity`` = TN / (TN + FP)  (eq. 5);
         * ``f1`` = 2 TP / (2 TP + FP + FN), the harmonic mean of precision
           and sensitivity  (eq. 6);
-        * ``auc``: area under the ROC curve (``sklearn.metrics.roc_auc_score``);
+        * ``auc``: area under the ROC curve (:func:`roc_auc`);
         * ``loss``: binary cross-entropy of the scores
           (``sklearn.metrics.log_loss``);
         * ``tn``, ``fp``, ``fn``, ``tp``: the confusion matrix, as ints.
@@ -133,22 +166,18 @@ def binary_metrics(y_true, y_score, threshold: float = 0.5) -> dict:
     """
     from sklearn import metrics as skm
 
-    if not 0.0 <= float(threshold) <= 1.0:
-        raise DataError(f"threshold must be in [0, 1], got {threshold!r}.")
-    y_true, y_score = _validate(y_true, y_score)
+    threshold = check_number(threshold, "threshold", minimum=0.0, maximum=1.0)
+    y_true, y_score = check_predictions(y_true, y_score)
     y_pred = (y_score >= threshold).astype(int)
     tn, fp, fn, tp = (int(v) for v in skm.confusion_matrix(y_true, y_pred, labels=[0, 1]).ravel())
 
-    single_class = len(np.unique(y_true)) < 2
-    if single_class:
+    if len(np.unique(y_true)) < 2:
         warnings.warn(
             f"y_true holds only class {int(y_true[0])}; AUC is undefined and reported as nan.",
             UndefinedMetricWarning,
             stacklevel=2,
         )
-        auc = math.nan
-    else:
-        auc = float(skm.roc_auc_score(y_true, y_score))
+    auc = roc_auc(y_true, y_score)
 
     if tp + fp + fn == 0:
         f1 = math.nan
@@ -169,7 +198,7 @@ def binary_metrics(y_true, y_score, threshold: float = 0.5) -> dict:
     }
 
 
-def roc_curve(y_true, y_score):
+def roc_curve(y_true, y_score, *, drop_intermediate: bool = True):
     """Points of the ROC curve (malignant = positive).
 
     Parameters
@@ -178,6 +207,10 @@ def roc_curve(y_true, y_score):
         True labels, 0 = benign, 1 = malignant.
     y_score : array-like of shape (n,) or (n, 1)
         Predicted probability of malignant, in [0, 1].
+    drop_intermediate : bool, default True
+        As scikit-learn: leave out points on a straight stretch of the curve
+        (what is stored with each fold). False keeps one point per distinct
+        score, tied scores making one diagonal step (what the figures draw).
 
     Returns
     -------
@@ -189,7 +222,7 @@ def roc_curve(y_true, y_score):
     Raises
     ------
     DataError
-        As :func:`binary_metrics`, or when ``y_true`` holds a single class
+        As :func:`check_predictions`, or when ``y_true`` holds a single class
         (the curve is undefined).
 
     References
@@ -198,11 +231,44 @@ def roc_curve(y_true, y_score):
     """
     from sklearn import metrics as skm
 
-    y_true, y_score = _validate(y_true, y_score)
+    y_true, y_score = check_predictions(y_true, y_score)
     if len(np.unique(y_true)) < 2:
-        raise DataError(f"y_true holds only class {int(y_true[0])}; a ROC curve needs benign and malignant cases.")
-    fpr, tpr, thresholds = skm.roc_curve(y_true, y_score, pos_label=1)
+        raise DataError(
+            f"y_true holds only class {int(y_true[0])}; a ROC curve needs both classes (benign and malignant)."
+        )
+    fpr, tpr, thresholds = skm.roc_curve(y_true, y_score, pos_label=1, drop_intermediate=drop_intermediate)
     return fpr, tpr, thresholds
+
+
+def roc_auc(y_true, y_score) -> float:
+    """Area under the ROC curve of :func:`roc_curve`; ``nan`` when ``y_true`` holds one class.
+
+    Equals ``sklearn.metrics.roc_auc_score`` (ties count one half): the
+    probability that a malignant case is scored above a benign one.
+
+    Raises
+    ------
+    DataError
+        As :func:`check_predictions`.
+
+    References
+    ----------
+    Ayana et al. (2022), section 2.4 and Tables 1-3 (AUC).
+    """
+    from sklearn import metrics as skm
+
+    y_true, y_score = check_predictions(y_true, y_score)
+    if len(np.unique(y_true)) < 2:
+        return math.nan
+    fpr, tpr, _ = skm.roc_curve(y_true, y_score, pos_label=1)
+    return float(skm.auc(fpr, tpr))
+
+
+def curve_auc(fpr, tpr) -> float:
+    """Area under ROC points already computed (e.g. a fold's stored ``roc``), by ``sklearn.metrics.auc``."""
+    from sklearn import metrics as skm
+
+    return float(skm.auc(np.asarray(fpr, dtype=float), np.asarray(tpr, dtype=float)))
 
 
 def summarize_folds(fold_metrics: Sequence[Mapping]) -> dict:
@@ -249,3 +315,23 @@ def summarize_folds(fold_metrics: Sequence[Mapping]) -> dict:
         std = float(finite.std(ddof=1)) if finite.size > 1 else math.nan
         summary[key] = (mean, std)
     return summary
+
+
+def format_mean_std(mean: float, std: float, *, percent: bool = False) -> str:
+    """``mean ± std`` as in the paper's tables, honest about what is undefined.
+
+    Rates in percent with one decimal (``"91.2 ± 1.0"``) when ``percent``,
+    otherwise three decimals (``"0.912 ± 0.010"``). A ``nan`` standard
+    deviation (one fold, see :func:`summarize_folds`) gives
+    ``"0.912 (no SD)"``; a ``nan`` mean gives ``"n/a"``.
+
+    References
+    ----------
+    Ayana et al. (2022), Tables 1-3 (mean ± standard deviation over folds).
+    """
+    scale, digits = (100.0, 1) if percent else (1.0, 3)
+    if math.isnan(mean):
+        return "n/a"
+    if math.isnan(std):
+        return f"{scale * mean:.{digits}f} (no SD)"
+    return f"{scale * mean:.{digits}f} ± {scale * std:.{digits}f}"

@@ -53,10 +53,22 @@ def fold_frame(results: list[dict]) -> pd.DataFrame:
     ).reset_index(drop=True)
 
 
-def _format(mean: float, std: float, key: str) -> str:
-    if key in PERCENT:
-        return f"{100 * mean:.1f} ± {100 * std:.1f}"
-    return f"{mean:.3f} ± {std:.3f}"
+def _fold_summaries(frame: pd.DataFrame) -> pd.DataFrame:
+    """Per (TL type, CNN, optimizer): ``<metric>_mean``, ``<metric>_std`` (:func:`summarize_folds`) and ``folds``."""
+    from mstl_lib.evaluation.metrics import summarize_folds
+
+    keys = [k for k, _ in METRIC_COLUMNS]
+    rows = []
+    for (tl, backbone, optimizer), group in frame.groupby(["tl", "backbone", "optimizer"]):
+        row = {"tl": tl, "backbone": backbone, "optimizer": optimizer}
+        for key, (mean, std) in summarize_folds(group[keys].astype(float).to_dict("records")).items():
+            row.update({f"{key}_mean": mean, f"{key}_std": std})
+        rows.append({**row, "folds": len(group)})
+    stats = pd.DataFrame(rows)
+    return stats.sort_values(
+        ["tl", "backbone", "optimizer"],
+        key=lambda c: _arm_order(c) if c.name == "tl" else c,
+    ).reset_index(drop=True)
 
 
 def table1(results: list[dict], formatted: bool = True) -> pd.DataFrame:
@@ -68,27 +80,27 @@ def table1(results: list[dict], formatted: bool = True) -> pd.DataFrame:
         Per-fold results (:func:`mstl_lib.training.grid.load_results`).
     formatted : bool
         True: strings ``"mean ± std"`` (rates in percent), as printed in the
-        paper. False: numeric columns ``<metric>_mean`` and ``<metric>_std``.
+        paper (:func:`mstl_lib.evaluation.metrics.format_mean_std`). False:
+        numeric columns ``<metric>_mean`` and ``<metric>_std``.
 
     Returns
     -------
     pandas.DataFrame
         Columns ``TL type, CNN, Optimizer, Folds, AUC, F1 score, Specificity,
         Sensitivity, Loss, Test accuracy, Average`` (the last: mean test
-        accuracy of that TL type and CNN over optimizers). Standard deviations
-        are sample standard deviations (ddof=1) over folds.
+        accuracy of that TL type and CNN over optimizers). Means and sample
+        standard deviations (ddof=1) over folds are those of
+        :func:`mstl_lib.evaluation.metrics.summarize_folds`: the standard
+        deviation of a single fold is undefined, ``nan`` in numbers and
+        ``"(no SD)"`` in text.
+
+    References
+    ----------
+    Ayana et al. (2022), Table 1 and section 2.3 (five-fold cross-validation).
     """
-    frame = fold_frame(results)
-    keys = ["tl", "backbone", "optimizer"]
-    grouped = frame.groupby(keys)
-    stats = grouped[[k for k, _ in METRIC_COLUMNS]].agg(["mean", lambda s: s.std(ddof=1) if len(s) > 1 else 0.0])
-    stats.columns = [f"{k}_{'mean' if agg == 'mean' else 'std'}" for k, agg in stats.columns]
-    stats["folds"] = grouped.size()
-    stats = stats.reset_index()
-    stats = stats.sort_values(
-        ["tl", "backbone", "optimizer"],
-        key=lambda c: _arm_order(c) if c.name == "tl" else c,
-    ).reset_index(drop=True)
+    from mstl_lib.evaluation.metrics import format_mean_std
+
+    stats = _fold_summaries(fold_frame(results))
     average = stats.groupby(["tl", "backbone"])["accuracy_mean"].transform("mean")
     if not formatted:
         return stats.assign(average_accuracy=average)
@@ -101,7 +113,9 @@ def table1(results: list[dict], formatted: bool = True) -> pd.DataFrame:
         }
     )
     for key, title in METRIC_COLUMNS:
-        table[title] = [_format(m, s, key) for m, s in zip(stats[f"{key}_mean"], stats[f"{key}_std"])]
+        table[title] = [
+            format_mean_std(m, s, percent=key in PERCENT) for m, s in zip(stats[f"{key}_mean"], stats[f"{key}_std"])
+        ]
     table["Average"] = [f"{100 * a:.1f}" for a in average]
     return table
 

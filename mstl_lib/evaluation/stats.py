@@ -17,7 +17,8 @@ add:
   the variance by ``n_test / n_train``.
 * :func:`bootstrap_ci`: a bootstrap confidence interval of AUC or accuracy
   on one test set, resampling (label, score) pairs with
-  ``scipy.stats.bootstrap``.
+  ``scipy.stats.bootstrap``; the AUC of every resample is
+  :func:`mstl_lib.evaluation.metrics.roc_auc`, the one AUC of the library.
 
 Conventions
 -----------
@@ -36,6 +37,8 @@ from typing import NamedTuple
 import numpy as np
 
 from mstl_lib.errors import DataError
+from mstl_lib.evaluation.metrics import check_predictions, roc_auc
+from mstl_lib.validation import check_choice, check_integer, check_number
 
 __all__ = [
     "TTestResult",
@@ -216,9 +219,8 @@ def corrected_resampled_ttest(scores_a, scores_b, n_train: int, n_test: int) -> 
     from scipy import stats
 
     a, b = _paired_arrays(scores_a, scores_b)
-    for name, value in (("n_train", n_train), ("n_test", n_test)):
-        if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
-            raise DataError(f"{name} must be a positive integer, got {value!r}.")
+    n_train = check_integer(n_train, "n_train", minimum=1)
+    n_test = check_integer(n_test, "n_test", minimum=1)
     d = a - b
     degenerate = _degenerate(d)
     if degenerate is not None:
@@ -231,20 +233,11 @@ def corrected_resampled_ttest(scores_a, scores_b, n_train: int, n_test: int) -> 
 
 
 def _auc_rows(y_true, y_score, axis=-1):
-    """AUC along ``axis`` via the Mann-Whitney rank sum (ties count one half).
-
-    Equals ``sklearn.metrics.roc_auc_score``; nan where a row holds one class.
-    """
-    from scipy import stats
-
-    y_true = np.moveaxis(np.asarray(y_true, dtype=float), axis, -1)
-    y_score = np.moveaxis(np.asarray(y_score, dtype=float), axis, -1)
-    ranks = stats.rankdata(y_score, axis=-1)
-    n_pos = y_true.sum(axis=-1)
-    n_neg = y_true.shape[-1] - n_pos
-    with np.errstate(divide="ignore", invalid="ignore"):
-        auc = ((ranks * y_true).sum(axis=-1) - n_pos * (n_pos + 1) / 2.0) / (n_pos * n_neg)
-    return np.where((n_pos > 0) & (n_neg > 0), auc, np.nan)
+    """:func:`~mstl_lib.evaluation.metrics.roc_auc` of each row along ``axis``; nan where a row holds one class."""
+    y_true = np.moveaxis(np.asarray(y_true), axis, -1)
+    y_score = np.moveaxis(np.asarray(y_score), axis, -1)
+    rows = zip(y_true.reshape(-1, y_true.shape[-1]), y_score.reshape(-1, y_score.shape[-1]))
+    return np.array([roc_auc(t, s) for t, s in rows]).reshape(y_true.shape[:-1])
 
 
 def _accuracy_rows(threshold):
@@ -311,7 +304,7 @@ def bootstrap_ci(
     Raises
     ------
     DataError
-        Bad labels or scores (as :func:`mstl_lib.evaluation.metrics.binary_metrics`),
+        Bad labels or scores (as :func:`mstl_lib.evaluation.metrics.check_predictions`),
         a single class in ``y_true`` for AUC, unknown metric or method, or
         bad ``confidence_level`` / ``n_resamples``.
 
@@ -321,51 +314,23 @@ def bootstrap_ci(
     Chapman & Hall. ``scipy.stats.bootstrap``. Ayana et al. (2022) report
     AUC and accuracy without intervals (section 3, Tables 1-3).
     """
-    from scipy import stats
-
-    from mstl_lib.evaluation.metrics import _validate
-
-    if metric not in _METRICS:
-        raise DataError(f"Unknown metric {metric!r}; expected one of {', '.join(_METRICS)}.")
-    method_key = str(method).lower()
-    if method_key not in _METHODS:
-        raise DataError(f"Unknown method {method!r}; expected one of {', '.join(_METHODS)}.")
-    if not 0 < confidence_level < 1:
-        raise DataError(f"confidence_level must be in (0, 1), got {confidence_level!r}.")
-    if isinstance(n_resamples, bool) or not isinstance(n_resamples, (int, np.integer)) or n_resamples < 10:
-        raise DataError(f"n_resamples must be an integer >= 10, got {n_resamples!r}.")
-    if not 0.0 <= float(threshold) <= 1.0:
-        raise DataError(f"threshold must be in [0, 1], got {threshold!r}.")
-    y_true, y_score = _validate(y_true, y_score)
+    metric = check_choice(metric, "metric", _METRICS)
+    method = check_choice(method, "method", _METHODS, lower=True)
+    confidence_level = check_number(
+        confidence_level, "confidence_level", minimum=0, maximum=1, include_minimum=False, include_maximum=False
+    )
+    n_resamples = check_integer(n_resamples, "n_resamples", minimum=10)
+    threshold = check_number(threshold, "threshold", minimum=0.0, maximum=1.0)
+    y_true, y_score = check_predictions(y_true, y_score)
     if metric == "auc" and len(np.unique(y_true)) < 2:
         raise DataError(f"y_true holds only class {int(y_true[0])}; AUC needs benign and malignant cases.")
-    statistic = _auc_rows if metric == "auc" else _accuracy_rows(float(threshold))
+    statistic = _auc_rows if metric == "auc" else _accuracy_rows(threshold)
     estimate = float(statistic(y_true, y_score))
     rng = seed if isinstance(seed, np.random.Generator) else np.random.default_rng(seed)
-
-    def run(scipy_method):
-        with warnings.catch_warnings():
-            # nan bounds are dealt with below
-            warnings.simplefilter("ignore", stats.DegenerateDataWarning)
-            warnings.simplefilter("ignore", RuntimeWarning)
-            return stats.bootstrap(
-                (y_true, y_score),
-                statistic,
-                n_resamples=int(n_resamples),
-                vectorized=True,
-                paired=True,
-                confidence_level=confidence_level,
-                method=scipy_method,
-                rng=rng,
-            )
-
-    res = run({"bca": "BCa"}.get(method_key, method_key))
-    distribution = np.asarray(res.bootstrap_distribution, dtype=float)
+    distribution, low, high = _scipy_bootstrap((y_true, y_score), statistic, n_resamples, confidence_level, method, rng)
     finite = distribution[np.isfinite(distribution)]
     n_skipped = int(distribution.size - finite.size)
-    low = float(res.confidence_interval.low)
-    high = float(res.confidence_interval.high)
-    used = method_key
+    used = method
     if n_skipped:
         warnings.warn(
             f"{n_skipped} of {distribution.size} bootstrap resamples held one class only and were "
@@ -374,28 +339,60 @@ def bootstrap_ci(
             stacklevel=2,
         )
     if n_skipped or not (np.isfinite(low) and np.isfinite(high)):
-        if finite.size == 0:
-            raise DataError(f"No bootstrap resample gave a defined {metric}; the test set is too small.")
-        if method_key == "bca":
-            warnings.warn(
-                "BCa interval unavailable for these data; using the percentile interval.",
-                RuntimeWarning,
-                stacklevel=2,
-            )
-        alpha = (1.0 - confidence_level) / 2.0
-        q_low, q_high = np.quantile(finite, [alpha, 1.0 - alpha])
-        if method_key == "basic":
-            low, high = 2 * estimate - q_high, 2 * estimate - q_low
-        else:
-            low, high = q_low, q_high
-            used = "percentile"
+        low, high, used = _fallback_interval(finite, estimate, confidence_level, method, metric)
     return BootstrapCI(
         metric=metric,
         estimate=estimate,
         low=float(low),
         high=float(high),
-        confidence_level=float(confidence_level),
+        confidence_level=confidence_level,
         method=used,
-        n_resamples=int(n_resamples),
+        n_resamples=n_resamples,
         n_skipped=n_skipped,
     )
+
+
+def _scipy_bootstrap(data, statistic, n_resamples, confidence_level, method, rng):
+    """``scipy.stats.bootstrap`` of paired samples: the bootstrap distribution and the interval's bounds.
+
+    SciPy's warnings about degenerate distributions are silenced; the caller
+    looks at nan bounds and undefined resamples itself.
+    """
+    from scipy import stats
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", stats.DegenerateDataWarning)
+        warnings.simplefilter("ignore", RuntimeWarning)
+        res = stats.bootstrap(
+            data,
+            statistic,
+            n_resamples=n_resamples,
+            vectorized=True,
+            paired=True,
+            confidence_level=confidence_level,
+            method={"bca": "BCa"}.get(method, method),
+            rng=rng,
+        )
+    distribution = np.asarray(res.bootstrap_distribution, dtype=float)
+    return distribution, float(res.confidence_interval.low), float(res.confidence_interval.high)
+
+
+def _fallback_interval(finite, estimate, confidence_level, method, metric):
+    """The interval from the defined resamples only: ``(low, high, method used)``.
+
+    Basic stays basic; percentile and BCa give the percentile interval (BCa
+    cannot leave resamples out), with a warning for BCa.
+    """
+    if finite.size == 0:
+        raise DataError(f"No bootstrap resample gave a defined {metric}; the test set is too small.")
+    if method == "bca":
+        warnings.warn(
+            "BCa interval unavailable for these data; using the percentile interval.",
+            RuntimeWarning,
+            stacklevel=3,
+        )
+    alpha = (1.0 - confidence_level) / 2.0
+    q_low, q_high = np.quantile(finite, [alpha, 1.0 - alpha])
+    if method == "basic":
+        return 2 * estimate - q_high, 2 * estimate - q_low, method
+    return q_low, q_high, "percentile"
