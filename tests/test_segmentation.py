@@ -439,3 +439,34 @@ def test_real_dic_frame_against_reference_labels():
     recall, precision = found / len(cells), on_cell / len(seg.boxes)
     assert recall >= 0.7, (found, len(cells))
     assert precision >= 0.7, (on_cell, len(seg.boxes))
+
+
+# ----------------------------------------------------------------------------- regression
+
+
+def test_synthetic_frame_gives_the_pinned_boxes_and_masks():
+    # Output of segment_frame with its defaults on one synthetic HeLa frame,
+    # recorded when its steps were split into named functions; any change to
+    # a step or a default shows here.
+    from mstl_lib.data.synthetic import make_cell_frame
+
+    frame, _ = make_cell_frame("hela", 0, size=(300, 400))
+    seg = segment_frame(frame, return_intermediates=True)
+    assert [b.as_tuple() for b in seg.boxes] == [
+        (38, 53, 60, 100),
+        (253, 101, 113, 90),
+        (113, 116, 115, 75),
+        (232, 193, 60, 91),
+    ]
+    assert [b.as_tuple() for b in seg.rejected] == [(53, 89, 22, 26)]
+    assert seg.offset == 19.0
+    assert np.count_nonzero(seg.binary) == 8707 and np.count_nonzero(seg.cleaned) == 3974
+    assert seg.params["block_size"] == 51 and seg.params["offset"] is None
+
+
+@pytest.mark.realdata
+def test_real_brightfield_frame_gives_the_pinned_boxes():
+    seg = segment_frame(_read("brightfield_h1299_hela_008.jpeg"), return_intermediates=True)
+    assert (len(seg.boxes), len(seg.rejected), seg.offset) == (47, 64, 4.0)
+    assert [b.as_tuple() for b in seg.boxes[:3]] == [(172, 0, 71, 44), (382, 0, 36, 79), (780, 0, 121, 139)]
+    assert np.count_nonzero(seg.cleaned) == 142672

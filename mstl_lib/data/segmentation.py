@@ -56,13 +56,13 @@ only in the channel weights.
 from __future__ import annotations
 
 import math
-import numbers
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 
 import cv2
 import numpy as np
 
 from mstl_lib.errors import DataError
+from mstl_lib.validation import check_choice, check_integer, check_number
 
 __all__ = [
     "Box",
@@ -107,10 +107,7 @@ class Box:
 
     def __post_init__(self):
         for name in ("x", "y", "w", "h"):
-            value = getattr(self, name)
-            if isinstance(value, bool) or not isinstance(value, numbers.Integral):
-                raise DataError(f"Box.{name} must be an integer number of pixels, got {value!r}.")
-            object.__setattr__(self, name, int(value))
+            object.__setattr__(self, name, check_integer(getattr(self, name), f"Box.{name}"))
         if self.w < 0 or self.h < 0:
             raise DataError(f"Box width and height must be >= 0, got w={self.w}, h={self.h}.")
 
@@ -240,30 +237,6 @@ def _check_frame(frame) -> np.ndarray:
         f"frame has shape {frame.shape}; expected HxW (grayscale) or HxWx3 (RGB; HxWx4 RGBA "
         "is accepted and the alpha channel ignored)."
     )
-
-
-def _check_int(value, name: str, *, minimum: int) -> int:
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
-        raise DataError(f"{name} must be an integer >= {minimum}, got {value!r}.")
-    if value < minimum:
-        raise DataError(f"{name} must be >= {minimum}, got {value}.")
-    return int(value)
-
-
-def _check_float(value, name: str, *, minimum: float, strict: bool = False) -> float:
-    if isinstance(value, bool) or not isinstance(value, numbers.Real) or not math.isfinite(value):
-        raise DataError(f"{name} must be a finite number, got {value!r}.")
-    if (strict and value <= minimum) or value < minimum:
-        op = ">" if strict else ">="
-        raise DataError(f"{name} must be {op} {minimum}, got {value}.")
-    return float(value)
-
-
-def _check_choice(value, name: str, choices) -> object:
-    if value not in choices:
-        shown = ", ".join(repr(c) for c in choices)
-        raise DataError(f"{name} must be one of {shown}; got {value!r}.")
-    return value
 
 
 # --------------------------------------------------------------------------- steps
@@ -445,6 +418,136 @@ def _fill_small_holes(mask: np.ndarray, max_size: int) -> np.ndarray:
     return mask | fill[regions]
 
 
+# --------------------------------------------------------------------------- settings
+
+
+@dataclass(frozen=True)
+class _Settings:
+    """The checked keyword arguments of :func:`segment_frame` (its ``params``)."""
+
+    normalize: str | None
+    clahe_clip_limit: float
+    clahe_tile_grid: int
+    smooth_sigma: float
+    threshold_method: str
+    block_size: int
+    offset: float | None
+    offset_factor: float
+    noise_factor: float
+    polarity: str
+    dilation_kernel: int
+    dilation_iterations: int
+    min_object_size: int
+    max_hole_size: int
+    closing_radius: int
+    clear_border: bool
+    min_box_sum: int
+
+
+def _checked_settings(given: dict) -> _Settings:
+    """Every keyword argument of :func:`segment_frame` (``given``: its ``locals()``), checked in one place."""
+    block_size = check_integer(given["block_size"], "block_size", minimum=3)
+    if block_size % 2 == 0:
+        raise DataError(
+            f"block_size must be odd (the neighbourhood is centred on the pixel), got {block_size}; "
+            f"use {block_size - 1} or {block_size + 1}."
+        )
+    if not isinstance(given["clear_border"], (bool, np.bool_)):
+        raise DataError(f"clear_border must be True or False, got {given['clear_border']!r}.")
+    offset = given["offset"]
+    return _Settings(
+        normalize=check_choice(given["normalize"], "normalize", _NORMALIZE),
+        clahe_clip_limit=check_number(given["clahe_clip_limit"], "clahe_clip_limit", minimum=0, include_minimum=False),
+        clahe_tile_grid=check_integer(given["clahe_tile_grid"], "clahe_tile_grid", minimum=1),
+        smooth_sigma=check_number(given["smooth_sigma"], "smooth_sigma", minimum=0),
+        threshold_method=check_choice(given["threshold_method"], "threshold_method", _METHODS),
+        block_size=block_size,
+        offset=None if offset is None else check_number(offset, "offset", minimum=0),
+        offset_factor=check_number(given["offset_factor"], "offset_factor", minimum=0),
+        noise_factor=check_number(given["noise_factor"], "noise_factor", minimum=0),
+        polarity=check_choice(given["polarity"], "polarity", _POLARITY),
+        dilation_kernel=check_integer(given["dilation_kernel"], "dilation_kernel", minimum=1),
+        dilation_iterations=check_integer(given["dilation_iterations"], "dilation_iterations", minimum=0),
+        min_object_size=check_integer(given["min_object_size"], "min_object_size", minimum=0),
+        max_hole_size=check_integer(given["max_hole_size"], "max_hole_size", minimum=0),
+        closing_radius=check_integer(given["closing_radius"], "closing_radius", minimum=0),
+        clear_border=bool(given["clear_border"]),
+        min_box_sum=check_integer(given["min_box_sum"], "min_box_sum", minimum=0),
+    )
+
+
+# --------------------------------------------------------------------------- the steps of section 2.1
+
+
+def _contrast_normalized(gray: np.ndarray, settings: _Settings) -> tuple[np.ndarray, float]:
+    """Pre-step (not in the paper): contrast normalisation and smoothing.
+
+    Returns the image to threshold and the size in it of one original gray
+    level (:func:`gray_level_step`, 1 without normalisation).
+    """
+    work = _normalize(gray, settings.normalize, settings.clahe_clip_limit, settings.clahe_tile_grid)
+    level_step = gray_level_step(gray, work) if work is not gray else 1.0
+    if settings.smooth_sigma > 0:
+        work = cv2.GaussianBlur(work, (0, 0), settings.smooth_sigma, borderType=cv2.BORDER_REPLICATE)
+    return work, level_step
+
+
+def _threshold_offset(work: np.ndarray, level_step: float, settings: _Settings) -> float:
+    """The offset ``C`` of step 2: the given one, or :func:`auto_offset`."""
+    if settings.offset is not None:
+        return settings.offset
+    return auto_offset(
+        work, settings.block_size, settings.threshold_method, settings.offset_factor, settings.noise_factor, level_step
+    )
+
+
+def _adaptive_threshold(work: np.ndarray, offset: float, settings: _Settings) -> np.ndarray:
+    """Step 2: OpenCV's adaptive threshold, ``uint8`` with 255 = foreground."""
+    method = _METHODS[settings.threshold_method]
+    binary = np.zeros_like(work)
+    if settings.polarity in ("dark", "both"):
+        binary |= cv2.adaptiveThreshold(work, 255, method, cv2.THRESH_BINARY_INV, settings.block_size, offset)
+    if settings.polarity in ("bright", "both"):
+        binary |= cv2.adaptiveThreshold(work, 255, method, cv2.THRESH_BINARY, settings.block_size, -offset)
+    return binary
+
+
+def _dilate(binary: np.ndarray, settings: _Settings) -> np.ndarray:
+    """Step 3: dilation with a k x k kernel (2 x 2 in the paper)."""
+    if settings.dilation_kernel > 1 and settings.dilation_iterations > 0:
+        kernel = np.ones((settings.dilation_kernel, settings.dilation_kernel), np.uint8)
+        return cv2.dilate(binary, kernel, iterations=settings.dilation_iterations)
+    return binary.copy()
+
+
+def _clean_up(dilated: np.ndarray, settings: _Settings) -> np.ndarray:
+    """Step 4: scikit-image noise removal (small objects, closing, small holes, border), ``uint8`` 0/255."""
+    mask = _remove_small_objects(dilated > 0, settings.min_object_size)
+    if settings.closing_radius > 0:
+        side = 2 * settings.closing_radius + 1
+        disk = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (side, side))
+        mask = cv2.morphologyEx(mask.astype(np.uint8), cv2.MORPH_CLOSE, disk) > 0
+    mask = _fill_small_holes(mask, settings.max_hole_size)
+    if settings.clear_border:
+        from skimage.segmentation import clear_border
+
+        mask = clear_border(mask)
+    return mask.astype(np.uint8) * 255
+
+
+def _bounding_boxes(contours) -> list[Box]:
+    """Step 6: the bounding rectangle of every contour, in reading order (top to bottom, left to right)."""
+    boxes = (Box.from_tuple(cv2.boundingRect(contour)) for contour in contours)
+    return sorted(boxes, key=lambda b: (b.y, b.x, b.h, b.w))
+
+
+def _size_cut(boxes: list[Box], min_box_sum: int) -> tuple[list[Box], list[Box]]:
+    """Step 7: boxes with width + height of at least ``min_box_sum`` (100 px in the paper), and the others."""
+    kept = [b for b in boxes if b.size_sum >= min_box_sum]
+    rejected = [b for b in boxes if b.size_sum < min_box_sum]
+    return kept, rejected
+
+
 # --------------------------------------------------------------------------- main
 
 
@@ -585,114 +688,32 @@ def segment_frame(
     (71, 91)
     """
     frame = _check_frame(frame)
-    normalize = _check_choice(normalize, "normalize", _NORMALIZE)
-    clahe_clip_limit = _check_float(clahe_clip_limit, "clahe_clip_limit", minimum=0.0, strict=True)
-    clahe_tile_grid = _check_int(clahe_tile_grid, "clahe_tile_grid", minimum=1)
-    smooth_sigma = _check_float(smooth_sigma, "smooth_sigma", minimum=0.0)
-    threshold_method = _check_choice(threshold_method, "threshold_method", tuple(_METHODS))
-    block_size = _check_int(block_size, "block_size", minimum=3)
-    if block_size % 2 == 0:
-        raise DataError(
-            f"block_size must be odd (the neighbourhood is centred on the pixel), got {block_size}; "
-            f"use {block_size - 1} or {block_size + 1}."
-        )
-    if offset is not None:
-        offset = _check_float(offset, "offset", minimum=0.0)
-    offset_factor = _check_float(offset_factor, "offset_factor", minimum=0.0)
-    noise_factor = _check_float(noise_factor, "noise_factor", minimum=0.0)
-    polarity = _check_choice(polarity, "polarity", _POLARITY)
-    dilation_kernel = _check_int(dilation_kernel, "dilation_kernel", minimum=1)
-    dilation_iterations = _check_int(dilation_iterations, "dilation_iterations", minimum=0)
-    min_object_size = _check_int(min_object_size, "min_object_size", minimum=0)
-    max_hole_size = _check_int(max_hole_size, "max_hole_size", minimum=0)
-    closing_radius = _check_int(closing_radius, "closing_radius", minimum=0)
-    if not isinstance(clear_border, (bool, np.bool_)):
-        raise DataError(f"clear_border must be True or False, got {clear_border!r}.")
-    min_box_sum = _check_int(min_box_sum, "min_box_sum", minimum=0)
-
-    params = dict(
-        normalize=normalize,
-        clahe_clip_limit=clahe_clip_limit,
-        clahe_tile_grid=clahe_tile_grid,
-        smooth_sigma=smooth_sigma,
-        threshold_method=threshold_method,
-        block_size=block_size,
-        offset=offset,
-        offset_factor=offset_factor,
-        noise_factor=noise_factor,
-        polarity=polarity,
-        dilation_kernel=dilation_kernel,
-        dilation_iterations=dilation_iterations,
-        min_object_size=min_object_size,
-        max_hole_size=max_hole_size,
-        closing_radius=closing_radius,
-        clear_border=bool(clear_border),
-        min_box_sum=min_box_sum,
-    )
-
+    settings = _checked_settings(locals())
     try:
-        # Step 1: grayscale.
-        gray = to_gray8(frame)
-        # Pre-step (not in the paper): contrast normalisation and smoothing.
-        work = _normalize(gray, normalize, clahe_clip_limit, clahe_tile_grid)
-        step = gray_level_step(gray, work) if work is not gray else 1.0
-        if smooth_sigma > 0:
-            work = cv2.GaussianBlur(work, (0, 0), smooth_sigma, borderType=cv2.BORDER_REPLICATE)
-
-        # Step 2: adaptive threshold (foreground = 255).
-        if offset is None:
-            used_offset = auto_offset(work, block_size, threshold_method, offset_factor, noise_factor, step)
-        else:
-            used_offset = offset
-        method = _METHODS[threshold_method]
-        binary = np.zeros_like(work)
-        if polarity in ("dark", "both"):
-            binary |= cv2.adaptiveThreshold(work, 255, method, cv2.THRESH_BINARY_INV, block_size, used_offset)
-        if polarity in ("bright", "both"):
-            binary |= cv2.adaptiveThreshold(work, 255, method, cv2.THRESH_BINARY, block_size, -used_offset)
-
-        # Step 3: dilation with a k x k kernel (2 x 2 in the paper).
-        if dilation_kernel > 1 and dilation_iterations > 0:
-            kernel = np.ones((dilation_kernel, dilation_kernel), np.uint8)
-            dilated = cv2.dilate(binary, kernel, iterations=dilation_iterations)
-        else:
-            dilated = binary.copy()
-
-        # Step 4: scikit-image noise removal.
-        mask = _remove_small_objects(dilated > 0, min_object_size)
-        if closing_radius > 0:
-            side = 2 * closing_radius + 1
-            disk = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (side, side))
-            mask = cv2.morphologyEx(mask.astype(np.uint8), cv2.MORPH_CLOSE, disk) > 0
-        mask = _fill_small_holes(mask, max_hole_size)
-        if clear_border:
-            from skimage.segmentation import clear_border as _clear_border
-
-            mask = _clear_border(mask)
-        cleaned = mask.astype(np.uint8) * 255
-
-        # Steps 5-6: external contours and their bounding rectangles.
-        contours, _ = cv2.findContours(cleaned, cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_SIMPLE)
-        all_boxes = sorted((Box.from_tuple(cv2.boundingRect(c)) for c in contours), key=lambda b: (b.y, b.x, b.h, b.w))
+        gray = to_gray8(frame)  # step 1
+        work, level_step = _contrast_normalized(gray, settings)  # added: CLAHE
+        offset = _threshold_offset(work, level_step, settings)  # added: automatic offset
+        binary = _adaptive_threshold(work, offset, settings)  # step 2
+        dilated = _dilate(binary, settings)  # step 3
+        cleaned = _clean_up(dilated, settings)  # step 4
+        contours, _ = cv2.findContours(cleaned, cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_SIMPLE)  # step 5
+        found = _bounding_boxes(contours)  # step 6
     except cv2.error as exc:  # should not happen after the checks; never let it escape raw
         raise DataError(
-            f"OpenCV could not segment a frame of shape {frame.shape} and dtype {frame.dtype} with {params}: {exc}"
+            f"OpenCV could not segment a frame of shape {frame.shape} and dtype {frame.dtype} "
+            f"with {asdict(settings)}: {exc}"
         ) from exc
-
-    # Step 7: drop boxes with w + h below the cut-off (100 px in the paper).
-    boxes = [b for b in all_boxes if b.size_sum >= min_box_sum]
-    rejected = [b for b in all_boxes if b.size_sum < min_box_sum]
-    # Step 8: crop the original frame (all channels, original dtype).
-    patches = [b.crop(frame) for b in boxes]
-
-    result = Segmentation(boxes=boxes, patches=patches, rejected=rejected, offset=float(used_offset), params=params)
-    if return_intermediates:
-        result.gray = gray
-        result.normalized = work
-        result.binary = binary
-        result.dilated = dilated
-        result.cleaned = cleaned
-    return result
+    boxes, rejected = _size_cut(found, settings.min_box_sum)  # step 7
+    patches = [box.crop(frame) for box in boxes]  # step 8
+    steps = dict(gray=gray, normalized=work, binary=binary, dilated=dilated, cleaned=cleaned)
+    return Segmentation(
+        boxes=boxes,
+        patches=patches,
+        rejected=rejected,
+        offset=float(offset),
+        params=asdict(settings),
+        **(steps if return_intermediates else {}),
+    )
 
 
 # --------------------------------------------------------------------------- drawing
@@ -730,7 +751,7 @@ def draw_boxes(
         ``uint16`` one is stretched to 8 bits as in :func:`to_gray8`.
     """
     frame = _check_frame(frame)
-    thickness = _check_int(thickness, "thickness", minimum=1)
+    thickness = check_integer(thickness, "thickness", minimum=1)
     colors = {}
     for name, value in (("color", color), ("rejected_color", rejected_color)):
         try:
