@@ -17,13 +17,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
-from PIL import Image
 
 from mstl_lib.data.datasets import ImageDataset, ImageRecord, SkippedFile, load_folder_dataset
 from mstl_lib.data.images import read_image
 from mstl_lib.data.splits import grouped_split
 from mstl_lib.errors import DataError, ImageReadError
-from mstl_lib.outputs import prepare_output_dir
+from mstl_lib.outputs import prepare_output_dir, write_image, write_json
+from mstl_lib.validation import check_choice, check_integer, check_seed
 
 SPLIT_NAMES = ("train", "val", "test")
 PAPER_SPLIT = (0.7, 0.2, 0.1)
@@ -109,16 +109,52 @@ def build_patch_dataset(
     OutputExistsError
         If ``out_dir`` holds files and ``overwrite`` is False.
     """
-    from tqdm.auto import tqdm
-
-    from mstl_lib.data.segmentation import segment_frame
-
+    per_class = None if per_class is None else check_integer(per_class, "per_class", minimum=1)
+    seed = check_seed(seed)
     frames = load_folder_dataset(raw_dir, name="cell frames", verify=False, on_error=on_error)
     out_dir = Path(out_dir)
     if out_dir.resolve() == frames.root.resolve() or frames.root.resolve() in out_dir.resolve().parents:
         raise DataError(f"{out_dir}: the output folder must not be inside the raw folder {frames.root}.")
+    found, frames_per_class, skipped = _segment_frames(frames, on_error, progress, segmentation_options)
+    available = {name: sum(1 for record, _ in found if record.label == name) for name in frames.class_names}
+    per_class = _checked_per_class(per_class, available, frames.root)
+    chosen = _balanced_sample(found, frames.class_names, per_class, seed)
+    split_of = _split_by_source(chosen, fractions, seed)
+    out_dir = prepare_output_dir(out_dir, overwrite=overwrite)
+    rows = _write_patches(out_dir, frames.root, chosen, split_of, progress)
+    manifest = _write_manifest(out_dir, rows)
+    settings = {
+        "raw_dir": str(frames.root),
+        "per_class": per_class,
+        "seed": seed,
+        "fractions": list(fractions),
+        "segmentation_options": json.loads(json.dumps(segmentation_options, default=str)),
+    }
+    write_json(out_dir / "patches.json", settings)
+    per_class_summary = {}
+    for name in frames.class_names:
+        row = {"frames": frames_per_class[name], "found": available[name], "kept": per_class}
+        for split in SPLIT_NAMES:
+            row[split] = sum(1 for r in rows if r["class"] == name and r["split"] == split)
+        per_class_summary[name] = row
+    return PatchSetSummary(out_dir=out_dir, manifest=manifest, per_class=per_class_summary, skipped=skipped)
+
+
+_Found = tuple[ImageRecord, tuple[int, int, int, int]]
+
+
+def _segment_frames(frames: ImageDataset, on_error: str, progress: bool, options: dict):
+    """Every frame through :func:`~mstl_lib.data.segmentation.segment_frame` (section 2.1).
+
+    Returns the ``(record, (x, y, w, h))`` of every box found, the number of
+    frames read per class, and the frames skipped (unreadable, or no cell found).
+    """
+    from tqdm.auto import tqdm
+
+    from mstl_lib.data.segmentation import segment_frame
+
     skipped: list[SkippedFile] = list(frames.skipped)
-    found: list[tuple[ImageRecord, tuple[int, int, int, int]]] = []
+    found: list[_Found] = []
     frames_per_class = {name: 0 for name in frames.class_names}
     for record in tqdm(frames.records, desc="Segmenting frames", unit="frame", disable=not progress):
         try:
@@ -128,92 +164,79 @@ def build_patch_dataset(
                 raise
             skipped.append(SkippedFile(record.path, f"{error.reason} {error.fix}".strip()))
             continue
-        boxes = segment_frame(frame, **segmentation_options).boxes
+        boxes = segment_frame(frame, **options).boxes
         frames_per_class[record.label] += 1
         if not boxes:
             skipped.append(SkippedFile(record.path, "no cell found by the segmentation"))
-        found.extend((record, (b.x, b.y, b.w, b.h)) for b in boxes)
+        found.extend((record, b.as_tuple()) for b in boxes)
+    return found, frames_per_class, skipped
 
-    available = {name: sum(1 for r, _ in found if r.label == name) for name in frames.class_names}
+
+def _checked_per_class(per_class: int | None, available: dict[str, int], root: Path) -> int:
+    """``per_class``, by default the smallest class's patch count, checked against every class's."""
     if per_class is None:
-        per_class = min(available.values())
-    if per_class < 1:
-        raise DataError(f"per_class must be a positive number of patches, got {per_class}.")
+        per_class = max(1, min(available.values()))
     short = {name: n for name, n in available.items() if n < per_class}
     if short:
         raise DataError(
-            f"{frames.root}: too few patches for per_class={per_class}: "
+            f"{root}: too few patches for per_class={per_class}: "
             + ", ".join(f"{name!r} has {n}" for name, n in short.items())
             + ". Fix: pass a smaller per_class (CLI: --per-class), or add frames of those classes."
         )
+    return per_class
 
+
+def _balanced_sample(found: list[_Found], class_names, per_class: int, seed: int) -> list[_Found]:
+    """``per_class`` boxes drawn at random from each class (the paper: 6,800 per cell line)."""
     rng = np.random.default_rng(seed)
-    chosen: list[tuple[ImageRecord, tuple[int, int, int, int]]] = []
-    for name in frames.class_names:
+    chosen: list[_Found] = []
+    for name in class_names:
         candidates = [item for item in found if item[0].label == name]
         picks = np.sort(rng.choice(len(candidates), size=per_class, replace=False))
         chosen.extend(candidates[i] for i in picks)
+    return chosen
+
+
+def _split_by_source(chosen: list[_Found], fractions, seed: int) -> np.ndarray:
+    """The part (``train``, ``val``, ``test``) of each patch, patches of one frame on one side."""
     labels = [record.label for record, _ in chosen]
     groups = [str(record.path) for record, _ in chosen]
     parts = grouped_split(labels, groups, fractions, seed=seed)
     split_of = np.empty(len(chosen), dtype=object)
     for name, part in zip(SPLIT_NAMES, parts):
         split_of[part] = name
+    return split_of
 
-    out_dir = prepare_output_dir(out_dir, overwrite=overwrite)
-    rows = []
+
+def _write_patches(out_dir: Path, root: Path, chosen: list[_Found], split_of, progress: bool) -> list[dict]:
+    """Crop and write every chosen patch (one read per frame); return the manifest rows, sorted."""
+    from tqdm.auto import tqdm
+
     by_frame: dict[Path, list[int]] = {}
     for i, (record, _) in enumerate(chosen):
         by_frame.setdefault(record.path, []).append(i)
+    rows = []
     for path, indices in tqdm(by_frame.items(), desc="Writing patches", unit="frame", disable=not progress):
         frame = read_image(path)
-        record = chosen[indices[0]][0]
-        source = path.relative_to(frames.root)
+        label = chosen[indices[0]][0].label
+        source = path.relative_to(root)
         stem = "__".join(source.with_suffix("").parts[1:])
-        (out_dir / record.label).mkdir(exist_ok=True)
         for i in indices:
             x, y, w, h = chosen[i][1]
-            name = f"{record.label}/{stem}_x{x}_y{y}.png"
-            Image.fromarray(frame[y : y + h, x : x + w]).save(out_dir / name)
-            rows.append(
-                {
-                    "patch": name,
-                    "class": record.label,
-                    "split": split_of[i],
-                    "source": source.as_posix(),
-                    "x": x,
-                    "y": y,
-                    "w": w,
-                    "h": h,
-                }
-            )
-    rows.sort(key=lambda row: row["patch"])
+            name = f"{label}/{stem}_x{x}_y{y}.png"
+            write_image(out_dir / name, frame[y : y + h, x : x + w])
+            rows.append(dict(zip(MANIFEST_FIELDS, (name, label, split_of[i], source.as_posix(), x, y, w, h))))
+    return sorted(rows, key=lambda row: row["patch"])
+
+
+def _write_manifest(out_dir: Path, rows: list[dict]) -> Path:
+    """``out_dir/manifest.csv``: one row per patch (:data:`MANIFEST_FIELDS`)."""
     manifest = out_dir / PATCH_MANIFEST
     with manifest.open("w", newline="") as handle:
         writer = csv.DictWriter(handle, fieldnames=MANIFEST_FIELDS)
         writer.writeheader()
         writer.writerows(rows)
-    (out_dir / "patches.json").write_text(
-        json.dumps(
-            {
-                "raw_dir": str(frames.root),
-                "per_class": per_class,
-                "seed": seed,
-                "fractions": list(fractions),
-                "segmentation_options": segmentation_options,
-            },
-            indent=2,
-            default=str,
-        )
-    )
-
-    per_class_summary = {}
-    for name in frames.class_names:
-        row = {"frames": frames_per_class[name], "found": available[name], "kept": per_class}
-        for split in SPLIT_NAMES:
-            row[split] = sum(1 for r in rows if r["class"] == name and r["split"] == split)
-        per_class_summary[name] = row
-    return PatchSetSummary(out_dir=out_dir, manifest=manifest, per_class=per_class_summary, skipped=skipped)
+    return manifest
 
 
 def frame_statistics(frames: ImageDataset, **segmentation_options):
@@ -268,8 +291,8 @@ def load_patch_dataset(patch_dir, split: str | None = None) -> ImageDataset:
             f"{patch_dir}: no {PATCH_MANIFEST} here. Fix: point at a folder written by `mstl segment` "
             "(or build_patch_dataset)."
         )
-    if split is not None and split not in SPLIT_NAMES:
-        raise DataError(f"split must be one of {SPLIT_NAMES} or None, got {split!r}.")
+    if split is not None:
+        check_choice(split, "split", SPLIT_NAMES)
     with manifest.open(newline="") as handle:
         reader = csv.DictReader(handle)
         missing = set(MANIFEST_FIELDS) - set(reader.fieldnames or ())
