@@ -20,6 +20,7 @@ import numpy as np
 import pandas as pd
 
 from mstl_lib.errors import DataError
+from mstl_lib.validation import check_integer, check_number, check_seed
 
 SCENARIOS = {
     "honest": "augment inside each fold, duplicates kept together",
@@ -95,7 +96,21 @@ def leakage_experiment(
     pandas.DataFrame
         One row per scenario: ``scenario``, ``description``, ``accuracy``
         (mean over folds), ``std`` and ``folds``.
+
+    Raises
+    ------
+    DataError
+        Images that are not ``uint8`` (N, H, W, 3) with N labels, or bad
+        ``n_folds`` (>= 2), ``copies`` (>= 2), ``duplicate_fraction`` (in
+        (0, 1]), ``repeats`` (>= 1) or ``seed``.
     """
+    n_folds = check_integer(n_folds, "n_folds", minimum=2)
+    copies = check_integer(copies, "copies", minimum=2)
+    duplicate_fraction = check_number(
+        duplicate_fraction, "duplicate_fraction", minimum=0.0, maximum=1.0, include_minimum=False
+    )
+    repeats = check_integer(repeats, "repeats", minimum=1)
+    seed = check_seed(seed)
     frames = [
         _one_experiment(
             images, labels, n_folds=n_folds, copies=copies, duplicate_fraction=duplicate_fraction, seed=seed + r
@@ -129,8 +144,6 @@ def _one_experiment(images, labels, *, n_folds, copies, duplicate_fraction, seed
         raise DataError(
             f"expected uint8 images (N, H, W, 3) and N labels, got {images.dtype} {images.shape} and {labels.shape}."
         )
-    if not 0 < duplicate_fraction <= 1 or copies < 2:
-        raise DataError("duplicate_fraction must lie in (0, 1] and copies must be at least 2.")
     rng = np.random.default_rng(seed)
 
     def score(train_x, train_y, test_x, test_y) -> float:

@@ -8,7 +8,9 @@ import numpy as np
 from matplotlib.figure import Figure
 
 from mstl_lib.errors import DataError
+from mstl_lib.evaluation.metrics import curve_auc, format_mean_std, roc_auc, roc_curve, summarize_folds
 from mstl_lib.profiles import ARM_LABELS, FIGURE_ARMS
+from mstl_lib.validation import check_choice
 from mstl_lib.visualize.common import (
     BACKBONE_LABELS,
     BACKBONE_ORDER,
@@ -106,14 +108,17 @@ def plot_confusion_matrix(
 
 
 def roc_points(y_true, y_score) -> tuple[np.ndarray, np.ndarray]:
-    """Every point of the empirical ROC curve (no points dropped).
+    """Every point of the empirical ROC curve, as the figures draw it.
+
+    :func:`mstl_lib.evaluation.metrics.roc_curve` with
+    ``drop_intermediate=False``: no point dropped.
 
     Parameters
     ----------
     y_true : array-like of {0, 1}
         Labels, 1 = malignant (positive).
     y_score : array-like of float
-        Scores, higher = more malignant.
+        Probability of malignant, in [0, 1].
 
     Returns
     -------
@@ -124,32 +129,12 @@ def roc_points(y_true, y_score) -> tuple[np.ndarray, np.ndarray]:
     Raises
     ------
     DataError
-        Lengths differ, labels are not 0/1, or one class is absent.
+        As :func:`mstl_lib.evaluation.metrics.roc_curve`: lengths differ,
+        labels are not 0/1, scores are not probabilities, or one class is
+        absent.
     """
-    y_true = np.asarray(y_true, dtype=float).reshape(-1)
-    y_score = np.asarray(y_score, dtype=float).reshape(-1)
-    if y_true.shape != y_score.shape:
-        raise DataError(f"y_true has {y_true.size} labels but y_score has {y_score.size} scores.")
-    if not np.all(np.isin(y_true, (0, 1))):
-        raise DataError("y_true must hold only 0 (benign) and 1 (malignant).")
-    n_pos = int(y_true.sum())
-    n_neg = int(y_true.size - n_pos)
-    if n_pos == 0 or n_neg == 0:
-        raise DataError("a ROC curve needs both classes among the test labels; one class is absent.")
-    if not np.all(np.isfinite(y_score)):
-        raise DataError("y_score holds NaN or infinite values.")
-    order = np.argsort(-y_score, kind="mergesort")
-    scores, labels = y_score[order], y_true[order]
-    last_of_tie = np.r_[np.nonzero(np.diff(scores))[0], scores.size - 1]
-    tps = np.cumsum(labels)[last_of_tie]
-    fps = (last_of_tie + 1) - tps
-    return np.r_[0.0, fps / n_neg], np.r_[0.0, tps / n_pos]
-
-
-def _trapezoid(y, x) -> float:
-    """Area under a curve by the trapezoid rule (``np.trapz`` before NumPy 2)."""
-    integrate = getattr(np, "trapezoid", None) or np.trapz
-    return float(integrate(y, x))
+    fpr, tpr, _ = roc_curve(y_true, y_score, drop_intermediate=False)
+    return fpr, tpr
 
 
 def _group(results) -> OrderedDict[tuple, list[dict]]:
@@ -164,6 +149,10 @@ def _group(results) -> OrderedDict[tuple, list[dict]]:
                 if members:
                     groups[(tl, backbone, optimizer)] = sorted(members, key=lambda r: r.get("fold", 0))
     return groups
+
+
+#: False-positive rates at which ``average="mean"`` interpolates each fold's ROC curve.
+MEAN_ROC_GRID = np.linspace(0.0, 1.0, 101)
 
 
 def plot_roc_curves(
@@ -185,10 +174,12 @@ def plot_roc_curves(
         ``roc``, ``metrics``).
     average : {"pooled", "mean"}, default "pooled"
         ``"pooled"``: one curve from the test predictions of all folds put
-        together (:func:`roc_points`); the legend gives its AUC.
+        together (:func:`roc_points`); the legend gives its AUC
+        (:func:`mstl_lib.evaluation.metrics.roc_auc`).
         ``"mean"``: each fold's stored ROC (``result["roc"]``) interpolated
         at 101 false-positive rates and averaged (vertical averaging); the
-        legend gives the mean ± std of the folds' AUCs.
+        legend gives the mean ± std of the folds' AUCs
+        (:func:`mstl_lib.evaluation.metrics.summarize_folds`).
     panel_by : {"backbone", None}, default "backbone"
         One panel per CNN (colour = optimizer, solid = MSTL, dashed = CTL),
         or everything in one panel.
@@ -210,93 +201,29 @@ def plot_roc_curves(
         No results, a result without predictions (``"pooled"``) or ROC
         (``"mean"``), or test labels of one class only.
     """
-    if average not in ("pooled", "mean"):
-        raise DataError(f"average must be 'pooled' or 'mean', got {average!r}.")
-    if panel_by not in ("backbone", None):
-        raise DataError(f"panel_by must be 'backbone' or None, got {panel_by!r}.")
+    average = check_choice(average, "average", ("pooled", "mean"))
+    panel_by = check_choice(panel_by, "panel_by", ("backbone", None))
     needed = ("y_true", "y_score") if average == "pooled" else ("roc",)
     results = check_results(results, ("tl", "backbone", "optimizer") + needed)
     groups = _group(results)
     panels = ordered([r["backbone"] for r in results], BACKBONE_ORDER) if panel_by == "backbone" else [None]
-    axes = check_axes(axes, len(panels))
     n_curves = len(groups) if panel_by is None else max(sum(1 for key in groups if key[1] == panel) for panel in panels)
     outside = panel_by is None and n_curves > 6
     own_figure = axes is None
-    if axes is None:
-        # "compressed": constrained layout made for fixed-aspect (square) axes
-        fig = Figure(figsize=(4.1 * len(panels) + (3.3 if outside else 0.0), 5.0), layout="compressed")
-        axes = list(np.ravel(fig.subplots(1, len(panels), sharey=True)))
-    else:
-        fig = root_figure(axes[0])
+    fig, axes = _roc_axes(axes, len(panels), outside)
     optimizers = ordered([r["optimizer"] for r in results], OPTIMIZER_ORDER)
-    combos = list(dict.fromkeys((b, o) for _, b, o in groups))
-    grid = np.linspace(0.0, 1.0, 101)
+    colours_and_names = _curve_identities(groups, optimizers, one_panel=panel_by is None)
     for ax, panel in zip(axes, panels):
-        for (tl, backbone, optimizer), members in groups.items():
-            if panel is not None and backbone != panel:
+        for key, members in groups.items():
+            if panel is not None and key[1] != panel:
                 continue
-            if panel is None and len({b for b, _ in combos}) > 1:
-                color = COMBO_COLORS[combos.index((backbone, optimizer)) % len(COMBO_COLORS)]
-                name = " ".join(
-                    (
-                        display_label(ARM_LABELS, tl),
-                        display_label(BACKBONE_LABELS, backbone),
-                        display_label(OPTIMIZER_LABELS, optimizer),
-                    )
-                )
-            else:
-                color = optimizer_color(optimizer, optimizers.index(optimizer))
-                name = f"{display_label(ARM_LABELS, tl)} {display_label(OPTIMIZER_LABELS, optimizer)}"
-            style = TL_LINESTYLES.get(tl, "-.")
+            color, name = colours_and_names[key]
+            style = TL_LINESTYLES.get(key[0], "-.")
             if average == "pooled":
-                y_true = np.concatenate([np.asarray(r["y_true"], float).reshape(-1) for r in members])
-                y_score = np.concatenate([np.asarray(r["y_score"], float).reshape(-1) for r in members])
-                fpr, tpr = roc_points(y_true, y_score)
-                auc = _trapezoid(tpr, fpr)
-                label = f"{name} (AUC {auc:.3f})"
-                ax.plot(fpr, tpr, style, color=color, linewidth=1.6, label=label, drawstyle="default")
+                _draw_pooled_curve(ax, members, name, style, color)
             else:
-                curves, aucs = [], []
-                for r in members:
-                    roc = r["roc"]
-                    fpr = np.asarray(roc.get("fpr", []), float) if isinstance(roc, dict) else np.array([])
-                    tpr = np.asarray(roc.get("tpr", []), float) if isinstance(roc, dict) else np.array([])
-                    if fpr.size < 2 or fpr.shape != tpr.shape:
-                        raise DataError(
-                            f"{tl} {backbone} {optimizer} fold {r.get('fold', '?')}: roc must hold equally long "
-                            "'fpr' and 'tpr' lists of at least two points."
-                        )
-                    interp = np.interp(grid, fpr, tpr)
-                    interp[0] = 0.0
-                    curves.append(interp)
-                    fold_auc = r.get("metrics", {}).get("auc") if isinstance(r.get("metrics"), dict) else None
-                    aucs.append(float(fold_auc) if fold_auc is not None else _trapezoid(tpr, fpr))
-                curves = np.asarray(curves)
-                mean = curves.mean(axis=0)
-                mean[-1] = 1.0
-                std_auc = float(np.std(aucs, ddof=1)) if len(aucs) > 1 else 0.0
-                label = f"{name} (AUC {np.mean(aucs):.3f} ± {std_auc:.3f})"
-                ax.plot(grid, mean, style, color=color, linewidth=1.6, label=label)
-                if band and len(curves) > 1:
-                    spread = curves.std(axis=0, ddof=1)
-                    ax.fill_between(
-                        grid,
-                        np.clip(mean - spread, 0, 1),
-                        np.clip(mean + spread, 0, 1),
-                        color=color,
-                        alpha=0.12,
-                        linewidth=0,
-                    )
-        ax.plot([0, 1], [0, 1], ":", color="0.5", linewidth=1, label="chance (AUC 0.5)")
-        ax.set_xlim(-0.01, 1.01)
-        ax.set_ylim(-0.01, 1.01)
-        ax.set_box_aspect(1)
-        ax.set_xlabel("false-positive rate (1 - specificity)")
-        if ax is axes[0]:
-            ax.set_ylabel("true-positive rate (sensitivity)")
-        if panel is not None:
-            ax.set_title(display_label(BACKBONE_LABELS, panel))
-        ax.grid(alpha=0.3)
+                _draw_mean_curve(ax, key, members, name, style, color, band)
+        _finish_roc_panel(ax, panel, first=ax is axes[0])
         if outside and own_figure:
             fig.legend(*ax.get_legend_handles_labels(), loc="outside right center", fontsize=7)
         else:
@@ -307,6 +234,100 @@ def plot_roc_curves(
         title = f"ROC curves (Fig. 4), {how}, {n_folds} fold{'s' if n_folds != 1 else ''}"
     fig.suptitle(title, fontsize=11)
     return fig
+
+
+def _roc_axes(axes, n_panels: int, outside: bool) -> tuple[Figure, list]:
+    """The figure and one square Axes per panel: given ones (checked), or a new figure."""
+    axes = check_axes(axes, n_panels)
+    if axes is not None:
+        return root_figure(axes[0]), axes
+    # "compressed": constrained layout made for fixed-aspect (square) axes
+    fig = Figure(figsize=(4.1 * n_panels + (3.3 if outside else 0.0), 5.0), layout="compressed")
+    return fig, list(np.ravel(fig.subplots(1, n_panels, sharey=True)))
+
+
+def _curve_identities(groups, optimizers: list, *, one_panel: bool) -> dict[tuple, tuple[str, str]]:
+    """``{(tl, backbone, optimizer): (colour, legend name)}``.
+
+    Where one panel (``one_panel``) mixes several CNNs, each (CNN, optimizer) gets its own
+    colour and the name says all three; otherwise the colour is the
+    optimizer's and the name leaves out the CNN (the panel title says it).
+    """
+    combos = list(dict.fromkeys((b, o) for _, b, o in groups))
+    several_backbones = one_panel and len({b for b, _ in combos}) > 1
+    identities = {}
+    for tl, backbone, optimizer in groups:
+        arm, opt = display_label(ARM_LABELS, tl), display_label(OPTIMIZER_LABELS, optimizer)
+        if several_backbones:
+            color = COMBO_COLORS[combos.index((backbone, optimizer)) % len(COMBO_COLORS)]
+            name = f"{arm} {display_label(BACKBONE_LABELS, backbone)} {opt}"
+        else:
+            color = optimizer_color(optimizer, optimizers.index(optimizer))
+            name = f"{arm} {opt}"
+        identities[(tl, backbone, optimizer)] = (color, name)
+    return identities
+
+
+def _draw_pooled_curve(ax, members: list[dict], name: str, style: str, color: str) -> None:
+    """One ROC curve from the test predictions of all folds together, its AUC in the legend."""
+    y_true = np.concatenate([np.asarray(r["y_true"], float).reshape(-1) for r in members])
+    y_score = np.concatenate([np.asarray(r["y_score"], float).reshape(-1) for r in members])
+    fpr, tpr = roc_points(y_true, y_score)
+    label = f"{name} (AUC {roc_auc(y_true, y_score):.3f})"
+    ax.plot(fpr, tpr, style, color=color, linewidth=1.6, label=label, drawstyle="default")
+
+
+def _draw_mean_curve(ax, key: tuple, members: list[dict], name: str, style: str, color: str, band: bool) -> None:
+    """The folds' stored ROC curves averaged vertically on :data:`MEAN_ROC_GRID`, mean ± std AUC in the legend."""
+    curves, aucs = [], []
+    for r in members:
+        fpr, tpr = _stored_roc(key, r)
+        interp = np.interp(MEAN_ROC_GRID, fpr, tpr)
+        interp[0] = 0.0
+        curves.append(interp)
+        fold_auc = r.get("metrics", {}).get("auc") if isinstance(r.get("metrics"), dict) else None
+        aucs.append({"auc": float(fold_auc) if fold_auc is not None else curve_auc(fpr, tpr)})
+    curves = np.asarray(curves)
+    mean = curves.mean(axis=0)
+    mean[-1] = 1.0
+    label = f"{name} (AUC {format_mean_std(*summarize_folds(aucs)['auc'])})"
+    ax.plot(MEAN_ROC_GRID, mean, style, color=color, linewidth=1.6, label=label)
+    if band and len(curves) > 1:
+        spread = curves.std(axis=0, ddof=1)
+        low, high = np.clip(mean - spread, 0, 1), np.clip(mean + spread, 0, 1)
+        ax.fill_between(MEAN_ROC_GRID, low, high, color=color, alpha=0.12, linewidth=0)
+
+
+def _stored_roc(key: tuple, result: dict) -> tuple[np.ndarray, np.ndarray]:
+    """A fold's stored ``roc`` as two arrays, checked."""
+    roc = result["roc"]
+    fpr = np.asarray(roc.get("fpr", []), float) if isinstance(roc, dict) else np.array([])
+    tpr = np.asarray(roc.get("tpr", []), float) if isinstance(roc, dict) else np.array([])
+    if fpr.size < 2 or fpr.shape != tpr.shape:
+        tl, backbone, optimizer = key
+        raise DataError(
+            f"{tl} {backbone} {optimizer} fold {result.get('fold', '?')}: roc must hold equally long "
+            "'fpr' and 'tpr' lists of at least two points."
+        )
+    return fpr, tpr
+
+
+def _finish_roc_panel(ax, panel, *, first: bool) -> None:
+    """Chance diagonal, square unit axes, labels, title and grid of one ROC panel."""
+    ax.plot([0, 1], [0, 1], ":", color="0.5", linewidth=1, label="chance (AUC 0.5)")
+    ax.set_xlim(-0.01, 1.01)
+    ax.set_ylim(-0.01, 1.01)
+    ax.set_box_aspect(1)
+    ax.set_xlabel("false-positive rate (1 - specificity)")
+    if first:
+        ax.set_ylabel("true-positive rate (sensitivity)")
+    if panel is not None:
+        ax.set_title(display_label(BACKBONE_LABELS, panel))
+    ax.grid(alpha=0.3)
+
+
+#: Metrics drawn in percent.
+PERCENT_METRICS = ("accuracy", "auc", "f1", "sensitivity", "specificity")
 
 
 def plot_optimizer_backbone_effects(
@@ -331,7 +352,9 @@ def plot_optimizer_backbone_effects(
     matplotlib.figure.Figure
         One panel per transfer type; in each, groups of bars per CNN, one bar
         per optimizer, height = mean over folds, error bar = sample standard
-        deviation (ddof=1, 0 for a single fold), as in Table 1.
+        deviation (ddof=1), as in Table 1
+        (:func:`mstl_lib.evaluation.metrics.summarize_folds`). A single fold
+        has no standard deviation and gets no error bar.
 
     Raises
     ------
@@ -342,8 +365,7 @@ def plot_optimizer_backbone_effects(
     for i, r in enumerate(results):
         if not isinstance(r["metrics"], dict) or metric not in r["metrics"]:
             raise DataError(f"results[{i}]['metrics'] has no {metric!r}.")
-    percent = metric in ("accuracy", "auc", "f1", "sensitivity", "specificity")
-    scale = 100.0 if percent else 1.0
+    percent = metric in PERCENT_METRICS
     tls = ordered([r["tl"] for r in results], FIGURE_ARMS)
     backbones = ordered([r["backbone"] for r in results], BACKBONE_ORDER)
     optimizers = ordered([r["optimizer"] for r in results], OPTIMIZER_ORDER)
@@ -354,39 +376,13 @@ def plot_optimizer_backbone_effects(
         axes = list(np.ravel(fig.subplots(1, len(tls), sharey=True)))
     else:
         fig = root_figure(axes[0])
-    width = 0.8 / len(optimizers)
     top = 0.0
     for ax, tl in zip(axes, tls):
-        x = np.arange(len(backbones), dtype=float)
         for k, optimizer in enumerate(optimizers):
-            means, stds = [], []
-            for backbone in backbones:
-                values = [
-                    float(r["metrics"][metric]) * scale
-                    for r in results
-                    if (r["tl"], r["backbone"], r["optimizer"]) == (tl, backbone, optimizer)
-                ]
-                means.append(float(np.mean(values)) if values else np.nan)
-                stds.append(float(np.std(values, ddof=1)) if len(values) > 1 else 0.0)
-            means, stds = np.asarray(means), np.asarray(stds)
-            top = max(top, float(np.nanmax(means + stds, initial=0.0)))
-            bars = ax.bar(
-                x + (k - (len(optimizers) - 1) / 2) * width,
-                np.nan_to_num(means),
-                width * 0.92,
-                yerr=stds,
-                capsize=3,
-                color=optimizer_color(optimizer, k),
-                label=display_label(OPTIMIZER_LABELS, optimizer),
-                error_kw={"elinewidth": 1, "ecolor": "0.25"},
-            )
-            ax.bar_label(
-                bars,
-                labels=["" if np.isnan(m) else f"{m:.1f}" if percent else f"{m:.3f}" for m in means],
-                padding=2,
-                fontsize=7,
-            )
-        ax.set_xticks(x, [display_label(BACKBONE_LABELS, b) for b in backbones])
+            means, stds = _fold_means(results, metric, tl, optimizer, backbones, percent)
+            top = max(top, float(np.nanmax(means + np.nan_to_num(stds), initial=0.0)))
+            _draw_bars(ax, means, stds, k, len(optimizers), optimizer, percent)
+        ax.set_xticks(np.arange(len(backbones)), [display_label(BACKBONE_LABELS, b) for b in backbones])
         ax.set_title(display_label(ARM_LABELS, tl))
         ax.grid(axis="y", alpha=0.3)
         ax.set_axisbelow(True)
@@ -407,6 +403,43 @@ def plot_optimizer_backbone_effects(
         title = f"Effect of optimizer and CNN on {name} (Fig. 5): mean ± std over {folds}"
     fig.suptitle(title, fontsize=11)
     return fig
+
+
+def _fold_means(results, metric: str, tl, optimizer, backbones, percent: bool) -> tuple[np.ndarray, np.ndarray]:
+    """Mean and sample std over folds of ``metric`` per backbone (nan where undefined), in percent if asked."""
+    scale = 100.0 if percent else 1.0
+    means, stds = [], []
+    for backbone in backbones:
+        folds = [
+            {metric: r["metrics"][metric]}
+            for r in results
+            if (r["tl"], r["backbone"], r["optimizer"]) == (tl, backbone, optimizer)
+        ]
+        mean, std = summarize_folds(folds)[metric] if folds else (np.nan, np.nan)
+        means.append(scale * mean)
+        stds.append(scale * std)
+    return np.asarray(means), np.asarray(stds)
+
+
+def _draw_bars(ax, means, stds, k: int, n_optimizers: int, optimizer, percent: bool) -> None:
+    """The ``k``-th optimizer's bars, one per backbone, with error bars and value labels."""
+    width = 0.8 / n_optimizers
+    bars = ax.bar(
+        np.arange(len(means)) + (k - (n_optimizers - 1) / 2) * width,
+        np.nan_to_num(means),
+        width * 0.92,
+        yerr=stds,
+        capsize=3,
+        color=optimizer_color(optimizer, k),
+        label=display_label(OPTIMIZER_LABELS, optimizer),
+        error_kw={"elinewidth": 1, "ecolor": "0.25"},
+    )
+    ax.bar_label(
+        bars,
+        labels=["" if np.isnan(m) else f"{m:.1f}" if percent else f"{m:.3f}" for m in means],
+        padding=2,
+        fontsize=7,
+    )
 
 
 def plot_leakage(leaks, *, ax=None, title: str | None = "How leaks inflate accuracy") -> Figure:
