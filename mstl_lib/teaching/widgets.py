@@ -124,8 +124,9 @@ def draw_segmentation(
         Bad frame or parameters (from ``segment_frame``), or an unknown
         keyword.
     """
-    from mstl_lib.data.segmentation import draw_boxes, segment_frame
-    from mstl_lib.visualize.common import new_figure, show_image
+    from mstl_lib.data.segmentation import segment_frame
+    from mstl_lib.visualize.common import new_figure
+    from mstl_lib.visualize.images import draw_segmentation_panels
 
     unknown = set(segment_kwargs) - _segment_keywords()
     if unknown or "return_intermediates" in segment_kwargs:
@@ -141,18 +142,12 @@ def draw_segmentation(
     height, width = seg.binary.shape[:2]
     panel_w = 3.6
     fig = new_figure(3 * panel_w, panel_w * height / width + 0.9)
-    axes = fig.subplots(1, 3)
-    show_image(axes[0], seg.binary, title=f"adaptive threshold (block {block_size} px)")
-    show_image(axes[1], seg.cleaned, title="cleaned mask")
-    boxes = draw_boxes(
-        frame,
-        seg.boxes,
-        seg.rejected,
-        color=(0, 200, 0),
-        rejected_color=(230, 0, 0),
-        thickness=max(2, int(round(max(height, width) / 300))),
-    )
-    show_image(axes[2], boxes, title=f"{len(seg.boxes)} kept (green), {len(seg.rejected)} rejected (red)")
+    titles = {
+        "binary": f"adaptive threshold (block {block_size} px)",
+        "cleaned": "cleaned mask",
+        "boxes": f"{len(seg.boxes)} kept (green), {len(seg.rejected)} rejected (red)",
+    }
+    draw_segmentation_panels(fig.subplots(1, 3), frame, seg, titles)
     how = "automatic" if offset is None else "given"
     n = len(seg.boxes)
     fig.suptitle(

@@ -9,6 +9,7 @@ from matplotlib.figure import Figure
 
 from mstl_lib.data.images import resize_heatmap
 from mstl_lib.errors import DataError
+from mstl_lib.validation import check_choice, check_integer, check_number
 from mstl_lib.visualize.common import as_image, check_axes, new_figure, root_figure, show_image
 
 
@@ -94,86 +95,83 @@ def plot_feature_maps(
         ``n_channels`` / ``mode``.
     """
     maps = _check_maps(maps_by_model)
-    if mode not in ("channels", "mean"):
-        raise DataError(f"mode must be 'channels' or 'mean', got {mode!r}.")
-    if select not in ("first", "strongest"):
-        raise DataError(f"select must be 'first' or 'strongest', got {select!r}.")
-    if isinstance(n_channels, bool) or not isinstance(n_channels, (int, np.integer)) or n_channels < 0:
-        raise DataError(f"n_channels must be an integer >= 0, got {n_channels!r}.")
+    mode = check_choice(mode, "mode", ("channels", "mean"))
+    select = check_choice(select, "select", ("first", "strongest"))
+    n_channels = check_integer(n_channels, "n_channels", minimum=0)
     input_image = as_image(image, "image") if image is not None else None
-    names = list(maps)
     if title is None:
-        title = "Feature maps at the convolution stages (Fig. 6): " + " vs ".join(names)
-
+        title = "Feature maps at the convolution stages (Fig. 6): " + " vs ".join(maps)
     if mode == "mean":
-        n_stages = max(len(rows) for rows in maps.values())
-        ncols = n_stages + (1 if input_image is not None else 0)
-        fig = new_figure(1.55 * ncols + 0.3, 1.75 * len(names) + 0.5)
-        axes = fig.subplots(len(names), ncols, squeeze=False)
-        for r, model_name in enumerate(names):
-            offset = 0
-            if input_image is not None:
-                show_image(axes[r, 0], input_image, title="input" if r == 0 else None, fontsize=8)
-                offset = 1
-            for c in range(n_stages):
-                ax = axes[r, offset + c]
-                if c >= len(maps[model_name]):
-                    ax.set_axis_off()
-                    continue
-                layer, array = maps[model_name][c]
-                show_image(
-                    ax,
-                    array.mean(axis=2),
-                    cmap=cmap,
-                    fontsize=7,
-                    title=f"{layer}\n{array.shape[0]}x{array.shape[1]}x{array.shape[2]}",
-                )
-            axes[r, 0].set_ylabel(model_name, fontsize=11, fontweight="bold")
+        fig = _plot_stage_means(maps, input_image, cmap)
         fig.suptitle(title + " (mean over channels)", fontsize=11)
         return fig
+    fig = _plot_stage_channels(maps, input_image, n_channels, select, cmap)
+    fig.suptitle(title, fontsize=11)
+    return fig
 
+
+def _shape_text(array: np.ndarray) -> str:
+    return f"{array.shape[0]}x{array.shape[1]}x{array.shape[2]}"
+
+
+def _plot_stage_means(maps, input_image, cmap: str) -> Figure:
+    """Compact Fig. 6: a row per network, a column per stage, each panel the mean over channels."""
+    names = list(maps)
+    n_stages = max(len(rows) for rows in maps.values())
+    offset = 1 if input_image is not None else 0
+    fig = new_figure(1.55 * (n_stages + offset) + 0.3, 1.75 * len(names) + 0.5)
+    axes = fig.subplots(len(names), n_stages + offset, squeeze=False)
+    for r, model_name in enumerate(names):
+        if input_image is not None:
+            show_image(axes[r, 0], input_image, title="input" if r == 0 else None, fontsize=8)
+        for c in range(n_stages):
+            ax = axes[r, offset + c]
+            if c >= len(maps[model_name]):
+                ax.set_axis_off()
+                continue
+            layer, array = maps[model_name][c]
+            show_image(ax, array.mean(axis=2), cmap=cmap, fontsize=7, title=f"{layer}\n{_shape_text(array)}")
+        axes[r, 0].set_ylabel(model_name, fontsize=11, fontweight="bold")
+    return fig
+
+
+def _plot_stage_channels(maps, input_image, n_channels: int, select: str, cmap: str) -> Figure:
+    """Full Fig. 6: the networks side by side, a row per stage: the channel mean, then single channels."""
     n_stages = max(len(rows) for rows in maps.values())
     max_c = max(array.shape[2] for rows in maps.values() for _, array in rows)
-    n_cols = 1 + min(int(n_channels), max_c)
+    n_cols = 1 + min(n_channels, max_c)
     panel = 1.25
-    widths = ([1.3] if input_image is not None else []) + [n_cols * panel] * len(names)
-    fig = new_figure(sum(widths) + 0.3 * len(names), n_stages * panel + 0.9)
+    widths = ([1.3] if input_image is not None else []) + [n_cols * panel] * len(maps)
+    fig = new_figure(sum(widths) + 0.3 * len(maps), n_stages * panel + 0.9)
     subfigs = np.ravel(fig.subfigures(1, len(widths), width_ratios=widths, wspace=0.02))
     if input_image is not None:
-        left = subfigs[0]
-        subfigs = subfigs[1:]
+        left, subfigs = subfigs[0], subfigs[1:]
         grid = left.add_gridspec(3, 1, height_ratios=[1, 1.2, 1])
-        ax = left.add_subplot(grid[1])
-        show_image(ax, input_image, title="input image", fontsize=9)
-    for sub, model_name in zip(subfigs, names):
-        rows = maps[model_name]
+        show_image(left.add_subplot(grid[1]), input_image, title="input image", fontsize=9)
+    for sub, (model_name, rows) in zip(subfigs, maps.items()):
         axes = sub.subplots(n_stages, n_cols, squeeze=False)
         for r in range(n_stages):
             if r >= len(rows):
                 for ax in axes[r]:
                     ax.set_axis_off()
                 continue
-            layer, array = rows[r]
-            chosen = _channels(array, n_cols - 1, select)
-            show_image(
-                axes[r, 0], array.mean(axis=2), cmap=cmap, title="mean of channels" if r == 0 else None, fontsize=7
-            )
-            axes[r, 0].set_ylabel(f"{layer}\n{array.shape[0]}x{array.shape[1]}x{array.shape[2]}", fontsize=7)
-            for c in range(1, n_cols):
-                ax = axes[r, c]
-                if c - 1 >= len(chosen):
-                    ax.set_axis_off()
-                    continue
-                show_image(
-                    ax,
-                    array[:, :, chosen[c - 1]],
-                    cmap=cmap,
-                    fontsize=7,
-                    title=f"channel {chosen[c - 1]}" if (r == 0 or select == "strongest") else None,
-                )
+            _draw_stage_row(axes[r], rows[r], first_row=r == 0, select=select, cmap=cmap)
         sub.suptitle(model_name, fontsize=11, fontweight="bold")
-    fig.suptitle(title, fontsize=11)
     return fig
+
+
+def _draw_stage_row(axes, stage: tuple[str, np.ndarray], *, first_row: bool, select: str, cmap: str) -> None:
+    """One stage of one network: the mean over channels, then the chosen channels (:func:`_channels`)."""
+    layer, array = stage
+    chosen = _channels(array, len(axes) - 1, select)
+    show_image(axes[0], array.mean(axis=2), cmap=cmap, title="mean of channels" if first_row else None, fontsize=7)
+    axes[0].set_ylabel(f"{layer}\n{_shape_text(array)}", fontsize=7)
+    for ax, c in zip(axes[1:], range(len(axes) - 1)):
+        if c >= len(chosen):
+            ax.set_axis_off()
+            continue
+        title = f"channel {chosen[c]}" if (first_row or select == "strongest") else None
+        show_image(ax, array[:, :, chosen[c]], cmap=cmap, fontsize=7, title=title)
 
 
 def plot_gradcam(
@@ -275,8 +273,7 @@ def overlay_heatmap(image, heatmap, alpha: float = 0.4, cmap: str = "jet") -> np
         raise DataError(f"heatmap must be a 2-D array, got shape {heatmap.shape}.")
     if not np.all(np.isfinite(heatmap)):
         raise DataError("heatmap holds NaN or infinite values.")
-    if isinstance(alpha, bool) or not isinstance(alpha, (int, float, np.floating)) or not 0.0 <= alpha <= 1.0:
-        raise DataError(f"alpha must be a number in [0, 1], got {alpha!r}.")
+    alpha = check_number(alpha, "alpha", minimum=0.0, maximum=1.0)
     rgb = image[:, :, :3].astype(np.float32)
     if image.dtype.kind == "f" and rgb.max(initial=0.0) <= 1.0:
         rgb = rgb * 255.0

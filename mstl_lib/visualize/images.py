@@ -8,7 +8,55 @@ import numpy as np
 from matplotlib.figure import Figure
 
 from mstl_lib.errors import DataError
+from mstl_lib.validation import check_integer
 from mstl_lib.visualize.common import as_image, new_figure, show_image
+
+#: The steps of a segmentation that :func:`draw_segmentation_panels` can draw, in order.
+SEGMENTATION_STEPS = ("frame", "binary", "cleaned", "boxes")
+
+
+def draw_segmentation_panels(axes, frame, segmentation, titles: dict) -> None:
+    """Draw steps of a frame's segmentation into ``axes``, one step per Axes (Ayana et al. 2022, Fig. 2).
+
+    The panels shared by :func:`plot_segmentation_steps` and the
+    segmentation explorer (:func:`mstl_lib.teaching.widgets.draw_segmentation`).
+
+    Parameters
+    ----------
+    axes : sequence of matplotlib.axes.Axes
+        One per entry of ``titles``.
+    frame : numpy.ndarray
+        The frame that was segmented.
+    segmentation : mstl_lib.data.segmentation.Segmentation
+        Made with ``return_intermediates=True``.
+    titles : dict of str to str
+        ``{step: panel title}`` for the steps to draw, in drawing order, each
+        one of :data:`SEGMENTATION_STEPS`: ``"frame"`` the original frame,
+        ``"binary"`` the adaptive-threshold image, ``"cleaned"`` the cleaned
+        mask whose contours give the boxes, ``"boxes"`` the boxes on the
+        frame (kept in green, rejected by the width + height cut-off in red).
+    """
+    from mstl_lib.data.segmentation import draw_boxes
+
+    unknown = [step for step in titles if step not in SEGMENTATION_STEPS]
+    if unknown or len(axes) != len(titles):
+        raise DataError(f"need one Axes per step of {', '.join(SEGMENTATION_STEPS)}; got {list(titles)}.")
+    height, width = segmentation.binary.shape[:2]
+    images = {
+        "frame": lambda: as_image(frame, "frame"),
+        "binary": lambda: segmentation.binary,
+        "cleaned": lambda: segmentation.cleaned,
+        "boxes": lambda: draw_boxes(
+            frame,
+            segmentation.boxes,
+            segmentation.rejected,
+            color=(0, 200, 0),
+            rejected_color=(230, 0, 0),
+            thickness=max(2, int(round(max(height, width) / 300))),
+        ),
+    }
+    for ax, (step, title) in zip(axes, titles.items()):
+        show_image(ax, images[step](), title=title)
 
 
 def plot_segmentation_steps(frame, segmentation, *, n_patches: int = 8, title: str | None = None) -> Figure:
@@ -42,7 +90,39 @@ def plot_segmentation_steps(frame, segmentation, *, n_patches: int = 8, title: s
         If the segmentation was made without ``return_intermediates=True``,
         or its images do not match the frame.
     """
-    from mstl_lib.data.segmentation import Segmentation, draw_boxes
+    frame_img = _check_segmentation(frame, segmentation)
+    n_patches = check_integer(n_patches, "n_patches", minimum=0)
+    height, width = frame_img.shape[:2]
+    panel_w = 3.1
+    panel_h = panel_w * height / width
+    n_show = min(n_patches, len(segmentation.patches))
+    fig = new_figure(4 * panel_w, panel_h + (1.9 if n_show else 0) + 0.6)
+    if n_show:
+        top, bottom = fig.subfigures(2, 1, height_ratios=[panel_h + 0.4, 1.9])
+    else:
+        top, bottom = fig, None
+    titles = {
+        "frame": "(a) original frame",
+        "binary": "(b) adaptive threshold",
+        "cleaned": "(c) cleaned mask",
+        "boxes": f"(d) boxes: {len(segmentation.boxes)} kept (green),\n"
+        f"{len(segmentation.rejected)} rejected, w + h < "
+        f"{segmentation.params.get('min_box_sum', '?')} px (red)",
+    }
+    draw_segmentation_panels(top.subplots(1, 4), frame, segmentation, titles)
+    if bottom is not None:
+        _draw_patch_strip(bottom, segmentation, n_show)
+    if title is None:
+        title = (
+            f"Segmentation of a cell-line frame into single-cell patches (Fig. 2): {len(segmentation.boxes)} patches"
+        )
+    fig.suptitle(title, fontsize=11)
+    return fig
+
+
+def _check_segmentation(frame, segmentation) -> np.ndarray:
+    """The frame ready for imshow, once ``segmentation`` is known to hold its steps for this frame."""
+    from mstl_lib.data.segmentation import Segmentation
 
     if not isinstance(segmentation, Segmentation):
         raise DataError(
@@ -59,54 +139,21 @@ def plot_segmentation_steps(frame, segmentation, *, n_patches: int = 8, title: s
             f"frame is {frame_img.shape[0]}x{frame_img.shape[1]} but the segmentation was made on a "
             f"{segmentation.binary.shape[0]}x{segmentation.binary.shape[1]} frame."
         )
-    if isinstance(n_patches, bool) or not isinstance(n_patches, (int, np.integer)) or n_patches < 0:
-        raise DataError(f"n_patches must be an integer >= 0, got {n_patches!r}.")
+    return frame_img
 
-    height, width = frame_img.shape[:2]
-    panel_w = 3.1
-    panel_h = panel_w * height / width
-    n_show = min(int(n_patches), len(segmentation.patches))
-    fig = new_figure(4 * panel_w, panel_h + (1.9 if n_show else 0) + 0.6)
-    if n_show:
-        top, bottom = fig.subfigures(2, 1, height_ratios=[panel_h + 0.4, 1.9])
-    else:
-        top, bottom = fig, None
-    axes = top.subplots(1, 4)
-    boxes_rgb = draw_boxes(
-        frame,
-        segmentation.boxes,
-        segmentation.rejected,
-        color=(0, 200, 0),
-        rejected_color=(230, 0, 0),
-        thickness=max(2, int(round(max(height, width) / 300))),
+
+def _draw_patch_strip(subfigure, segmentation, n_show: int) -> None:
+    """Panel (e): up to ``n_show`` patches, evenly spread over the kept boxes, with their sizes."""
+    picks = np.unique(np.linspace(0, len(segmentation.patches) - 1, n_show).round().astype(int))
+    strip = subfigure.subplots(1, max(len(picks), 1), squeeze=False)[0]
+    for ax, k in zip(strip, picks):
+        box = segmentation.boxes[k]
+        show_image(ax, as_image(segmentation.patches[k], "patch"), title=f"{box.w}x{box.h}", fontsize=8)
+        ax.set_anchor("N")
+    subfigure.suptitle(
+        f"(e) example patches ({len(picks)} of {len(segmentation.patches)}), cropped from the original frame",
+        fontsize=9,
     )
-    show_image(axes[0], frame_img, title="(a) original frame")
-    show_image(axes[1], segmentation.binary, title="(b) adaptive threshold")
-    show_image(axes[2], segmentation.cleaned, title="(c) cleaned mask")
-    show_image(
-        axes[3],
-        boxes_rgb,
-        title=f"(d) boxes: {len(segmentation.boxes)} kept (green),\n"
-        f"{len(segmentation.rejected)} rejected, w + h < "
-        f"{segmentation.params.get('min_box_sum', '?')} px (red)",
-    )
-    if bottom is not None:
-        picks = np.unique(np.linspace(0, len(segmentation.patches) - 1, n_show).round().astype(int))
-        strip = bottom.subplots(1, max(len(picks), 1), squeeze=False)[0]
-        for ax, k in zip(strip, picks):
-            box = segmentation.boxes[k]
-            show_image(ax, as_image(segmentation.patches[k], "patch"), title=f"{box.w}x{box.h}", fontsize=8)
-            ax.set_anchor("N")
-        bottom.suptitle(
-            f"(e) example patches ({len(picks)} of {len(segmentation.patches)}), cropped from the original frame",
-            fontsize=9,
-        )
-    if title is None:
-        title = (
-            f"Segmentation of a cell-line frame into single-cell patches (Fig. 2): {len(segmentation.boxes)} patches"
-        )
-    fig.suptitle(title, fontsize=11)
-    return fig
 
 
 def plot_image_grid(
@@ -158,9 +205,7 @@ def plot_image_grid(
         titles = [str(t) for t in titles]
         if len(titles) != len(prepared):
             raise DataError(f"got {len(titles)} titles for {len(prepared)} images.")
-    if isinstance(ncols, bool) or not isinstance(ncols, (int, np.integer)) or ncols < 1:
-        raise DataError(f"ncols must be an integer >= 1, got {ncols!r}.")
-    ncols = min(int(ncols), len(prepared))
+    ncols = min(check_integer(ncols, "ncols", minimum=1), len(prepared))
     nrows = math.ceil(len(prepared) / ncols)
     extra = 0.25 if titles is not None else 0.0
     fig = new_figure(ncols * panel_size, nrows * (panel_size + extra) + (0.4 if suptitle else 0.0))
