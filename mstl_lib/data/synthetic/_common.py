@@ -1,12 +1,11 @@
-"""Argument checks, constants and per-image random streams shared by the generators."""
+"""Constants, domain checks and per-image random streams shared by the generators."""
 
 from __future__ import annotations
-
-import numbers
 
 import numpy as np
 
 from mstl_lib.errors import DataError
+from mstl_lib.validation import check_choice, check_number
 
 CELL_LINES = ("hela", "mcf7", "h1299")
 """Cell lines of the paper's section 2.1 (HeLa, MCF-7, NCI-H1299)."""
@@ -27,45 +26,25 @@ DEBRIS_LABEL = -1
 _BoxTuple = tuple[int, int, int, int]
 
 
+MIN_ULTRASOUND_SIZE = 32
+"""Smallest side of a synthetic ultrasound image, in pixels."""
+
+
 # ---------------------------------------------------------------------------
-# Argument checks and random streams
+# Domain checks and random streams (generic checks: mstl_lib.validation)
 # ---------------------------------------------------------------------------
 
 
 def _check_cell_line(cell_line) -> str:
-    name = str(cell_line).lower()
-    if name not in CELL_LINES:
-        raise DataError(f"unknown cell line {cell_line!r}; choose one of {', '.join(CELL_LINES)}.")
-    return name
+    return check_choice(str(cell_line), "cell line", CELL_LINES, lower=True)
 
 
 def _check_label(label) -> str:
-    name = str(label).lower()
-    if name not in ULTRASOUND_CLASSES:
-        raise DataError(f"unknown ultrasound class {label!r}; choose one of {', '.join(ULTRASOUND_CLASSES)}.")
-    return name
+    return check_choice(str(label), "ultrasound class", ULTRASOUND_CLASSES, lower=True)
 
 
 def _check_difficulty(difficulty) -> float:
-    try:
-        value = float(difficulty)
-    except (TypeError, ValueError):
-        raise DataError(f"difficulty must be a number in [0, 1], got {difficulty!r}.") from None
-    if not (0.0 <= value <= 1.0) or not np.isfinite(value):
-        raise DataError(f"difficulty must be in [0, 1], got {difficulty!r}.")
-    return value
-
-
-def _check_count(value, name: str) -> int:
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value <= 0:
-        raise DataError(f"{name} must be a positive integer, got {value!r}.")
-    return int(value)
-
-
-def _check_seed(seed) -> int:
-    if isinstance(seed, bool) or not isinstance(seed, numbers.Integral) or seed < 0:
-        raise DataError(f"seed must be a non-negative integer, got {seed!r}.")
-    return int(seed)
+    return check_number(difficulty, "difficulty", minimum=0, maximum=1)
 
 
 def _check_frame_size(size) -> tuple[int, int]:
@@ -76,20 +55,6 @@ def _check_frame_size(size) -> tuple[int, int]:
     if height < 256 or width < 256:
         raise DataError(f"size must be at least (256, 256) so that whole cells fit, got {size!r}.")
     return height, width
-
-
-def _check_us_size(size) -> int:
-    if isinstance(size, bool) or not isinstance(size, numbers.Integral) or size < 32:
-        raise DataError(f"size must be an integer >= 32, got {size!r}.")
-    return int(size)
-
-
-def _as_rng(rng) -> np.random.Generator:
-    if isinstance(rng, np.random.Generator):
-        return rng
-    if isinstance(rng, numbers.Integral) and not isinstance(rng, bool):
-        return np.random.default_rng(_check_seed(rng))
-    raise DataError(f"rng must be a numpy Generator or a non-negative int seed, got {rng!r}.")
 
 
 def _image_rng(seed: int, kind: int, class_index: int, index: int) -> np.random.Generator:

@@ -8,11 +8,11 @@ import numpy as np
 from mstl_lib.data.synthetic._common import (
     CELL_FRAME_SIZE,
     DEBRIS_LABEL,
-    _as_rng,
     _BoxTuple,
     _check_cell_line,
     _check_frame_size,
 )
+from mstl_lib.validation import as_rng
 
 # ---------------------------------------------------------------------------
 # Cell frames: shapes
@@ -395,7 +395,7 @@ def make_cell_frame(
     """
     line = _check_cell_line(cell_line)
     h, w = _check_frame_size(size)
-    rng = _as_rng(rng)
+    rng = as_rng(rng)
     style = _STYLE[line]
     shaper = _SHAPERS[line]
 

@@ -16,13 +16,12 @@ depends on ``(seed, k)`` only and its image ``i`` on ``(seed, k, i)`` only.
 
 from __future__ import annotations
 
-import numbers
 from dataclasses import dataclass
 
 import numpy as np
 
-from mstl_lib.data.synthetic._common import _as_rng, _check_count, _check_seed
 from mstl_lib.errors import DataError
+from mstl_lib.validation import as_rng, check_integer, check_number, check_seed
 
 _KIND_FRACTALS = 2  # keeps these random streams apart from cells (0) and ultrasound (1)
 _FILL_GRID = 32  # cells per side of the grid on which the filling rate is measured
@@ -31,6 +30,7 @@ _MAX_DRAWS = 1000  # random systems tried per category before giving up
 _BURN_IN = 12  # chaos-game steps discarded before points are recorded
 _STEPS = 16  # recorded steps per walker; walkers = n_points / _STEPS
 _MAX_MAPS = 8
+_MIN_SIZE = 16  # smallest image side in pixels
 
 
 @dataclass(frozen=True, eq=False)
@@ -121,7 +121,7 @@ def filling_rate(system: IFSystem, *, rng: np.random.Generator | int = 0) -> flo
     drives the chaos game of 8192 points.
     """
     maps, probabilities = _check_system(system)
-    pixels = _to_canvas(_chaos_game(maps, probabilities, _FILL_POINTS, _as_rng(rng)), _FILL_GRID, 0)
+    pixels = _to_canvas(_chaos_game(maps, probabilities, _FILL_POINTS, as_rng(rng)), _FILL_GRID, 0)
     return float(np.count_nonzero(np.bincount(pixels, minlength=_FILL_GRID**2))) / _FILL_GRID**2
 
 
@@ -155,18 +155,6 @@ def _check_n_maps(n_maps) -> tuple[int, int]:
     return low, high
 
 
-def _check_size(size) -> int:
-    if isinstance(size, bool) or not isinstance(size, numbers.Integral) or size < 16:
-        raise DataError(f"size must be an integer >= 16, got {size!r}.")
-    return int(size)
-
-
-def _check_fraction(value, name: str, low: float, high: float) -> float:
-    if isinstance(value, bool) or not isinstance(value, numbers.Real) or not low <= value <= high:
-        raise DataError(f"{name} must be a number in [{low}, {high}], got {value!r}.")
-    return float(value)
-
-
 def fractal_categories(
     n_categories: int, seed: int = 0, *, n_maps: tuple[int, int] = (2, 4), filling_threshold: float = 0.2
 ) -> list[IFSystem]:
@@ -198,10 +186,10 @@ def fractal_categories(
     DataError
         For a bad argument, or when no system reaches the threshold after 1000 draws.
     """
-    n_categories = _check_count(n_categories, "n_categories")
-    seed = _check_seed(seed)
+    n_categories = check_integer(n_categories, "n_categories", minimum=1)
+    seed = check_seed(seed)
     low, high = _check_n_maps(n_maps)
-    threshold = _check_fraction(filling_threshold, "filling_threshold", 0.0, 0.9)
+    threshold = check_number(filling_threshold, "filling_threshold", minimum=0, maximum=0.9)
     systems = []
     for k in range(n_categories):
         rng = np.random.default_rng([seed, _KIND_FRACTALS, 0, k])
@@ -274,16 +262,16 @@ def render_fractal(
         For a bad argument.
     """
     maps, _ = _check_system(system)
-    size = _check_size(size)
-    n_points = max(4096, 4 * size * size) if n_points is None else _check_count(n_points, "n_points")
+    size = check_integer(size, "size", minimum=_MIN_SIZE)
+    n_points = max(4096, 4 * size * size) if n_points is None else check_integer(n_points, "n_points", minimum=1)
     try:
         factors = np.asarray(weights, dtype=float).ravel()
     except (TypeError, ValueError):
         factors = np.empty(0)
     if factors.size == 0 or not np.all((factors > 0) & (factors < 2)):
         raise DataError(f"weights must be a non-empty sequence of factors in (0, 2), got {weights!r}.")
-    max_rotation = _check_fraction(max_rotation, "max_rotation", 0.0, 180.0)
-    rng = _as_rng(rng)
+    max_rotation = check_number(max_rotation, "max_rotation", minimum=0, maximum=180)
+    rng = as_rng(rng)
     varied = maps.copy()
     varied[rng.integers(len(maps)), rng.integers(6)] *= rng.choice(factors)
     angle = np.radians(rng.uniform(-max_rotation, max_rotation))
@@ -333,8 +321,8 @@ def make_fractal_dataset(
     DataError
         For a bad argument.
     """
-    per_category = _check_count(per_category, "per_category")
-    size = _check_size(size)
+    per_category = check_integer(per_category, "per_category", minimum=1)
+    size = check_integer(size, "size", minimum=_MIN_SIZE)
     systems = fractal_categories(n_categories, seed, n_maps=n_maps, filling_threshold=filling_threshold)
     images = np.stack(
         [

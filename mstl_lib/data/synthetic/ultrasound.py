@@ -24,7 +24,8 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
-from mstl_lib.data.synthetic._common import _as_rng, _check_difficulty, _check_label, _check_us_size
+from mstl_lib.data.synthetic._common import MIN_ULTRASOUND_SIZE, _check_difficulty, _check_label
+from mstl_lib.validation import as_rng, check_integer
 
 # ---------------------------------------------------------------------------
 # Breast ultrasound
@@ -229,8 +230,8 @@ def make_ultrasound_image(
     """
     label = _check_label(label)
     difficulty = _check_difficulty(difficulty)
-    n = _check_us_size(size)
-    rng = _as_rng(rng)
+    n = check_integer(size, "size", minimum=MIN_ULTRASOUND_SIZE)
+    rng = as_rng(rng)
     malignant = label == "malignant"
     scale = n / 128.0
 

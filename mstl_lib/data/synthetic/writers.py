@@ -2,31 +2,25 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
-
-import cv2
-import numpy as np
 
 from mstl_lib.data.synthetic._common import (
     _KIND_CELLS,
     _KIND_ULTRASOUND,
     CELL_FRAME_SIZE,
     CELL_LINES,
+    MIN_ULTRASOUND_SIZE,
     ULTRASOUND_CLASSES,
     _check_cell_line,
-    _check_count,
     _check_difficulty,
     _check_frame_size,
     _check_label,
-    _check_seed,
-    _check_us_size,
     _image_rng,
 )
 from mstl_lib.data.synthetic.cells import make_cell_frame
 from mstl_lib.data.synthetic.ultrasound import make_ultrasound_image
-from mstl_lib.errors import DataError
-from mstl_lib.outputs import prepare_output_dir
+from mstl_lib.outputs import prepare_output_dir, write_image, write_json
+from mstl_lib.validation import check_integer, check_seed
 
 # ---------------------------------------------------------------------------
 # Writers
@@ -37,22 +31,6 @@ RECORD_NAME = "synthetic.json"
 
 GROUND_TRUTH_NAME = "ground_truth.json"
 """Name of the JSON file holding the cell frames' ground-truth boxes."""
-
-
-def _write_png(path: Path, image: np.ndarray) -> None:
-    ok, buffer = cv2.imencode(".png", image)
-    if not ok:  # pragma: no cover - OpenCV failure
-        raise DataError(f"{path}: OpenCV could not encode the image as PNG.")
-    path.write_bytes(buffer.tobytes())
-
-
-def _write_json(path: Path, data: dict, compact: bool = False) -> None:
-    if compact:  # one entry per line: large but still diff- and grep-friendly
-        lines = [f"  {json.dumps(k)}: {json.dumps(data[k], separators=(',', ':'))}" for k in sorted(data)]
-        text = "{\n" + ",\n".join(lines) + "\n}"
-    else:
-        text = json.dumps(data, indent=2, sort_keys=True)
-    path.write_text(text + "\n", encoding="utf-8")
 
 
 def _record(generator: str, seed: int, parameters: dict, classes, counts: dict, layout: str) -> dict:
@@ -137,8 +115,8 @@ def write_cell_frames(
     OutputExistsError
         If ``out_dir`` holds files and ``overwrite`` is False.
     """
-    count = _check_count(frames_per_class, "frames_per_class")
-    seed = _check_seed(seed)
+    count = check_integer(frames_per_class, "frames_per_class", minimum=1)
+    seed = check_seed(seed)
     size = _check_frame_size(size)
     out = prepare_output_dir(out_dir, overwrite=overwrite)
     truth: dict[str, list[list[int]]] = {}
@@ -150,7 +128,7 @@ def write_cell_frames(
                 rng = _image_rng(seed, _KIND_CELLS, class_index, index)
                 frame, boxes = make_cell_frame(line, rng, size=size)
                 name = cell_frame_name(line, index + 1)
-                _write_png(folder / name, frame)
+                write_image(folder / name, frame)
                 truth[f"{line}/{name}"] = [list(b) for b in boxes]
                 bar.update(1)
     record = _record(
@@ -161,8 +139,8 @@ def write_cell_frames(
         {line: count for line in CELL_LINES},
         "<cell_line>/<cell_line>_<NNNN>.png",
     )
-    _write_json(out / RECORD_NAME, record)
-    _write_json(out / GROUND_TRUTH_NAME, truth, compact=True)
+    write_json(out / RECORD_NAME, record, sort_keys=True)
+    write_json(out / GROUND_TRUTH_NAME, truth, one_entry_per_line=True)
     return out
 
 
@@ -212,9 +190,9 @@ def write_ultrasound_set(
     OutputExistsError
         If ``out_dir`` holds files and ``overwrite`` is False.
     """
-    count = _check_count(per_class, "per_class")
-    seed = _check_seed(seed)
-    size = _check_us_size(size)
+    count = check_integer(per_class, "per_class", minimum=1)
+    seed = check_seed(seed)
+    size = check_integer(size, "size", minimum=MIN_ULTRASOUND_SIZE)
     difficulty = _check_difficulty(difficulty)
     out = prepare_output_dir(out_dir, overwrite=overwrite)
     with _progress(count * len(ULTRASOUND_CLASSES), progress, "ultrasound") as bar:
@@ -224,7 +202,7 @@ def write_ultrasound_set(
             for index in range(count):
                 rng = _image_rng(seed, _KIND_ULTRASOUND, class_index, index)
                 image = make_ultrasound_image(label, rng, size=size, difficulty=difficulty)
-                _write_png(folder / ultrasound_name(label, index + 1), image)
+                write_image(folder / ultrasound_name(label, index + 1), image)
                 bar.update(1)
     record = _record(
         "write_ultrasound_set",
@@ -234,7 +212,7 @@ def write_ultrasound_set(
         {label: count for label in ULTRASOUND_CLASSES},
         "<class>/<class> (<N>).png",
     )
-    _write_json(out / RECORD_NAME, record)
+    write_json(out / RECORD_NAME, record, sort_keys=True)
     return out
 
 
@@ -287,7 +265,7 @@ def write_synthetic(
     from mstl_lib.profiles import get_profile
 
     prof = get_profile(profile)
-    seed = _check_seed(seed)
+    seed = check_seed(seed)
     difficulty = _check_difficulty(difficulty)
     root = Path(out_dir)
     paths = {"cells": root / "cells", "ultrasound": root / "ultrasound"}
