@@ -1,7 +1,7 @@
 """Evaluating the grid: metrics, statistics, Table 1 and the leak demonstration (no TensorFlow).
 
 ==================  ===========================================================
-:mod:`.metrics`     accuracy, AUC, sensitivity, specificity, F1 and the ROC curve (section 2.4)
+:mod:`.metrics`     accuracy, AUC, sensitivity, specificity, F1, the ROC curve (section 2.4), fold summaries
 :mod:`.stats`       the paper's t-test, the corrected resampled t-test, bootstrap CIs
 :mod:`.diagnostics` is a classifier usable? collapse checks before any picture
 :mod:`.report`      Table 1, the comparisons and their verdicts, from a grid folder
@@ -13,7 +13,7 @@ Importing this package never loads TensorFlow (a test checks it).
 
 from mstl_lib.evaluation.diagnostics import summarize_predictions
 from mstl_lib.evaluation.leakage import leakage_experiment
-from mstl_lib.evaluation.metrics import binary_metrics, roc_curve, summarize_folds
+from mstl_lib.evaluation.metrics import binary_metrics, roc_auc, roc_curve, summarize_folds
 from mstl_lib.evaluation.report import format_report, grid_statistics, report_dict, table1
 from mstl_lib.evaluation.stats import bootstrap_ci, corrected_resampled_ttest, paper_ttest
 
@@ -21,6 +21,7 @@ __all__ = [
     "summarize_predictions",
     "leakage_experiment",
     "binary_metrics",
+    "roc_auc",
     "roc_curve",
     "summarize_folds",
     "format_report",

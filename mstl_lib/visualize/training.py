@@ -7,6 +7,7 @@ from matplotlib.figure import Figure
 
 from mstl_lib.errors import DataError
 from mstl_lib.profiles import ARM_LABELS
+from mstl_lib.validation import check_integer
 from mstl_lib.visualize.common import (
     BACKBONE_LABELS,
     OPTIMIZER_LABELS,
@@ -47,16 +48,50 @@ def plot_learning_curves(history, best_epoch: int | None = None, title: str | No
         An empty history, no ``loss`` nor ``accuracy`` column, columns of
         different lengths, or a best epoch outside the history.
     """
-    if isinstance(history, dict) and "history" in history and isinstance(history["history"], dict):
-        result = history
-        history = result["history"]
-        if best_epoch is None:
-            best_epoch = result.get("best_epoch")
-        if title is None and "tl" in result:
-            title = (
-                f"{display_label(ARM_LABELS, result['tl'])} {display_label(BACKBONE_LABELS, result.get('backbone'))} "
-                f"{display_label(OPTIMIZER_LABELS, result.get('optimizer'))}, fold {result.get('fold', '?')}"
-            )
+    history, best_epoch, title = _unpack_result(history, best_epoch, title)
+    panels, n = _check_history(history)
+    epochs = (np.asarray(history["epoch"], dtype=float) + 1) if "epoch" in history else np.arange(1, n + 1)
+    if best_epoch is not None:
+        best_epoch = check_integer(best_epoch, "best_epoch", minimum=1, maximum=int(epochs.max()))
+    axes = check_axes(axes, len(panels))
+    if axes is None:
+        fig = new_figure(4.2 * len(panels), 3.3)
+        axes = list(np.ravel(fig.subplots(1, len(panels))))
+    else:
+        fig = root_figure(axes[0])
+    for ax, (key, name) in zip(axes, panels):
+        _draw_curve_panel(ax, history, key, epochs, best_epoch)
+        ax.set_xlabel("epoch")
+        ax.set_ylabel(name.lower())
+        ax.set_title(name)
+        if key == "accuracy":
+            ax.set_ylim(-0.02, 1.02)
+        if n <= 12:
+            ax.set_xticks(epochs)
+        ax.grid(alpha=0.3)
+        ax.legend(fontsize=8)
+    if title:
+        fig.suptitle(title, fontsize=11)
+    return fig
+
+
+def _unpack_result(history, best_epoch, title):
+    """``(history, best_epoch, title)``, taken from a whole train_fold result where one is given."""
+    if not (isinstance(history, dict) and "history" in history and isinstance(history["history"], dict)):
+        return history, best_epoch, title
+    result = history
+    if best_epoch is None:
+        best_epoch = result.get("best_epoch")
+    if title is None and "tl" in result:
+        title = (
+            f"{display_label(ARM_LABELS, result['tl'])} {display_label(BACKBONE_LABELS, result.get('backbone'))} "
+            f"{display_label(OPTIMIZER_LABELS, result.get('optimizer'))}, fold {result.get('fold', '?')}"
+        )
+    return result["history"], best_epoch, title
+
+
+def _check_history(history) -> tuple[list[tuple[str, str]], int]:
+    """The panels to draw (``(key, name)`` of loss and/or accuracy) and the number of epochs."""
     if not isinstance(history, dict) or not history:
         raise DataError("history is empty: the run has no finished epoch yet.")
     panels = [
@@ -72,55 +107,19 @@ def plot_learning_curves(history, best_epoch: int | None = None, title: str | No
         raise DataError("history is empty: the run has no finished epoch yet.")
     if len(set(lengths.values())) > 1:
         raise DataError(f"history columns have different lengths: {lengths}.")
-    epochs = (np.asarray(history["epoch"], dtype=float) + 1) if "epoch" in history else np.arange(1, n + 1)
-    if best_epoch is not None:
-        if (
-            isinstance(best_epoch, bool)
-            or not isinstance(best_epoch, (int, np.integer))
-            or not (1 <= best_epoch <= epochs.max())
-        ):
-            raise DataError(f"best_epoch must be an epoch between 1 and {int(epochs.max())}, got {best_epoch!r}.")
-    axes = check_axes(axes, len(panels))
-    if axes is None:
-        fig = new_figure(4.2 * len(panels), 3.3)
-        axes = list(np.ravel(fig.subplots(1, len(panels))))
-    else:
-        fig = root_figure(axes[0])
-    for ax, (key, name) in zip(axes, panels):
-        for column, label, style in ((key, "training", "-"), (f"val_{key}", "validation", "-")):
-            if column in history:
-                ax.plot(
-                    epochs,
-                    np.asarray(history[column], dtype=float),
-                    style,
-                    marker="o",
-                    markersize=3,
-                    label=label,
-                    color="#1f77b4" if label == "training" else "#ff7f0e",
-                )
-        if best_epoch is not None:
-            ax.axvline(best_epoch, color="0.3", linestyle=":", linewidth=1.2, label=f"best epoch ({best_epoch})")
-            val = history.get(f"val_{key}")
-            if val is not None:
-                index = int(np.argmin(np.abs(epochs - best_epoch)))
-                ax.plot(
-                    [epochs[index]],
-                    [val[index]],
-                    marker="*",
-                    markersize=11,
-                    color="#d62728",
-                    linestyle="none",
-                    zorder=5,
-                )
-        ax.set_xlabel("epoch")
-        ax.set_ylabel(name.lower())
-        ax.set_title(name)
-        if key == "accuracy":
-            ax.set_ylim(-0.02, 1.02)
-        if n <= 12:
-            ax.set_xticks(epochs)
-        ax.grid(alpha=0.3)
-        ax.legend(fontsize=8)
-    if title:
-        fig.suptitle(title, fontsize=11)
-    return fig
+    return panels, n
+
+
+def _draw_curve_panel(ax, history: dict, key: str, epochs: np.ndarray, best_epoch: int | None) -> None:
+    """Training and validation ``key`` per epoch; the kept epoch as a dotted line and a star on validation."""
+    for column, label, color in ((key, "training", "#1f77b4"), (f"val_{key}", "validation", "#ff7f0e")):
+        if column in history:
+            values = np.asarray(history[column], dtype=float)
+            ax.plot(epochs, values, "-", marker="o", markersize=3, label=label, color=color)
+    if best_epoch is None:
+        return
+    ax.axvline(best_epoch, color="0.3", linestyle=":", linewidth=1.2, label=f"best epoch ({best_epoch})")
+    val = history.get(f"val_{key}")
+    if val is not None:
+        index = int(np.argmin(np.abs(epochs - best_epoch)))
+        ax.plot([epochs[index]], [val[index]], marker="*", markersize=11, color="#d62728", linestyle="none", zorder=5)
