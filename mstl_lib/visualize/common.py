@@ -153,6 +153,20 @@ def check_axes(axes, n: int, name: str = "axes") -> list:
     return axes
 
 
+def figure_with_axes(
+    axes, n: int, figsize: tuple[float, float], *, sharey: bool = False, layout: str = "constrained"
+) -> tuple[Figure, list]:
+    """The figure and ``n`` Axes to draw into: the given ones (checked), or a new figure with a row of ``n``.
+
+    ``figsize``, ``sharey`` and ``layout`` apply to the new figure only.
+    """
+    checked = check_axes(axes, n)
+    if checked is not None:
+        return root_figure(checked[0]), checked
+    fig = Figure(figsize=figsize, layout=layout)
+    return fig, list(np.ravel(fig.subplots(1, n, sharey=sharey)))
+
+
 def check_results(results, required=("tl", "backbone", "optimizer")) -> list[dict]:
     if isinstance(results, dict):
         results = [results]

@@ -18,9 +18,9 @@ from mstl_lib.visualize.common import (
     OPTIMIZER_LABELS,
     OPTIMIZER_ORDER,
     TL_LINESTYLES,
-    check_axes,
     check_results,
     display_label,
+    figure_with_axes,
     new_figure,
     optimizer_color,
     ordered,
@@ -51,6 +51,7 @@ def plot_confusion_matrix(
     Returns
     -------
     matplotlib.figure.Figure
+        One Axes holding the matrix, and a colour bar.
 
     Raises
     ------
@@ -188,7 +189,8 @@ def plot_roc_curves(
     band : bool, default False
         With ``average="mean"``, shade ± one standard deviation of the TPR.
     title : str, optional
-        Figure title.
+        Figure title; default names the figure, the averaging and the number
+        of folds.
 
     Returns
     -------
@@ -210,7 +212,9 @@ def plot_roc_curves(
     n_curves = len(groups) if panel_by is None else max(sum(1 for key in groups if key[1] == panel) for panel in panels)
     outside = panel_by is None and n_curves > 6
     own_figure = axes is None
-    fig, axes = _roc_axes(axes, len(panels), outside)
+    # "compressed": constrained layout made for fixed-aspect (square) axes
+    width = 4.1 * len(panels) + (3.3 if outside else 0.0)
+    fig, axes = figure_with_axes(axes, len(panels), (width, 5.0), sharey=True, layout="compressed")
     optimizers = ordered([r["optimizer"] for r in results], OPTIMIZER_ORDER)
     colours_and_names = _curve_identities(groups, optimizers, one_panel=panel_by is None)
     for ax, panel in zip(axes, panels):
@@ -234,16 +238,6 @@ def plot_roc_curves(
         title = f"ROC curves (Fig. 4), {how}, {n_folds} fold{'s' if n_folds != 1 else ''}"
     fig.suptitle(title, fontsize=11)
     return fig
-
-
-def _roc_axes(axes, n_panels: int, outside: bool) -> tuple[Figure, list]:
-    """The figure and one square Axes per panel: given ones (checked), or a new figure."""
-    axes = check_axes(axes, n_panels)
-    if axes is not None:
-        return root_figure(axes[0]), axes
-    # "compressed": constrained layout made for fixed-aspect (square) axes
-    fig = Figure(figsize=(4.1 * n_panels + (3.3 if outside else 0.0), 5.0), layout="compressed")
-    return fig, list(np.ravel(fig.subplots(1, n_panels, sharey=True)))
 
 
 def _curve_identities(groups, optimizers: list, *, one_panel: bool) -> dict[tuple, tuple[str, str]]:
@@ -345,7 +339,7 @@ def plot_optimizer_backbone_effects(
     axes : sequence of Axes, optional
         One Axes per transfer type present (MSTL first).
     title : str, optional
-        Figure title.
+        Figure title; default names the metric and the number of folds.
 
     Returns
     -------
@@ -369,13 +363,9 @@ def plot_optimizer_backbone_effects(
     tls = ordered([r["tl"] for r in results], FIGURE_ARMS)
     backbones = ordered([r["backbone"] for r in results], BACKBONE_ORDER)
     optimizers = ordered([r["optimizer"] for r in results], OPTIMIZER_ORDER)
-    axes = check_axes(axes, len(tls))
     own_figure = axes is None
-    if axes is None:
-        fig = new_figure(max(4.0, 1.4 + 1.5 * len(backbones)) * len(tls) + 0.9, 3.9)
-        axes = list(np.ravel(fig.subplots(1, len(tls), sharey=True)))
-    else:
-        fig = root_figure(axes[0])
+    width = max(4.0, 1.4 + 1.5 * len(backbones)) * len(tls) + 0.9
+    fig, axes = figure_with_axes(axes, len(tls), (width, 3.9), sharey=True)
     top = 0.0
     for ax, tl in zip(axes, tls):
         for k, optimizer in enumerate(optimizers):

@@ -10,7 +10,7 @@ from matplotlib.figure import Figure
 from mstl_lib.data.images import resize_heatmap
 from mstl_lib.errors import DataError
 from mstl_lib.validation import check_choice, check_integer, check_number
-from mstl_lib.visualize.common import as_image, check_axes, new_figure, root_figure, show_image
+from mstl_lib.visualize.common import as_image, figure_with_axes, new_figure, root_figure, show_image
 
 
 def _check_maps(maps_by_model) -> OrderedDict[str, list[tuple[str, np.ndarray]]]:
@@ -82,11 +82,13 @@ def plot_feature_maps(
     cmap : str, default "viridis"
         Colormap; every panel is scaled to its own range.
     title : str, optional
-        Figure title.
+        Figure title; default names the networks compared.
 
     Returns
     -------
     matplotlib.figure.Figure
+        ``mode="channels"``: one sub-figure per network, a row per stage;
+        ``mode="mean"``: one grid, a row per network.
 
     Raises
     ------
@@ -202,6 +204,8 @@ def plot_gradcam(
     Returns
     -------
     matplotlib.figure.Figure
+        Image, heat map and overlay, or the overlay alone when one Axes is
+        given.
 
     Raises
     ------
@@ -215,12 +219,7 @@ def plot_gradcam(
         fig = root_figure(axes)
         show_image(axes, overlay, title=title, fontsize=9)
         return fig
-    axes = check_axes(axes, 3)
-    if axes is None:
-        fig = new_figure(8.4, 3.2)
-        axes = list(fig.subplots(1, 3))
-    else:
-        fig = root_figure(axes[0])
+    fig, axes = figure_with_axes(axes, 3, (8.4, 3.2))
     show_image(axes[0], image_arr, title="image")
     artist = show_image(axes[1], heat, title="Grad-CAM heat map", cmap=cmap, vmin=0.0, vmax=1.0)
     fig.colorbar(artist, ax=axes[1], fraction=0.046, pad=0.04)

@@ -83,6 +83,7 @@ def plot_segmentation_steps(frame, segmentation, *, n_patches: int = 8, title: s
     Returns
     -------
     matplotlib.figure.Figure
+        Panels (a) to (d) in a row, the strip of patches (e) below.
 
     Raises
     ------

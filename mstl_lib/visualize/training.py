@@ -11,10 +11,8 @@ from mstl_lib.validation import check_integer
 from mstl_lib.visualize.common import (
     BACKBONE_LABELS,
     OPTIMIZER_LABELS,
-    check_axes,
     display_label,
-    new_figure,
-    root_figure,
+    figure_with_axes,
 )
 
 
@@ -33,7 +31,8 @@ def plot_learning_curves(history, best_epoch: int | None = None, title: str | No
         The epoch (counted from 1) whose weights were kept, marked with a
         dotted line.
     title : str, optional
-        Figure title.
+        Figure title; default, for a whole result, names its arm, CNN,
+        optimizer and fold.
     axes : sequence of matplotlib.axes.Axes, optional
         Two Axes to draw loss and accuracy into (one when the history has no
         accuracy).
@@ -41,6 +40,8 @@ def plot_learning_curves(history, best_epoch: int | None = None, title: str | No
     Returns
     -------
     matplotlib.figure.Figure
+        A loss panel and an accuracy panel (only one when the history lacks
+        the other), training against validation.
 
     Raises
     ------
@@ -53,12 +54,7 @@ def plot_learning_curves(history, best_epoch: int | None = None, title: str | No
     epochs = (np.asarray(history["epoch"], dtype=float) + 1) if "epoch" in history else np.arange(1, n + 1)
     if best_epoch is not None:
         best_epoch = check_integer(best_epoch, "best_epoch", minimum=1, maximum=int(epochs.max()))
-    axes = check_axes(axes, len(panels))
-    if axes is None:
-        fig = new_figure(4.2 * len(panels), 3.3)
-        axes = list(np.ravel(fig.subplots(1, len(panels))))
-    else:
-        fig = root_figure(axes[0])
+    fig, axes = figure_with_axes(axes, len(panels), (4.2 * len(panels), 3.3))
     for ax, (key, name) in zip(axes, panels):
         _draw_curve_panel(ax, history, key, epochs, best_epoch)
         ax.set_xlabel("epoch")
