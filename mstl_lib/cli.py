@@ -91,14 +91,9 @@ def run_pretrain(args: argparse.Namespace) -> int:
         args.out,
         backbone=args.backbone or profile.backbones[0],
         optimizer=args.optimizer or profile.optimizers[0],
-        profile=profile,
-        seed=args.seed,
         weights=profile.weights,
-        deterministic=args.deterministic,
-        strategy=args.strategy,
-        mixed_precision=args.mixed_precision,
-        jit_compile=_jit_compile(args),
         verbose=0 if args.quiet else ("auto" if sys.stdout.isatty() else 2),
+        **_training_options(args, profile),
     )
     print(
         f"Stage 1 {summary['backbone']} ({summary['optimizer']}, profile {summary['profile']}): "
@@ -128,24 +123,18 @@ def run_grid_command(args: argparse.Namespace) -> int:
     from mstl_lib.training.grid import run_grid
 
     profile = _profile(args, "epochs_stage2")
-    dataset = _load_ultrasound(args)
     results = run_grid(
-        dataset,
+        _load_ultrasound(args),
         args.out,
         stage1_dir=args.stage1,
-        profile=profile,
         backbones=args.backbones,
         optimizers=args.optimizers,
         arms=args.arms,
         n_folds=args.folds,
-        seed=args.seed,
-        deterministic=args.deterministic,
-        strategy=args.strategy,
         progress=_progress(args),
         workers=args.workers,
         shard=args.shard,
-        mixed_precision=args.mixed_precision,
-        jit_compile=_jit_compile(args),
+        **_training_options(args, profile),
     )
     print(format_report(results))
     return 0
@@ -197,17 +186,27 @@ def _profile(args: argparse.Namespace, epochs_field: str):
     """The profile named by --profile, with --epochs and --weights applied."""
     from dataclasses import replace
 
-    from mstl_lib.profiles import get_profile
+    from mstl_lib.profiles import get_profile, resolve_weights
 
     profile = get_profile(args.profile, **{epochs_field: args.epochs})
     if args.weights is not None:
-        profile = replace(profile, weights=None if args.weights.lower() == "none" else args.weights)
+        profile = replace(profile, weights=resolve_weights(profile, args.weights))
     return profile
 
 
-def _jit_compile(args: argparse.Namespace):
-    """``--xla`` / ``--no-xla`` as ``fit_model``'s ``jit_compile`` (neither: Keras' "auto")."""
-    return "auto" if args.xla is None else args.xla
+def _training_options(args: argparse.Namespace, profile) -> dict:
+    """The options of ``pretrain`` and ``grid`` that every training takes (profile, seed, devices, precision).
+
+    ``--xla`` / ``--no-xla`` become ``fit_model``'s ``jit_compile`` (neither: Keras' "auto").
+    """
+    return {
+        "profile": profile,
+        "seed": args.seed,
+        "deterministic": args.deterministic,
+        "strategy": args.strategy,
+        "mixed_precision": args.mixed_precision,
+        "jit_compile": "auto" if args.xla is None else args.xla,
+    }
 
 
 def _add_training_options(p: argparse.ArgumentParser) -> None:
@@ -242,22 +241,7 @@ def _add_training_options(p: argparse.ArgumentParser) -> None:
     )
 
 
-def build_parser() -> argparse.ArgumentParser:
-    """The argument parser of ``mstl``."""
-    parser = argparse.ArgumentParser(
-        prog="mstl",
-        description="Multistage transfer learning for breast ultrasound (Ayana et al., Diagnostics 2022): "
-        "data, segmentation, training and the book's reports.",
-    )
-    parser.add_argument("--version", action="version", version=f"mstl_lib {__version__}")
-    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-
-    def add(name: str, help_text: str) -> argparse.ArgumentParser:
-        p = sub.add_parser(name, help=help_text, description=help_text)
-        p.add_argument("-q", "--quiet", action="store_true", help="no progress bars")
-        return p
-
-    p = add("synth", "Write the synthetic cell frames (OUT/cells) and ultrasound set (OUT/ultrasound).")
+def _synth_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("out", help="new output folder")
     p.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
     p.add_argument(
@@ -265,7 +249,8 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--overwrite", action="store_true", help="replace an existing non-empty OUT")
 
-    p = add("segment", "Segment cell frames RAW/<line>/* into a balanced, split patch set OUT (paper section 2.1).")
+
+def _segment_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("raw", help="folder with one sub-folder of frames per cell line")
     p.add_argument("out", help="new output folder for patches and manifest.csv")
     p.add_argument(
@@ -280,14 +265,14 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--overwrite", action="store_true", help="replace an existing non-empty OUT")
 
-    p = add("audit", "Count images, list skipped files, find duplicates and cross-label conflicts.")
+
+DATASET_KINDS = ("folder", "busi", "mendeley", "mt-small")
+"""Dataset layouts ``--kind`` accepts (:func:`mstl_lib.data.datasets.load_dataset`)."""
+
+
+def _audit_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("data", help="dataset folder")
-    p.add_argument(
-        "--kind",
-        choices=("folder", "busi", "mendeley", "mt-small"),
-        default="folder",
-        help="dataset layout (default: folder per class)",
-    )
+    p.add_argument("--kind", choices=DATASET_KINDS, default="folder", help="dataset layout (default: folder per class)")
     p.add_argument(
         "--max-distance", type=int, default=8, help="perceptual-hash bits two near duplicates may differ by (default 8)"
     )
@@ -295,7 +280,8 @@ def build_parser() -> argparse.ArgumentParser:
         "--json", action="store_true", help="print one JSON object (counts, skipped, duplicate_groups, conflicts)"
     )
 
-    p = add("pretrain", "Stage 1: fine-tune an ImageNet (or generic) backbone on cell-line patches (paper Fig. 3b).")
+
+def _pretrain_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("cells", help="patch folder written by `mstl segment` (with manifest.csv)")
     p.add_argument("--backbone", choices=ALL_BACKBONES, default=None, help="default: the profile's first")
     p.add_argument("--optimizer", choices=OPTIMIZERS, default=None, help="default: the profile's first")
@@ -304,18 +290,10 @@ def build_parser() -> argparse.ArgumentParser:
     )
     _add_training_options(p)
 
-    p = add(
-        "grid",
-        "Stage 2 (MSTL), CTL, training from scratch and a classical baseline over backbones x "
-        "optimizers x folds (paper Table 1); resumable.",
-    )
+
+def _grid_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("us", help="ultrasound dataset folder (benign/ and malignant/)")
-    p.add_argument(
-        "--kind",
-        choices=("folder", "busi", "mendeley", "mt-small"),
-        default="busi",
-        help="dataset layout (default busi)",
-    )
+    p.add_argument("--kind", choices=DATASET_KINDS, default="busi", help="dataset layout (default busi)")
     p.add_argument("--stage1", default=None, help="stage-1 folder from `mstl pretrain` (needed for MSTL)")
     p.add_argument("--out", required=True, help="grid folder (results are added fold by fold; rerun to resume)")
     p.add_argument("--backbones", nargs="+", choices=ALL_BACKBONES, default=None, help="default: the profile's")
@@ -346,7 +324,8 @@ def build_parser() -> argparse.ArgumentParser:
     )
     _add_training_options(p)
 
-    p = add("book", "Execute every notebook with papermill and build the HTML book (_build/html).")
+
+def _book_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--profile", choices=sorted(PROFILES), default="smoke", help="profile of every notebook (default smoke)"
     )
@@ -373,14 +352,60 @@ def build_parser() -> argparse.ArgumentParser:
         "cache or internet) or 'none'",
     )
 
-    p = add("student-edition", "Write the notebooks without solution cells and outputs, for students.")
+
+def _student_edition_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("out", help="new output folder")
     p.add_argument("--root", default=None, help="repository root (default: found from the working folder)")
     p.add_argument("--overwrite", action="store_true", help="replace an existing non-empty OUT")
 
-    p = add("report", "Print Table 1 and the MSTL-vs-CTL statistics of a grid folder.")
+
+def _report_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("dir", help="grid folder")
     p.add_argument("--json", action="store_true", help="print one JSON object")
+
+
+SUBCOMMANDS: dict[str, tuple[str, Callable[[argparse.ArgumentParser], None]]] = {
+    "synth": (
+        "Write the synthetic cell frames (OUT/cells) and ultrasound set (OUT/ultrasound).",
+        _synth_arguments,
+    ),
+    "segment": (
+        "Segment cell frames RAW/<line>/* into a balanced, split patch set OUT (paper section 2.1).",
+        _segment_arguments,
+    ),
+    "audit": ("Count images, list skipped files, find duplicates and cross-label conflicts.", _audit_arguments),
+    "pretrain": (
+        "Stage 1: fine-tune an ImageNet (or generic) backbone on cell-line patches (paper Fig. 3b).",
+        _pretrain_arguments,
+    ),
+    "grid": (
+        "Stage 2 (MSTL), CTL, training from scratch and a classical baseline over backbones x "
+        "optimizers x folds (paper Table 1); resumable.",
+        _grid_arguments,
+    ),
+    "book": ("Execute every notebook with papermill and build the HTML book (_build/html).", _book_arguments),
+    "student-edition": (
+        "Write the notebooks without solution cells and outputs, for students.",
+        _student_edition_arguments,
+    ),
+    "report": ("Print Table 1 and the MSTL-vs-CTL statistics of a grid folder.", _report_arguments),
+}
+"""Every sub-command: its help text and the function adding its arguments, in ``mstl --help`` order."""
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser of ``mstl``."""
+    parser = argparse.ArgumentParser(
+        prog="mstl",
+        description="Multistage transfer learning for breast ultrasound (Ayana et al., Diagnostics 2022): "
+        "data, segmentation, training and the book's reports.",
+    )
+    parser.add_argument("--version", action="version", version=f"mstl_lib {__version__}")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    for name, (help_text, add_arguments) in SUBCOMMANDS.items():
+        p = sub.add_parser(name, help=help_text, description=help_text)
+        p.add_argument("-q", "--quiet", action="store_true", help="no progress bars")
+        add_arguments(p)
     return parser
 
 

@@ -14,11 +14,11 @@ from mstl_lib.cli import build_parser, main
 from mstl_lib.data.datasets import load_busi
 from mstl_lib.data.synthetic import write_ultrasound_set
 from mstl_lib.errors import DataError
+from mstl_lib.outputs import write_json
 from mstl_lib.profiles import get_profile
 from mstl_lib.training.grid import (
     GPU_MEMORY_GROWTH,
     _grid_units,
-    _write_json_atomically,
     parse_shard,
     result_path,
     run_grid,
@@ -136,8 +136,8 @@ def test_atomic_writes_leave_no_temporary_file_and_use_unique_names(tmp_path, mo
     names = []
     real_replace = os.replace
     monkeypatch.setattr(os, "replace", lambda src, dst: (names.append(os.path.basename(src)), real_replace(src, dst)))
-    _write_json_atomically(target, {"x": 1})
-    _write_json_atomically(target, {"x": 2})
+    write_json(target, {"x": 1})
+    write_json(target, {"x": 2})
     assert json.loads(target.read_text()) == {"x": 2}
     assert len(set(names)) == 2 and all(n.startswith(f"fold0.json.{os.getpid()}-") for n in names)
     assert [p.name for p in target.parent.iterdir()] == ["fold0.json"]

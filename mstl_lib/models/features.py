@@ -42,6 +42,7 @@ from mstl_lib.data.images import resize_heatmap
 from mstl_lib.errors import DataError
 from mstl_lib.models.networks import FEATURE_LAYERS, LAST_CONV_LAYER
 from mstl_lib.profiles import ALL_BACKBONES
+from mstl_lib.validation import check_integer
 
 __all__ = [
     "N_STAGES",
@@ -388,13 +389,8 @@ def grad_cam(model, image, layer_name: str | None = None, class_index: int | Non
         else:
             if class_index is None:
                 class_index = int(tf.argmax(scores[0]))
-            if (
-                isinstance(class_index, bool)
-                or not isinstance(class_index, (int, np.integer))
-                or not (0 <= class_index < n_outputs)
-            ):
-                raise DataError(f"class_index must be an integer in [0, {n_outputs}), got {class_index!r}.")
-            score = scores[:, int(class_index)]
+            class_index = check_integer(class_index, "class_index", minimum=0, maximum=n_outputs - 1)
+            score = scores[:, class_index]
     grads = tape.gradient(score, conv_out)
     if grads is None:
         raise DataError(f"The output of model {model.name!r} does not depend on layer {layer_name!r}.")

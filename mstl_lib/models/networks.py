@@ -60,14 +60,16 @@ ImageNet weights come from Keras' own cache.
 
 from __future__ import annotations
 
+import numbers
 from pathlib import Path
 
 import keras
 
 from mstl_lib.errors import DataError
 from mstl_lib.models.preprocessing import PREPROCESS_LAYER, PREPROCESSING_MODES, BackbonePreprocessing
-from mstl_lib.models.weights import _check_backbone, _check_weights
+from mstl_lib.models.weights import check_backbone, check_weights_argument
 from mstl_lib.profiles import ALL_BACKBONES, BACKBONES, INPUT_SIZE, LAB_BACKBONES
+from mstl_lib.validation import check_integer, check_number
 
 __all__ = [
     "BACKBONES",
@@ -136,22 +138,26 @@ STAGE1_OUTPUT = "stage1_output"
 # --------------------------------------------------------------------------
 
 
+def _shape_of(image_size) -> tuple[int, ...]:
+    """``image_size`` (a side, or (height, width[, channels])) as (height, width, channels)."""
+    if isinstance(image_size, numbers.Number):
+        side = check_integer(image_size, "image_size")
+        return side, side, 3
+    wrong = DataError(f"image_size must be an int or a (height, width[, 3]) tuple, got {image_size!r}.")
+    try:
+        if isinstance(image_size, (str, bytes)):
+            raise TypeError
+        shape = tuple(int(s) for s in image_size)
+    except (TypeError, ValueError):
+        raise wrong from None
+    if len(shape) not in (2, 3):
+        raise wrong
+    return shape if len(shape) == 3 else (*shape, 3)
+
+
 def _input_shape(image_size) -> tuple[int, int, int]:
-    if isinstance(image_size, bool):
-        raise DataError(f"image_size must be an int or a (height, width[, 3]) tuple, got {image_size!r}.")
-    if isinstance(image_size, int):
-        shape = (image_size, image_size, 3)
-    else:
-        try:
-            if isinstance(image_size, (str, bytes)):
-                raise TypeError
-            shape = tuple(int(s) for s in image_size)
-        except (TypeError, ValueError):
-            raise DataError(f"image_size must be an int or a (height, width[, 3]) tuple, got {image_size!r}.") from None
-        if len(shape) == 2:
-            shape = shape + (3,)
-        if len(shape) != 3:
-            raise DataError(f"image_size must be an int or a (height, width[, 3]) tuple, got {image_size!r}.")
+    """The network's input shape: square, RGB, at least :data:`MIN_IMAGE_SIZE` on a side."""
+    shape = _shape_of(image_size)
     height, width, channels = shape
     if channels != 3:
         raise DataError(
@@ -210,9 +216,9 @@ def build_backbone(backbone: str, weights=None, image_size=INPUT_SIZE) -> keras.
     ----------
     Ayana et al. (2022), section 2.2 (backbones) and 2.3 (75 x 75 input).
     """
-    _check_backbone(backbone)
+    check_backbone(backbone)
     shape = _input_shape(image_size)
-    checked = _check_weights(weights, backbone)
+    checked = check_weights_argument(weights, backbone)
     inputs = keras.Input(shape=shape, name="image")
     x = BackbonePreprocessing(PREPROCESSING_MODES[backbone], name=PREPROCESS_LAYER)(inputs)
     base = None
@@ -289,8 +295,7 @@ def _binary_head(features, hidden_units, dropout_rate):
     hidden_units = tuple(int(u) for u in hidden_units)
     if len(hidden_units) < 1 or any(u < 1 for u in hidden_units):
         raise DataError(f"hidden_units must be positive integers, got {hidden_units!r}.")
-    if not 0.0 <= float(dropout_rate) < 1.0:
-        raise DataError(f"dropout_rate must be in [0, 1), got {dropout_rate!r}.")
+    dropout_rate = check_number(dropout_rate, "dropout_rate", minimum=0.0, maximum=1.0, include_maximum=False)
     x = features
     for i, units in enumerate(hidden_units, start=1):
         x = keras.layers.Dense(units, activation="relu", name=f"head_dense_{i}")(x)
@@ -334,8 +339,7 @@ def build_stage1_model(backbone: str, n_classes: int = 3, weights=None, image_si
     ----------
     Ayana et al. (2022), section 2.2, Fig. 3b.
     """
-    if isinstance(n_classes, bool) or not isinstance(n_classes, int) or n_classes < 2:
-        raise DataError(f"n_classes must be an integer >= 2, got {n_classes!r}.")
+    check_integer(n_classes, "n_classes", minimum=2)
     base = build_backbone(backbone, weights=weights, image_size=image_size)
     x = keras.layers.GlobalAveragePooling2D(name=POOL_LAYER)(base.output)
     outputs = keras.layers.Dense(n_classes, activation="softmax", dtype="float32", name=STAGE1_OUTPUT)(
@@ -514,8 +518,7 @@ def set_batchnorm_momentum(model, momentum: float) -> int:
     see another network than training. 0.9 forgets within a few dozen updates.
     Set before compiling (the value is read when the training step is traced).
     """
-    if not 0.0 <= float(momentum) < 1.0:
-        raise DataError(f"BatchNorm momentum must be in [0, 1), got {momentum!r}.")
+    momentum = check_number(momentum, "momentum", minimum=0.0, maximum=1.0, include_maximum=False)
     layers = [layer for layer in model.layers if isinstance(layer, keras.layers.BatchNormalization)]
     for layer in layers:
         layer.momentum = float(momentum)

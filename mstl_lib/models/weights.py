@@ -11,6 +11,7 @@ import keras
 
 from mstl_lib.errors import DataError, MSTLError
 from mstl_lib.profiles import ALL_BACKBONES, BACKBONES
+from mstl_lib.validation import check_choice
 
 
 class WeightsUnavailableError(MSTLError, FileNotFoundError):
@@ -86,14 +87,13 @@ _IMAGENET_WEIGHTS = {
 }
 
 
-def _check_backbone(backbone) -> str:
-    if backbone not in ALL_BACKBONES:
-        raise DataError(f"Unknown backbone {backbone!r}; expected one of {', '.join(ALL_BACKBONES)}.")
-    return backbone
+def check_backbone(backbone) -> str:
+    """``backbone`` if it is one of :data:`mstl_lib.profiles.ALL_BACKBONES`; a DataError otherwise."""
+    return check_choice(backbone, "backbone", ALL_BACKBONES)
 
 
 def _check_imagenet_backbone(backbone) -> str:
-    if _check_backbone(backbone) not in BACKBONES:
+    if check_backbone(backbone) not in BACKBONES:
         raise DataError(
             f"{backbone} has no ImageNet weights (it is a small network for CPU classrooms, not one of the "
             f"paper's {', '.join(BACKBONES)}). Fix: use weights='fractaldb' (generic pretraining made "
@@ -119,7 +119,7 @@ def imagenet_weights_info(backbone: str) -> ImageNetWeights:
     Raises
     ------
     DataError
-        If the backbone is unknown.
+        If the backbone is unknown, or one without ImageNet weights (``resnet10``).
     """
     return _IMAGENET_WEIGHTS[_check_imagenet_backbone(backbone)]
 
@@ -167,8 +167,9 @@ def ensure_imagenet_weights(backbone: str) -> Path:
 
     Parameters
     ----------
-    backbone : {"resnet50", "inceptionv3", "efficientnetb2"}
-        The backbone.
+    backbone : str
+        One of the paper's backbones (:data:`mstl_lib.profiles.BACKBONES`);
+        any other raises a DataError, as in :func:`imagenet_weights_info`.
 
     Returns
     -------
@@ -177,8 +178,6 @@ def ensure_imagenet_weights(backbone: str) -> Path:
 
     Raises
     ------
-    DataError
-        If the backbone is unknown.
     WeightsUnavailableError
         If the file is not cached and cannot be downloaded.
     """
@@ -202,8 +201,19 @@ def ensure_imagenet_weights(backbone: str) -> Path:
     return Path(path)
 
 
-def _check_weights(weights, backbone: str):
-    """Return ("imagenet"|None|Path) after validating; may raise."""
+def check_weights_argument(weights, backbone: str):
+    """The ``weights`` argument of a network builder, checked: ``"imagenet"``, None or a ``Path``.
+
+    ``"imagenet"`` makes sure the file is in Keras' cache
+    (:func:`ensure_imagenet_weights`); a path must name an existing ``.h5`` file.
+
+    Raises
+    ------
+    DataError
+        Anything else, a missing file, or ImageNet weights for a backbone that has none.
+    WeightsUnavailableError
+        As :func:`ensure_imagenet_weights`.
+    """
     if weights is None:
         return None
     if isinstance(weights, str) and weights == "imagenet":

@@ -30,6 +30,9 @@ from pathlib import Path
 import keras
 
 from mstl_lib.errors import DataError
+from mstl_lib.outputs import write_json
+from mstl_lib.training.optimizers import make_optimizer
+from mstl_lib.validation import check_choice, check_integer
 
 STRATEGIES = (None, "default", "mirrored", "multiworker")
 
@@ -68,8 +71,7 @@ def get_strategy(name: str | None = None):
     """
     import tensorflow as tf
 
-    if name not in STRATEGIES:
-        raise DataError(f"strategy must be one of {STRATEGIES}, got {name!r}.")
+    check_choice(name, "strategy", STRATEGIES)
     if name in (None, "default"):
         return tf.distribute.get_strategy()
     if name == "mirrored":
@@ -184,20 +186,23 @@ class ResumableCheckpoint(keras.callbacks.BackupAndRestore):
             self._write_best()
             self._last_save = time.monotonic()
 
+    def _save_best(self):
+        """Write the best epoch's weights (the model must hold them) and its record."""
+        self.model.save_weights(str(self.best_path), overwrite=True)
+        write_json(self.best_record, {"epoch": self.best_epoch, "value": self.best_value}, indent=None)
+
     def _write_best(self):
         if self.best_weights is None:
             return
         current = self.model.get_weights()
         self.model.set_weights(self.best_weights)
-        self.model.save_weights(str(self.best_path), overwrite=True)
+        self._save_best()
         self.model.set_weights(current)
-        self.best_record.write_text(json.dumps({"epoch": self.best_epoch, "value": self.best_value}))
 
     def on_train_end(self, logs=None):
         if self.best_weights is not None:
             self.model.set_weights(self.best_weights)
-            self.model.save_weights(str(self.best_path), overwrite=True)
-            self.best_record.write_text(json.dumps({"epoch": self.best_epoch, "value": self.best_value}))
+            self._save_best()
         super().on_train_end(logs)
 
 
@@ -352,31 +357,25 @@ def fit_model(
     verbose : int or "auto"
         Keras progress output.
     """
-    from mstl_lib.models.networks import set_batchnorm_momentum
-    from mstl_lib.training.optimizers import make_optimizer
-
-    if epochs < 1:
-        raise DataError(f"epochs must be at least 1, got {epochs}.")
+    epochs = check_integer(epochs, "epochs", minimum=1)
+    if not (isinstance(jit_compile, bool) or jit_compile == "auto"):
+        raise DataError(f"jit_compile must be True, False or 'auto', got {jit_compile!r}.")
     run_dir = Path(run_dir)
     run_dir.mkdir(parents=True, exist_ok=True)
     history_path = run_dir / "history.csv"
     best_path = run_dir / "best.weights.h5"
-    if not (isinstance(jit_compile, bool) or jit_compile == "auto"):
-        raise DataError(f"jit_compile must be True, False or 'auto', got {jit_compile!r}.")
-    policy = MIXED_PRECISION_POLICY if mixed_precision else "float32"
-    strategy = strategy or get_strategy(None)
-    with strategy.scope(), _global_policy(policy):
-        model = with_dtype_policy(build(), policy)
-        if bn_momentum is not None:
-            set_batchnorm_momentum(model, bn_momentum)
-        model.compile(
-            optimizer=make_optimizer(
-                optimizer, learning_rate, decay_rate, steps_per_epoch=max(int(steps_per_epoch), 1)
-            ),
-            loss=loss,
-            metrics=list(metrics),
-            jit_compile=jit_compile,
-        )
+    model = _compiled_model(
+        build,
+        strategy or get_strategy(None),
+        MIXED_PRECISION_POLICY if mixed_precision else "float32",
+        bn_momentum=bn_momentum,
+        new_optimizer=lambda: make_optimizer(
+            optimizer, learning_rate, decay_rate, steps_per_epoch=max(int(steps_per_epoch), 1)
+        ),
+        loss=loss,
+        metrics=list(metrics),
+        jit_compile=jit_compile,
+    )
     mode = "max" if any(k in monitor for k in ("acc", "auc")) else "min"
     done_path = run_dir / "fit.json"
     if done_path.is_file() and best_path.is_file():
@@ -392,28 +391,45 @@ def fit_model(
     callbacks = [checkpoint, LearningRateLogger(), keras.callbacks.CSVLogger(str(history_path), append=True)]
     if patience is not None:
         callbacks.append(keras.callbacks.EarlyStopping(monitor=monitor, mode=mode, patience=int(patience)))
-    model.fit(
-        train_data, validation_data=val_data, epochs=int(epochs), callbacks=callbacks, verbose=verbose, shuffle=False
-    )
+    model.fit(train_data, validation_data=val_data, epochs=epochs, callbacks=callbacks, verbose=verbose, shuffle=False)
     history = read_history(history_path)
     if checkpoint.best_weights is None and best_path.is_file():
         _load_weights_quietly(model, best_path)  # the best epoch came before a resumption and was not beaten
     values = history.get(monitor, [])
-    finite = [(v, i) for i, v in enumerate(values) if not math.isnan(v)]
-    best_epoch = ((max if mode == "max" else min)(finite)[1] + 1) if finite else len(values)
-    done_path.write_text(
-        json.dumps(
-            {
-                "epochs": epochs,
-                "epochs_trained": len(values),
-                "best_epoch": best_epoch,
-                "monitor": monitor,
-                "optimizer": optimizer,
-                "learning_rate": learning_rate,
-                "decay_rate": decay_rate,
-                "steps_per_epoch": steps_per_epoch,
-            },
-            indent=2,
-        )
+    best_epoch = _best_epoch(values, mode)
+    write_json(
+        done_path,
+        {
+            "epochs": epochs,
+            "epochs_trained": len(values),
+            "best_epoch": best_epoch,
+            "monitor": monitor,
+            "optimizer": optimizer,
+            "learning_rate": learning_rate,
+            "decay_rate": decay_rate,
+            "steps_per_epoch": steps_per_epoch,
+        },
     )
     return FitResult(model=model, history=history, best_epoch=best_epoch, run_dir=run_dir)
+
+
+def _compiled_model(build, strategy, policy: str, *, bn_momentum, new_optimizer, **compile_options):
+    """``build()`` compiled with ``new_optimizer()`` and ``compile_options``, all inside the strategy's scope.
+
+    The model and the optimizer are created there (and under the dtype
+    ``policy``) so that their variables live on the strategy's devices.
+    """
+    from mstl_lib.models.networks import set_batchnorm_momentum
+
+    with strategy.scope(), _global_policy(policy):
+        model = with_dtype_policy(build(), policy)
+        if bn_momentum is not None:
+            set_batchnorm_momentum(model, bn_momentum)
+        model.compile(optimizer=new_optimizer(), **compile_options)
+    return model
+
+
+def _best_epoch(values: list[float], mode: str) -> int:
+    """The epoch (from 1) of the best finite value; the last epoch when none is finite."""
+    finite = [(v, i) for i, v in enumerate(values) if not math.isnan(v)]
+    return ((max if mode == "max" else min)(finite)[1] + 1) if finite else len(values)

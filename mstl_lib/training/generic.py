@@ -31,6 +31,7 @@ from pathlib import Path
 import numpy as np
 
 from mstl_lib.errors import DataError
+from mstl_lib.outputs import write_json
 from mstl_lib.profiles import Profile, get_profile
 
 GENERIC_WEIGHTS = "fractaldb"
@@ -102,9 +103,7 @@ def ensure_generic_weights(
         work = path.parent / (path.name + ".partial")
         shutil.rmtree(work, ignore_errors=True)
         summary = _train_generic(backbone, p, seed, work, verbose)
-        record = work / "record.json"
-        record.write_text(json.dumps(summary, indent=2))
-        os.replace(record, Path(str(path).replace(".weights.h5", ".json")))
+        write_json(Path(str(path).replace(".weights.h5", ".json")), summary)
         os.replace(work / path.name, path)  # last: the weights file appears only when everything is in place
         shutil.rmtree(work, ignore_errors=True)
     log(
@@ -146,28 +145,24 @@ def _train_generic(backbone: str, p: Profile, seed: int, work: Path, verbose) ->
     from mstl_lib.data.synthetic import make_fractal_dataset
     from mstl_lib.models.networks import build_backbone, build_stage1_model
     from mstl_lib.training.fit import fit_model, set_seed
-    from mstl_lib.training.inputs import make_tf_dataset
+    from mstl_lib.training.inputs import split_loader
 
     set_seed(seed)
     images, labels = make_fractal_dataset(p.generic_categories, p.generic_per_category, size=p.image_size, seed=seed)
     train, val = _split(labels, seed)
-
-    def data(indices, training):
-        return make_tf_dataset(
-            images[indices],
-            labels[indices],
-            batch_size=p.batch_size,
-            training=training,
-            augmentation="stage1" if training else None,
-            seed=seed,
-            image_size=p.image_size,
-            one_hot=p.generic_categories,
-        )
-
+    load = split_loader(
+        images,
+        labels,
+        batch_size=p.batch_size,
+        image_size=p.image_size,
+        seed=seed,
+        augmentation="stage1",
+        one_hot=p.generic_categories,
+    )
     fit = fit_model(
         lambda: build_stage1_model(backbone, n_classes=p.generic_categories, weights=None, image_size=p.image_size),
-        data(train, True),
-        data(val, False),
+        load(train, True),
+        load(val, False),
         run_dir=work / "run",
         epochs=p.epochs_generic,
         optimizer=GENERIC_OPTIMIZER,

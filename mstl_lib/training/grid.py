@@ -32,10 +32,10 @@ import json
 import os
 import platform
 import re
-import secrets
 from collections.abc import Mapping, Sequence
 from concurrent.futures import FIRST_EXCEPTION, ThreadPoolExecutor, wait
 from datetime import datetime, timezone
+from functools import partial
 from itertools import product
 from pathlib import Path
 
@@ -43,11 +43,15 @@ from mstl_lib import __version__
 from mstl_lib.data.datasets import ImageDataset
 from mstl_lib.data.splits import cross_validation_folds
 from mstl_lib.errors import DataError
+from mstl_lib.outputs import write_json
 from mstl_lib.profiles import ALL_BACKBONES, ARMS, INPUT_SIZE, OPTIMIZERS, Profile, get_profile
 from mstl_lib.training.child import run_in_child
 from mstl_lib.training.stages import stage1_model_path, train_fold
+from mstl_lib.validation import check_choices, check_integer
 
 GRID_MANIFEST = "manifest.json"
+JSON_INDENT = 1
+"""Indentation of the manifest and the results (one-space: results hold long lists of scores)."""
 MANIFEST_DEFAULTS = {"mixed_precision": False}
 """Values of settings that manifests written before the setting existed stand for."""
 
@@ -84,31 +88,6 @@ def library_versions() -> dict[str, str]:
 def result_path(out_dir, tl: str, backbone: str, optimizer: str, fold: int) -> Path:
     """Where the result of one (configuration, fold) is written."""
     return Path(out_dir) / "results" / f"{tl}-{backbone}-{optimizer}" / f"fold{fold}.json"
-
-
-def _write_json_atomically(path: Path, data) -> None:
-    """Write JSON under a temporary name unique to this process and write, then rename it into place.
-
-    Readers, and other processes writing the same file (shards writing the
-    manifest), see the old or the new file, never a mixture. A temporary
-    file left by a killed writer ends in ``.tmp`` and is never read.
-    """
-    path.parent.mkdir(parents=True, exist_ok=True)
-    temporary = path.with_name(f"{path.name}.{os.getpid()}-{secrets.token_hex(4)}.tmp")
-    try:
-        temporary.write_text(json.dumps(data, indent=1))
-        os.replace(temporary, path)
-    finally:
-        if temporary.exists():
-            temporary.unlink()
-
-
-def _check_choices(values, allowed, what) -> tuple[str, ...]:
-    values = tuple(v.lower() for v in values)
-    unknown = [v for v in values if v not in allowed]
-    if unknown or not values:
-        raise DataError(f"unknown {what} {unknown or '(none given)'}; choose from {', '.join(allowed)}.")
-    return values
 
 
 BASELINE_CONFIG = ("hog-lbp", "logistic-regression")
@@ -183,8 +162,10 @@ def parse_shard(spec, environ: Mapping[str, str] | None = None) -> tuple[int, in
 
 
 def _checked_shard(k, n, *, shown: str) -> tuple[int, int]:
-    if isinstance(k, bool) or isinstance(n, bool) or not all(isinstance(v, int) for v in (k, n)):
-        raise DataError(f"shard {shown}: K and N must be whole numbers. Fix: give e.g. --shard 1/4.")
+    try:
+        k, n = check_integer(k, "K"), check_integer(n, "N")
+    except DataError:
+        raise DataError(f"shard {shown}: K and N must be whole numbers. Fix: give e.g. --shard 1/4.") from None
     if n < 1 or not 1 <= k <= n:
         raise DataError(
             f"shard {shown}: K must be between 1 and N (K counts from 1), and N at least 1. "
@@ -297,7 +278,7 @@ def _write_manifest(out_dir: Path, manifest: dict, arms, backbones, optimizers) 
         manifest["created"] = datetime.now(timezone.utc).isoformat(timespec="seconds")
     manifest["grid"] = sorted(configurations)
     manifest["versions"] = library_versions()
-    _write_json_atomically(manifest_path, manifest)
+    write_json(manifest_path, manifest, indent=JSON_INDENT)
 
 
 def run_grid(
@@ -384,9 +365,9 @@ def run_grid(
     from tqdm.auto import tqdm
 
     profile = get_profile(profile)
-    backbones = _check_choices(backbones or profile.backbones, ALL_BACKBONES, "backbone(s)")
-    optimizers = _check_choices(optimizers or profile.optimizers, OPTIMIZERS, "optimizer(s)")
-    arms = _check_choices(arms or profile.arms, ARMS, "arm(s)")
+    backbones = check_choices(backbones or profile.backbones, "backbone(s)", ALL_BACKBONES)
+    optimizers = check_choices(optimizers or profile.optimizers, "optimizer(s)", OPTIMIZERS)
+    arms = check_choices(arms or profile.arms, "arm(s)", ARMS)
     n_folds = int(n_folds or profile.folds)
     shard = parse_shard(shard)
     workers = _check_workers(workers, isolate)
@@ -394,7 +375,51 @@ def run_grid(
         _check_stage1(stage1_dir, backbones, optimizers)
     folds = cross_validation_folds(dataset.labels, dataset.groups, n_folds=n_folds, seed=seed)
     out_dir = Path(out_dir)
-    manifest = {
+    manifest = _grid_manifest(dataset, profile, seed, n_folds, folds, mixed_precision)
+    _write_manifest(out_dir, manifest, arms, backbones, optimizers)
+
+    units = shard_units(_grid_units(arms, backbones, optimizers, folds), shard)
+    if any(tl == "ctl" for tl, *_ in units):
+        _prepare_initial_weights(profile, sorted({b for tl, b, *_ in units if tl == "ctl"}), seed, isolate, out_dir)
+    bar = tqdm(
+        total=len(units),
+        desc="Grid" if shard is None else f"Grid shard {shard[0]}/{shard[1]}",
+        unit="fold",
+        disable=not progress,
+    )
+    train = partial(
+        _train_job,
+        dataset=dataset,
+        out_dir=out_dir,
+        bar=bar,
+        isolate=isolate,
+        env=GPU_MEMORY_GROWTH if workers > 1 else None,
+        profile=profile,
+        stage1_dir=stage1_dir,
+        seed=seed,
+        deterministic=deterministic,
+        strategy=strategy,
+        verbose=verbose,
+        mixed_precision=mixed_precision,
+        jit_compile=jit_compile,
+    )
+    try:
+        jobs = _pending_jobs(units, out_dir, bar)
+        if workers == 1:
+            for configuration, pending in jobs:
+                train(configuration, pending)
+        else:
+            _train_in_parallel(train, jobs, workers)
+    finally:
+        bar.close()
+    return [json.loads(result_path(out_dir, *unit[:3], unit[3].index).read_text()) for unit in units]
+
+
+def _grid_manifest(
+    dataset: ImageDataset, profile: Profile, seed: int, n_folds: int, folds, mixed_precision: bool
+) -> dict:
+    """What a grid folder is made for: the settings, the data (with its fingerprint) and the folds."""
+    return {
         "profile": profile.to_dict(),
         "seed": seed,
         "n_folds": n_folds,
@@ -408,27 +433,13 @@ def run_grid(
         "folds": [{"train": f.train.tolist(), "val": f.val.tolist(), "test": f.test.tolist()} for f in folds],
         "mixed_precision": bool(mixed_precision),
     }
-    _write_manifest(out_dir, manifest, arms, backbones, optimizers)
 
-    units = shard_units(_grid_units(arms, backbones, optimizers, folds), shard)
-    if any(tl == "ctl" for tl, *_ in units):
-        _prepare_initial_weights(profile, sorted({b for tl, b, *_ in units if tl == "ctl"}), seed, isolate, out_dir)
-    bar = tqdm(
-        total=len(units),
-        desc="Grid" if shard is None else f"Grid shard {shard[0]}/{shard[1]}",
-        unit="fold",
-        disable=not progress,
-    )
-    options = dict(
-        profile=profile,
-        stage1_dir=stage1_dir,
-        seed=seed,
-        deterministic=deterministic,
-        strategy=strategy,
-        verbose=verbose,
-        mixed_precision=mixed_precision,
-        jit_compile=jit_compile,
-    )
+
+def _pending_jobs(units, out_dir: Path, bar) -> list[tuple]:
+    """``(configuration, folds without a result)`` for every configuration of ``units`` that has such folds.
+
+    The folds already done advance the progress bar.
+    """
     jobs = []
     for configuration in dict.fromkeys((tl, b, o) for tl, b, o, _ in units):
         mine = [f for t, b, o, f in units if (t, b, o) == configuration]
@@ -436,53 +447,49 @@ def run_grid(
         bar.update(len(mine) - len(pending))
         if pending:
             jobs.append((configuration, pending))
+    return jobs
 
-    def train(configuration, pending):
-        tl, backbone, optimizer = configuration
-        bar.set_postfix_str(f"{tl} {backbone} {optimizer}")
-        if tl == "baseline" or not isolate:
-            train_configuration(
-                dataset, pending, out_dir, tl, backbone, optimizer, on_result=lambda: bar.update(1), **options
-            )
-            return
-        done = [0]
 
-        def advance():
-            finished = sum(result_path(out_dir, *configuration, f.index).is_file() for f in pending)
-            bar.update(finished - done[0])
-            done[0] = finished
+def _train_job(configuration, pending, *, dataset, out_dir: Path, bar, isolate: bool, env, **options) -> None:
+    """Train the ``pending`` folds of one configuration, in a child process unless not ``isolate``d.
 
-        log_dir = out_dir / "runs" / f"{tl}-{backbone}-{optimizer}"
-        log_dir.mkdir(parents=True, exist_ok=True)
-        run_in_child(
-            train_configuration,
-            dataset,
-            pending,
-            out_dir,
-            tl,
-            backbone,
-            optimizer,
-            log_path=log_dir / "train.log",
-            on_wait=advance,
-            env=GPU_MEMORY_GROWTH if workers > 1 else None,
-            **options,
+    The baseline trains in this process (no TensorFlow). ``options`` go to
+    :func:`train_configuration`; ``env`` to the child's environment.
+    """
+    tl, backbone, optimizer = configuration
+    bar.set_postfix_str(f"{tl} {backbone} {optimizer}")
+    if tl == "baseline" or not isolate:
+        train_configuration(
+            dataset, pending, out_dir, tl, backbone, optimizer, on_result=lambda: bar.update(1), **options
         )
-        advance()
+        return
+    done = [0]
 
-    try:
-        if workers == 1:
-            for configuration, pending in jobs:
-                train(configuration, pending)
-        else:
-            _train_in_parallel(train, jobs, workers)
-    finally:
-        bar.close()
-    return [json.loads(result_path(out_dir, *unit[:3], unit[3].index).read_text()) for unit in units]
+    def advance():
+        finished = sum(result_path(out_dir, *configuration, f.index).is_file() for f in pending)
+        bar.update(finished - done[0])
+        done[0] = finished
+
+    log_dir = out_dir / "runs" / f"{tl}-{backbone}-{optimizer}"
+    log_dir.mkdir(parents=True, exist_ok=True)
+    run_in_child(
+        train_configuration,
+        dataset,
+        pending,
+        out_dir,
+        tl,
+        backbone,
+        optimizer,
+        log_path=log_dir / "train.log",
+        on_wait=advance,
+        env=env,
+        **options,
+    )
+    advance()
 
 
 def _check_workers(workers, isolate: bool) -> int:
-    if isinstance(workers, bool) or not isinstance(workers, int) or workers < 1:
-        raise DataError(f"workers must be a whole number of at least 1, got {workers!r}. Fix: e.g. --workers 2.")
+    workers = check_integer(workers, "workers", minimum=1)
     if workers > 1 and not isolate:
         raise DataError(
             f"workers={workers} trains configurations in child processes side by side; isolate=False "
@@ -523,12 +530,8 @@ def train_configuration(
     profile,
     stage1_dir,
     seed: int,
-    deterministic: bool = False,
-    strategy=None,
-    verbose=0,
     on_result=None,
-    mixed_precision: bool = False,
-    jit_compile: bool | str = "auto",
+    **training,
 ) -> int:
     """Train and test the given folds of one (arm, backbone, optimizer), writing each result as it finishes.
 
@@ -536,6 +539,8 @@ def train_configuration(
     starts once for all its folds, and the process's memory is returned
     when it ends. Each finished fold is a file, so a killed run loses at
     most the fold in progress (which resumes from its last backup).
+    ``training`` (``deterministic``, ``strategy``, ``verbose``,
+    ``mixed_precision``, ``jit_compile``) goes to :func:`mstl_lib.training.stages.train_fold`.
     """
     out_dir = Path(out_dir)
     for fold in folds:
@@ -557,14 +562,10 @@ def train_configuration(
                 profile=profile,
                 stage1_model=stage1_model_path(stage1_dir, backbone, optimizer) if tl == "mstl" else None,
                 seed=seed,
-                deterministic=deterministic,
-                strategy=strategy,
-                verbose=verbose,
-                mixed_precision=mixed_precision,
-                jit_compile=jit_compile,
+                **training,
             )
             keras.backend.clear_session()
-        _write_json_atomically(result_path(out_dir, tl, backbone, optimizer, fold.index), result)
+        write_json(result_path(out_dir, tl, backbone, optimizer, fold.index), result, indent=JSON_INDENT)
         if on_result is not None:
             on_result()
     return len(folds)

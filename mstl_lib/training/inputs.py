@@ -22,6 +22,7 @@ import numpy as np
 from mstl_lib.data.images import read_image, to_network_input
 from mstl_lib.errors import DataError
 from mstl_lib.profiles import INPUT_SIZE
+from mstl_lib.validation import check_integer
 
 AUGMENTATIONS = ("stage1", "stage2", None)
 ROTATION_DEGREES = 20.0
@@ -144,8 +145,7 @@ def make_tf_dataset(
         images = _decode_paths(paths, image_size)
     if len(labels) == 0:
         raise DataError("no images to make a dataset from.")
-    if batch_size < 1:
-        raise DataError(f"batch_size must be positive, got {batch_size}.")
+    batch_size = check_integer(batch_size, "batch_size", minimum=1)
     if one_hot:
         targets = tf.one_hot(labels.astype(np.int32), one_hot)
     else:
@@ -174,3 +174,31 @@ def make_tf_dataset(
                 stream = stream.concatenate(augmented)
             stream = stream.shuffle(min(len(labels) * copies, 8192), seed=seed + 1)
     return stream.batch(batch_size).prefetch(tf.data.AUTOTUNE)
+
+
+def split_loader(source, labels, *, batch_size: int, image_size: int, seed: int, augmentation: str | None, **options):
+    """A function ``load(indices, training)`` giving the ``tf.data`` of one part of an image set.
+
+    Every stage of the paper splits one set of images into training,
+    validation and test parts; ``load(train, True)`` is the training part,
+    shuffled and augmented with ``augmentation``, ``load(val, False)`` a part
+    that is neither. ``source`` (paths or a uint8 array) and ``labels`` are
+    indexed with ``indices``; ``options`` (``one_hot``, ``repeat_augmented``)
+    and the rest go to :func:`make_tf_dataset`.
+    """
+    source = source if isinstance(source, np.ndarray) else np.array(list(source), dtype=object)
+    labels = np.asarray(labels)
+
+    def load(indices, training: bool):
+        return make_tf_dataset(
+            source[indices],
+            labels[indices],
+            batch_size=batch_size,
+            training=training,
+            augmentation=augmentation if training else None,
+            seed=seed,
+            image_size=image_size,
+            **options,
+        )
+
+    return load

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import keras
 
-from mstl_lib.errors import DataError
 from mstl_lib.profiles import OPTIMIZERS
+from mstl_lib.validation import check_choice, check_integer, check_number
 
 
 def make_optimizer(
@@ -54,19 +54,14 @@ def make_optimizer(
     Ayana et al. (2022), section 2.3 (SGD, Adam, Adagrad; learning rate 0.001,
     exponential decay 0.96).
     """
-    key = str(name).lower()
-    if key not in OPTIMIZERS:
-        raise DataError(f"Unknown optimizer {name!r}; expected one of {', '.join(OPTIMIZERS)}.")
-    if not learning_rate > 0:
-        raise DataError(f"learning_rate must be > 0, got {learning_rate!r}.")
-    if not 0 < decay_rate <= 1:
-        raise DataError(f"decay_rate must be in (0, 1], got {decay_rate!r}.")
-    if isinstance(steps_per_epoch, bool) or not isinstance(steps_per_epoch, int) or steps_per_epoch < 1:
-        raise DataError(f"steps_per_epoch must be an integer >= 1, got {steps_per_epoch!r}.")
+    key = check_choice(name, "optimizer", OPTIMIZERS, lower=True)
+    learning_rate = check_number(learning_rate, "learning_rate", minimum=0.0, include_minimum=False)
+    decay_rate = check_number(decay_rate, "decay_rate", minimum=0.0, maximum=1.0, include_minimum=False)
+    steps_per_epoch = check_integer(steps_per_epoch, "steps_per_epoch", minimum=1)
     schedule = keras.optimizers.schedules.ExponentialDecay(
-        initial_learning_rate=float(learning_rate),
+        initial_learning_rate=learning_rate,
         decay_steps=steps_per_epoch,
-        decay_rate=float(decay_rate),
+        decay_rate=decay_rate,
         staircase=bool(staircase),
     )
     if key == "sgd":

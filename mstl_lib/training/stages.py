@@ -15,7 +15,6 @@
 
 from __future__ import annotations
 
-import json
 import math
 from pathlib import Path
 
@@ -23,9 +22,12 @@ import numpy as np
 
 from mstl_lib.data.datasets import ImageDataset
 from mstl_lib.errors import DataError
-from mstl_lib.profiles import NETWORK_ARMS, Profile, get_profile
+from mstl_lib.outputs import write_json
+from mstl_lib.profiles import NETWORK_ARMS, Profile, get_profile, resolve_weights
 from mstl_lib.training.fit import fit_model, get_strategy, set_seed
-from mstl_lib.training.inputs import STAGE2_MULTIPLIER, make_tf_dataset
+from mstl_lib.training.generic import resolve_initial_weights
+from mstl_lib.training.inputs import STAGE2_MULTIPLIER, split_loader
+from mstl_lib.validation import check_choice
 
 STAGE1_MODEL = "model.keras"
 
@@ -88,58 +90,45 @@ def run_stage1(
     """
     from sklearn.metrics import confusion_matrix
 
-    from mstl_lib.data.patches import load_patch_dataset, patch_splits
+    from mstl_lib.data.patches import load_patch_dataset
     from mstl_lib.models.networks import build_stage1_model
-    from mstl_lib.training.generic import resolve_initial_weights
 
     profile = get_profile(profile)
-    setting = profile.weights if weights == "profile" else weights
-    weights = resolve_initial_weights(setting, backbone, profile, seed=seed)
+    setting = resolve_weights(profile, weights)
+    initial = resolve_initial_weights(setting, backbone, profile, seed=seed)
     set_seed(seed, deterministic)
     dataset = load_patch_dataset(patch_dir)
-    parts = patch_splits(patch_dir)
-    for name, part in parts.items():
-        if len(part) == 0:
-            raise DataError(f"{patch_dir}: the {name!r} part of the patch split is empty. Fix: segment more frames.")
+    parts = _patch_parts(patch_dir)
     n_classes = len(dataset.class_names)
-    paths, labels = np.array(dataset.paths, dtype=object), dataset.labels
-
-    def data(part, training):
-        return make_tf_dataset(
-            paths[parts[part]],
-            labels[parts[part]],
-            batch_size=profile.batch_size,
-            training=training,
-            augmentation="stage1" if training else None,
-            seed=seed,
-            image_size=profile.image_size,
-            one_hot=n_classes,
-        )
-
+    labels = dataset.labels
+    load = split_loader(
+        dataset.paths,
+        labels,
+        batch_size=profile.batch_size,
+        image_size=profile.image_size,
+        seed=seed,
+        augmentation="stage1",
+        one_hot=n_classes,
+    )
     run_dir = stage1_run_dir(out_dir, backbone, optimizer)
-    fit = fit_model(
-        lambda: build_stage1_model(backbone, n_classes=n_classes, weights=weights, image_size=profile.image_size),
-        data("train", True),
-        data("val", False),
+    fit = _fit_stage(
+        lambda: build_stage1_model(backbone, n_classes=n_classes, weights=initial, image_size=profile.image_size),
+        load(parts["train"], True),
+        load(parts["val"], False),
+        profile,
+        n_train=len(parts["train"]),
         run_dir=run_dir,
         epochs=profile.epochs_stage1,
         optimizer=optimizer,
-        learning_rate=profile.learning_rate,
-        decay_rate=profile.decay_rate,
-        steps_per_epoch=math.ceil(len(parts["train"]) / profile.batch_size),
         loss="categorical_crossentropy",
         metrics=("accuracy",),
-        strategy=get_strategy(strategy),
+        strategy=strategy,
         verbose=verbose,
-        patience=profile.patience,
-        bn_momentum=profile.bn_momentum,
         mixed_precision=mixed_precision,
         jit_compile=jit_compile,
     )
-    probabilities = fit.model.predict(data("test", False), verbose=0)
-    predicted = probabilities.argmax(axis=1)
+    predicted = fit.model.predict(load(parts["test"], False), verbose=0).argmax(axis=1)
     truth = labels[parts["test"]]
-    confusion = confusion_matrix(truth, predicted, labels=np.arange(n_classes))
     model_path = run_dir / STAGE1_MODEL
     fit.model.save(model_path)
     summary = {
@@ -155,10 +144,10 @@ def run_stage1(
         "best_epoch": fit.best_epoch,
         "epochs_trained": len(fit.history.get("loss", [])),
         "test_accuracy": float((predicted == truth).mean()),
-        "confusion_matrix": confusion.tolist(),
+        "confusion_matrix": confusion_matrix(truth, predicted, labels=np.arange(n_classes)).tolist(),
         "model": str(model_path),
     }
-    (run_dir / "stage1.json").write_text(json.dumps(summary, indent=2))
+    write_json(run_dir / "stage1.json", summary)
     return summary
 
 
@@ -172,8 +161,8 @@ def train_fold(
     run_dir,
     profile: str | Profile = "smoke",
     stage1_model=None,
-    seed: int = 0,
     weights="profile",
+    seed: int = 0,
     deterministic: bool = False,
     strategy: str | None = None,
     mixed_precision: bool = False,
@@ -200,8 +189,12 @@ def train_fold(
         ``epochs_stage2``, batch size, learning rate, image size, weights.
     stage1_model : path-like, optional
         The stage-1 ``model.keras`` (required for ``tl="mstl"``).
+    weights : "profile", "imagenet", "fractaldb", None or path
+        Initial weights of CTL (see :func:`run_stage1`); scratch and MSTL ignore them.
     seed : int
         Seed of initialisation, shuffling and augmentation.
+    deterministic, strategy
+        See :func:`run_stage1`.
     mixed_precision, jit_compile
         See :func:`mstl_lib.training.fit.fit_model` (float16 computations, XLA).
 
@@ -214,70 +207,42 @@ def train_fold(
     import keras
 
     from mstl_lib.evaluation.metrics import binary_metrics, roc_curve
-    from mstl_lib.models.networks import build_ctl_model, build_stage2_model, load_model
 
-    if tl not in NETWORK_ARMS:
-        raise DataError(f"tl must be one of {NETWORK_ARMS}, got {tl!r}.")
-    if tuple(dataset.class_names) != ("benign", "malignant"):
-        raise DataError(
-            f"{dataset.root}: stage 2 needs the classes ('benign', 'malignant'), got {dataset.class_names}."
-        )
-    from mstl_lib.training.generic import resolve_initial_weights
-
+    _check_fold_arguments(dataset, tl)
     profile = get_profile(profile)
-    setting = None if tl == "scratch" else (profile.weights if weights == "profile" else weights)
-    weights = resolve_initial_weights(setting, backbone, profile, seed=seed) if tl == "ctl" else None
-    if tl == "mstl":
-        if stage1_model is None or not Path(stage1_model).is_file():
-            raise DataError(
-                f"MSTL needs a stage-1 model, and {stage1_model} does not exist. "
-                "Fix: run `mstl pretrain` for this backbone and optimizer first, and pass its folder as --stage1."
-            )
-
-        def build():
-            return build_stage2_model(load_model(stage1_model, compile=False))
-    else:
-
-        def build():
-            return build_ctl_model(backbone, weights=weights, image_size=profile.image_size)
-
+    setting = None if tl == "scratch" else resolve_weights(profile, weights)
+    initial = resolve_initial_weights(setting, backbone, profile, seed=seed) if tl == "ctl" else None
+    build = _stage2_builder(tl, backbone, profile, initial, stage1_model)
     set_seed(seed, deterministic)
-    paths, labels = np.array(dataset.paths, dtype=object), dataset.labels
-
-    def data(indices, training):
-        return make_tf_dataset(
-            paths[indices],
-            labels[indices],
-            batch_size=profile.batch_size,
-            training=training,
-            augmentation="stage2" if training else None,
-            seed=seed,
-            image_size=profile.image_size,
-            repeat_augmented=STAGE2_MULTIPLIER,
-        )
-
-    fit = fit_model(
+    paths = np.array(dataset.paths, dtype=object)
+    load = split_loader(
+        paths,
+        dataset.labels,
+        batch_size=profile.batch_size,
+        image_size=profile.image_size,
+        seed=seed,
+        augmentation="stage2",
+        repeat_augmented=STAGE2_MULTIPLIER,
+    )
+    fit = _fit_stage(
         build,
-        data(fold.train, True),
-        data(fold.val, False),
+        load(fold.train, True),
+        load(fold.val, False),
+        profile,
+        n_train=len(fold.train) * STAGE2_MULTIPLIER,
+        monitor=profile.monitor,
         run_dir=run_dir,
         epochs=profile.epochs_stage2,
         optimizer=optimizer,
-        learning_rate=profile.learning_rate,
-        decay_rate=profile.decay_rate,
-        steps_per_epoch=math.ceil(len(fold.train) * STAGE2_MULTIPLIER / profile.batch_size),
         loss="binary_crossentropy",
         metrics=("accuracy", keras.metrics.AUC(name="auc")),
-        strategy=get_strategy(strategy),
+        strategy=strategy,
         verbose=verbose,
-        patience=profile.patience,
-        bn_momentum=profile.bn_momentum,
-        monitor=profile.monitor,
         mixed_precision=mixed_precision,
         jit_compile=jit_compile,
     )
-    y_true = labels[fold.test]
-    y_score = fit.model.predict(data(fold.test, False), verbose=0).reshape(-1).astype(float)
+    y_true = dataset.labels[fold.test]
+    y_score = fit.model.predict(load(fold.test, False), verbose=0).reshape(-1).astype(float)
     fpr, tpr, _ = roc_curve(y_true, y_score)
     return {
         "tl": tl,
@@ -300,3 +265,58 @@ def train_fold(
         "test_images": [str(p.relative_to(dataset.root)) for p in paths[fold.test]],
         "history": fit.history,
     }
+
+
+def _check_fold_arguments(dataset: ImageDataset, tl: str) -> None:
+    """A fold trains one of the network arms on benign/malignant images (section 2.2)."""
+    check_choice(tl, "tl", NETWORK_ARMS)
+    if tuple(dataset.class_names) != ("benign", "malignant"):
+        raise DataError(
+            f"{dataset.root}: stage 2 needs the classes ('benign', 'malignant'), got {dataset.class_names}."
+        )
+
+
+def _patch_parts(patch_dir) -> dict:
+    """The training, validation and test indices of the patch split (section 2.1), none of them empty."""
+    from mstl_lib.data.patches import patch_splits
+
+    parts = patch_splits(patch_dir)
+    for name, part in parts.items():
+        if len(part) == 0:
+            raise DataError(f"{patch_dir}: the {name!r} part of the patch split is empty. Fix: segment more frames.")
+    return parts
+
+
+def _stage2_builder(tl: str, backbone: str, profile: Profile, weights, stage1_model):
+    """The function that builds a fold's network: the stage-1 model with a new head (MSTL) or a new backbone."""
+    from mstl_lib.models.networks import build_ctl_model, build_stage2_model, load_model
+
+    if tl != "mstl":
+        return lambda: build_ctl_model(backbone, weights=weights, image_size=profile.image_size)
+    if stage1_model is None or not Path(stage1_model).is_file():
+        raise DataError(
+            f"MSTL needs a stage-1 model, and {stage1_model} does not exist. "
+            "Fix: run `mstl pretrain` for this backbone and optimizer first, and pass its folder as --stage1."
+        )
+    return lambda: build_stage2_model(load_model(stage1_model, compile=False))
+
+
+def _fit_stage(build, train_data, val_data, profile: Profile, *, n_train: int, strategy, **options):
+    """:func:`mstl_lib.training.fit.fit_model` with the profile's hyperparameters (section 2.3).
+
+    Learning rate, decay per epoch (``n_train`` images in batches of the
+    profile's size make an epoch), early-stopping patience and BatchNorm
+    momentum come from ``profile``; ``options`` pass through.
+    """
+    return fit_model(
+        build,
+        train_data,
+        val_data,
+        learning_rate=profile.learning_rate,
+        decay_rate=profile.decay_rate,
+        steps_per_epoch=math.ceil(n_train / profile.batch_size),
+        strategy=get_strategy(strategy),
+        patience=profile.patience,
+        bn_momentum=profile.bn_momentum,
+        **options,
+    )
