@@ -199,6 +199,8 @@ _STYLE = {
 
 _MARGIN = 8  # pixels of patch around an object, room for halo and blur
 _GAP = 18  # minimum free pixels between neighbouring objects
+_SHIFT = 4  # sub-pixel precision (bits) of cv2 drawing
+_SCALE = 1 << _SHIFT
 
 
 def _render_object(rng, cells: list[dict], style: dict, relief_dir: np.ndarray):
@@ -216,88 +218,12 @@ def _render_object(rng, cells: list[dict], style: dict, relief_dir: np.ndarray):
     pts = np.concatenate([o for c in cells for o in c["outlines"]], axis=0)
     lo = np.floor(pts.min(axis=0)) - _MARGIN
     hi = np.ceil(pts.max(axis=0)) + _MARGIN
-    w, h = int(hi[0] - lo[0]) + 1, int(hi[1] - lo[1]) + 1
-    shift = 4  # sub-pixel precision of cv2 drawing
-    scale = 1 << shift
-
-    owns = []
-    for cell in cells:
-        own = np.zeros((h, w), np.uint8)
-        for outline in cell["outlines"]:
-            p = np.round((outline - lo) * scale).astype(np.int32)
-            cv2.fillPoly(own, [p], 1, lineType=cv2.LINE_AA, shift=shift)
-        owns.append(own > 0)
-    union = np.any(owns, axis=0).astype(np.uint8)
-    if len(cells) > 1:
-        # Cells of a cluster press against each other: split the union between
-        # them by (radius-weighted) distance to their centres, so neighbours
-        # share one membrane instead of overlapping.
-        yy, xx = np.mgrid[0:h, 0:w].astype(np.float32)
-        dist = np.full((len(cells), h, w), np.inf, np.float32)
-        for i, cell in enumerate(cells):
-            cx, cy = cell["centre"] - lo
-            d = np.hypot(xx - cx, yy - cy) / cell["radius"]
-            dist[i][owns[i]] = d[owns[i]]
-        nearest = np.argmin(dist, axis=0)
-        owns = [(nearest == i) & (union > 0) for i in range(len(cells))]
-    membrane = np.zeros((h, w), np.float32)
-    for own in owns:
-        soft = cv2.GaussianBlur(own.astype(np.float32), (0, 0), 0.9)
-        membrane = np.maximum(membrane, 4.0 * soft * (1.0 - soft))
-    m = cv2.GaussianBlur(union.astype(np.float32), (0, 0), 1.0)
-    wide = cv2.GaussianBlur(union.astype(np.float32), (0, 0), 3.5)
-    halo = np.clip(wide - m, 0, None)
-    gx = cv2.Sobel(m, cv2.CV_32F, 1, 0, ksize=3)
-    gy = cv2.Sobel(m, cv2.CV_32F, 0, 1, ksize=3)
-    relief = relief_dir[0] * gx + relief_dir[1] * gy
-
-    texture = rng.standard_normal((h, w), dtype=np.float32)
+    shape = (int(hi[1] - lo[1]) + 1, int(hi[0] - lo[0]) + 1)
+    owns, union = _footprints(cells, lo, shape)
+    membrane, inside, halo, relief = _optics(owns, union, relief_dir)
+    texture = rng.standard_normal(shape, dtype=np.float32)
     texture = cv2.GaussianBlur(texture, (0, 0), 1.4) * 2.2
-
-    cyto = np.zeros((h, w), np.float32)
-    nuclei = np.zeros((h, w), np.float32)
-    granules = np.zeros((h, w), np.float32)
-    tex_amp = np.zeros((h, w), np.float32)
-    for cell, own in zip(cells, owns):
-        cyto[own] = cell["cyto"]
-        tex_amp[own] = cell["texture"]
-        (cx, cy), (ax, ay), ang = cell["nucleus"]
-        centre = (int(round((cx - lo[0]) * scale)), int(round((cy - lo[1]) * scale)))
-        axes = (int(round(ax * scale)), int(round(ay * scale)))
-        nuc = np.zeros((h, w), np.float32)
-        cv2.ellipse(nuc, centre, axes, float(ang), 0, 360, 1.0, -1, cv2.LINE_AA, shift)
-        nuc_soft = cv2.GaussianBlur(nuc, (0, 0), 1.2)
-        rim = 4.0 * nuc_soft * (1.0 - nuc_soft)
-        nuclei += -12.0 * nuc_soft + 12.0 * rim
-        for _ in range(int(rng.integers(1, 4))):  # nucleoli
-            off = rng.normal(0, 0.35, 2) * np.array([ax, ay]) * 0.8
-            cv2.circle(
-                nuclei,
-                (int(round(cx - lo[0] + off[0])), int(round(cy - lo[1] + off[1]))),
-                int(rng.integers(2, 4)),
-                -14.0,
-                -1,
-                cv2.LINE_AA,
-            )
-        n_gran = cell["granules"]
-        if n_gran:
-            if "granule_axis" in cell:
-                axis = np.asarray(cell["granule_axis"])
-                normal = np.array([-axis[1], axis[0]])
-                along = rng.normal(0, cell["granule_along"], n_gran)
-                across = rng.normal(0, cell["granule_spread"], n_gran)
-                offs = along[:, None] * axis + across[:, None] * normal
-            else:
-                ang_g = rng.uniform(0, 2 * np.pi, n_gran)
-                rad_g = np.abs(rng.normal(max(ax, ay) * 1.1, cell["granule_spread"] * 0.45, n_gran))
-                offs = np.stack([rad_g * np.cos(ang_g), rad_g * np.sin(ang_g)], axis=1)
-            for ox, oy in offs:
-                gx_, gy_ = int(round(cx - lo[0] + ox)), int(round(cy - lo[1] + oy))
-                if 0 <= gx_ < w and 0 <= gy_ < h and own[gy_, gx_]:
-                    cv2.circle(granules, (gx_, gy_), int(rng.integers(1, 3)), float(rng.uniform(-40, -20)), -1)
-    granules = cv2.GaussianBlur(granules, (0, 0), 0.7)
-
-    inside = m
+    cyto, tex_amp, nuclei, granules = _interiors(rng, cells, owns, lo, shape)
     delta = (
         style["halo"] * halo
         - style["membrane"] * membrane
@@ -306,6 +232,99 @@ def _render_object(rng, cells: list[dict], style: dict, relief_dir: np.ndarray):
         + inside * (nuclei + granules)
     )
     return delta.astype(np.float32), union, lo
+
+
+def _footprints(cells: list[dict], lo: np.ndarray, shape) -> tuple[list[np.ndarray], np.ndarray]:
+    """Each cell's footprint (boolean) in the patch, and their union (uint8)."""
+    owns = []
+    for cell in cells:
+        own = np.zeros(shape, np.uint8)
+        for outline in cell["outlines"]:
+            p = np.round((outline - lo) * _SCALE).astype(np.int32)
+            cv2.fillPoly(own, [p], 1, lineType=cv2.LINE_AA, shift=_SHIFT)
+        owns.append(own > 0)
+    union = np.any(owns, axis=0).astype(np.uint8)
+    if len(cells) > 1:
+        # Cells of a cluster press against each other: split the union between
+        # them by (radius-weighted) distance to their centres, so neighbours
+        # share one membrane instead of overlapping.
+        yy, xx = np.mgrid[0 : shape[0], 0 : shape[1]].astype(np.float32)
+        dist = np.full((len(cells), *shape), np.inf, np.float32)
+        for i, cell in enumerate(cells):
+            cx, cy = cell["centre"] - lo
+            d = np.hypot(xx - cx, yy - cy) / cell["radius"]
+            dist[i][owns[i]] = d[owns[i]]
+        nearest = np.argmin(dist, axis=0)
+        owns = [(nearest == i) & (union > 0) for i in range(len(cells))]
+    return owns, union
+
+
+def _optics(owns: list[np.ndarray], union: np.ndarray, relief_dir: np.ndarray):
+    """The membrane line of every cell, the soft inside, the halo and the relief edge of the object."""
+    membrane = np.zeros(union.shape, np.float32)
+    for own in owns:
+        soft = cv2.GaussianBlur(own.astype(np.float32), (0, 0), 0.9)
+        membrane = np.maximum(membrane, 4.0 * soft * (1.0 - soft))
+    inside = cv2.GaussianBlur(union.astype(np.float32), (0, 0), 1.0)
+    wide = cv2.GaussianBlur(union.astype(np.float32), (0, 0), 3.5)
+    halo = np.clip(wide - inside, 0, None)
+    gx = cv2.Sobel(inside, cv2.CV_32F, 1, 0, ksize=3)
+    gy = cv2.Sobel(inside, cv2.CV_32F, 0, 1, ksize=3)
+    relief = relief_dir[0] * gx + relief_dir[1] * gy
+    return membrane, inside, halo, relief
+
+
+def _interiors(rng, cells: list[dict], owns: list[np.ndarray], lo: np.ndarray, shape):
+    """Cytoplasm level, texture amplitude, nuclei (with nucleoli) and granules of every cell."""
+    cyto = np.zeros(shape, np.float32)
+    tex_amp = np.zeros(shape, np.float32)
+    nuclei = np.zeros(shape, np.float32)
+    granules = np.zeros(shape, np.float32)
+    for cell, own in zip(cells, owns):
+        cyto[own] = cell["cyto"]
+        tex_amp[own] = cell["texture"]
+        _draw_nucleus(rng, nuclei, cell, lo)
+        _draw_granules(rng, granules, cell, own, lo)
+    return cyto, tex_amp, nuclei, cv2.GaussianBlur(granules, (0, 0), 0.7)
+
+
+def _draw_nucleus(rng, nuclei: np.ndarray, cell: dict, lo: np.ndarray) -> None:
+    """Add a cell's nucleus (dark, with a bright rim) and its 1-3 nucleoli to ``nuclei``."""
+    (cx, cy), (ax, ay), ang = cell["nucleus"]
+    centre = (int(round((cx - lo[0]) * _SCALE)), int(round((cy - lo[1]) * _SCALE)))
+    axes = (int(round(ax * _SCALE)), int(round(ay * _SCALE)))
+    nuc = np.zeros(nuclei.shape, np.float32)
+    cv2.ellipse(nuc, centre, axes, float(ang), 0, 360, 1.0, -1, cv2.LINE_AA, _SHIFT)
+    nuc_soft = cv2.GaussianBlur(nuc, (0, 0), 1.2)
+    rim = 4.0 * nuc_soft * (1.0 - nuc_soft)
+    nuclei += -12.0 * nuc_soft + 12.0 * rim
+    for _ in range(int(rng.integers(1, 4))):
+        off = rng.normal(0, 0.35, 2) * np.array([ax, ay]) * 0.8
+        centre = (int(round(cx - lo[0] + off[0])), int(round(cy - lo[1] + off[1])))
+        cv2.circle(nuclei, centre, int(rng.integers(2, 4)), -14.0, -1, cv2.LINE_AA)
+
+
+def _draw_granules(rng, granules: np.ndarray, cell: dict, own: np.ndarray, lo: np.ndarray) -> None:
+    """Draw a cell's dark granules, around the nucleus or along a spindle's axis, inside the cell."""
+    n_gran = cell["granules"]
+    if not n_gran:
+        return
+    (cx, cy), (ax, ay), _ = cell["nucleus"]
+    if "granule_axis" in cell:
+        axis = np.asarray(cell["granule_axis"])
+        normal = np.array([-axis[1], axis[0]])
+        along = rng.normal(0, cell["granule_along"], n_gran)
+        across = rng.normal(0, cell["granule_spread"], n_gran)
+        offs = along[:, None] * axis + across[:, None] * normal
+    else:
+        ang_g = rng.uniform(0, 2 * np.pi, n_gran)
+        rad_g = np.abs(rng.normal(max(ax, ay) * 1.1, cell["granule_spread"] * 0.45, n_gran))
+        offs = np.stack([rad_g * np.cos(ang_g), rad_g * np.sin(ang_g)], axis=1)
+    h, w = granules.shape
+    for ox, oy in offs:
+        gx, gy = int(round(cx - lo[0] + ox)), int(round(cy - lo[1] + oy))
+        if 0 <= gx < w and 0 <= gy < h and own[gy, gx]:
+            cv2.circle(granules, (gx, gy), int(rng.integers(1, 3)), float(rng.uniform(-40, -20)), -1)
 
 
 def _smooth_field(rng, shape, cells: int, amplitude: float) -> np.ndarray:

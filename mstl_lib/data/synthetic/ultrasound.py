@@ -232,13 +232,41 @@ def make_ultrasound_image(
     difficulty = _check_difficulty(difficulty)
     n = check_integer(size, "size", minimum=MIN_ULTRASOUND_SIZE)
     rng = as_rng(rng)
-    malignant = label == "malignant"
     scale = n / 128.0
-
     tissue, layers = _tissue_map(rng, n)
-    desc = _descriptor_values(rng, malignant, difficulty)
+    desc = _descriptor_values(rng, label == "malignant", difficulty)
+    lesion = _lesion_geometry(rng, n, scale, desc, layers)
+    cx, cy, half_w, half_h = lesion["cx"], lesion["cy"], lesion["half_w"], lesion["half_h"]
+    mask, rho = _lesion_mask(rng, n, (cx, cy), half_w, half_h, lesion["tilt"], desc["shape"], desc["margin"])
+    # Posterior features: enhancement (>0) for benign-like, shadowing (<0) otherwise.
+    gain = 0.9 - 2.0 * desc["posterior"] + rng.normal(0, 0.08)
+    length = rng.uniform(0.25, 0.5) * n
+    post = _posterior_weight(mask, cy, cy + half_h, length)
+    factor = np.clip(1.0 + gain * post * (1.0 - mask), 0.15, None)
+    tissue = _with_lesion_echoes(rng, tissue, mask, rho, desc, lesion, scale) * factor
+    tissue, distractors = _with_distractors(rng, tissue, difficulty, lesion, scale)
+    out = _imaging_chain(rng, tissue, scale)
+    if not return_info:
+        return out
+    info = dict(
+        label=label,
+        difficulty=difficulty,
+        descriptors=desc,
+        centre=(float(cx), float(cy)),
+        half_axes=(float(half_w), float(half_h)),
+        tilt_deg=float(np.rad2deg(lesion["tilt"])),
+        posterior_gain=float(gain),
+        distractors=distractors,
+    )
+    return out, info
 
-    # Size, position and contrast do not depend on the class.
+
+def _lesion_geometry(rng, n: int, scale: float, desc: dict, layers: dict) -> dict:
+    """Centre, half axes and tilt of the lesion, in the gland layer.
+
+    Size and position do not depend on the class; the aspect ratio and the
+    tilt follow the orientation descriptor (parallel: wider than tall).
+    """
     # log-uniform, as real lesions range from a few millimetres to several centimetres
     area_half = float(np.exp(rng.uniform(np.log(7.0), np.log(34.0)))) * scale  # geometric-mean half axis
     ratio = 0.5 + 0.85 * desc["orientation"]  # height / width: < 1 is parallel
@@ -249,15 +277,12 @@ def make_ultrasound_image(
     top = float(np.mean(layers["fat_end"])) * n + half_h * 0.6
     bottom = float(np.mean(layers["gland_end"])) * n - half_h * 0.9
     cy = rng.uniform(min(top, bottom), max(top, bottom))
-    mask, rho = _lesion_mask(rng, n, (cx, cy), half_w, half_h, tilt, desc["shape"], desc["margin"])
+    return dict(cx=cx, cy=cy, half_w=half_w, half_h=half_h, tilt=tilt)
 
-    # Posterior features: enhancement (>0) for benign-like, shadowing (<0) otherwise.
-    gain = 0.9 - 2.0 * desc["posterior"] + rng.normal(0, 0.08)
-    length = rng.uniform(0.25, 0.5) * n
-    post = _posterior_weight(mask, cy, cy + half_h, length)
-    factor = np.clip(1.0 + gain * post * (1.0 - mask), 0.15, None)
 
-    # Echogenic halo of malignant margins, inside echoes of the lesion.
+def _with_lesion_echoes(rng, tissue, mask, rho, desc: dict, lesion: dict, scale: float) -> np.ndarray:
+    """The tissue with the lesion's inside echoes and the echogenic halo of malignant margins."""
+    n = tissue.shape[0]
     halo = np.exp(-(((rho - 1.15) / 0.12) ** 2)) * (1.0 - mask)
     tissue = tissue * (1.0 + 0.8 * max(desc["margin"] - 0.4, 0.0) * halo)
     level = rng.uniform(0.01, 0.06)
@@ -266,13 +291,17 @@ def make_ultrasound_image(
     # heterogeneous masses may hold echogenic foci (microcalcifications)
     for _ in range(int(rng.poisson(4.0 * max(desc["echo"] - 0.5, 0.0)))):
         ang, rad = rng.uniform(0, 2 * np.pi), rng.uniform(0, 0.6)
-        fx = int(round(cx + rad * half_w * np.cos(ang)))
-        fy = int(round(cy + rad * half_h * np.sin(ang)))
+        fx = int(round(lesion["cx"] + rad * lesion["half_w"] * np.cos(ang)))
+        fy = int(round(lesion["cy"] + rad * lesion["half_h"] * np.sin(ang)))
         if 0 <= fx < n and 0 <= fy < n:
             inside[fy, fx] += rng.uniform(0.4, 0.9)
-    tissue = tissue * (1.0 - mask) + inside * mask
-    tissue = tissue * factor
+    return tissue * (1.0 - mask) + inside * mask
 
+
+def _with_distractors(rng, tissue, difficulty: float, lesion: dict, scale: float) -> tuple[np.ndarray, list[str]]:
+    """Maybe a small simple cyst beside the lesion and a refraction (ligament) shadow; more often when harder."""
+    n = tissue.shape[0]
+    cx, cy, half_w, half_h = (lesion[k] for k in ("cx", "cy", "half_w", "half_h"))
     distractors = []
     if rng.random() < 0.15 + 0.5 * difficulty:  # a small simple cyst elsewhere
         r = rng.uniform(3.5, 6.5) * scale
@@ -292,8 +321,12 @@ def make_ultrasound_image(
         shadow = np.exp(-(((xx - x0) / width) ** 2)) * _sigmoid((yy - start) / 2.0)
         tissue = tissue * (1.0 - rng.uniform(0.35, 0.7) * shadow)
         distractors.append("shadow")
+    return tissue, distractors
 
-    # Imaging chain: depth attenuation (imperfectly compensated), speckle, log compression.
+
+def _imaging_chain(rng, tissue: np.ndarray, scale: float) -> np.ndarray:
+    """Depth attenuation (imperfectly compensated), speckle and log compression: the ``uint8`` B-mode image."""
+    n = tissue.shape[0]
     depth = np.linspace(0.0, 1.0, n, dtype=np.float32)[:, None]
     attenuation = np.exp(-rng.uniform(0.4, 1.2) * depth) * (1 + rng.uniform(-0.15, 0.15) * depth)
     # time-gain compensation set by hand: a smooth random gain curve over depth
@@ -306,17 +339,4 @@ def make_ultrasound_image(
     gain_db = rng.uniform(0.75, 1.15)
     image = image * gain_db * 255.0
     image += rng.normal(0, 2.0, (n, n)).astype(np.float32)
-    out = np.clip(image, 0, 255).astype(np.uint8)
-    if return_info:
-        info = dict(
-            label=label,
-            difficulty=difficulty,
-            descriptors=desc,
-            centre=(float(cx), float(cy)),
-            half_axes=(float(half_w), float(half_h)),
-            tilt_deg=float(np.rad2deg(tilt)),
-            posterior_gain=float(gain),
-            distractors=distractors,
-        )
-        return out, info
-    return out
+    return np.clip(image, 0, 255).astype(np.uint8)
