@@ -36,6 +36,7 @@ from mstl_lib.data.images import (
 )
 from mstl_lib.errors import DataError, ImageReadError
 from mstl_lib.profiles import INPUT_SIZE
+from mstl_lib.validation import check_choice, check_existing_path, check_integer, check_seed
 
 ON_ERROR_CHOICES = ("raise", "skip")
 
@@ -164,11 +165,6 @@ class ImageDataset:
         return images, self.labels
 
 
-def _check_on_error(on_error: str) -> None:
-    if on_error not in ON_ERROR_CHOICES:
-        raise DataError(f"on_error must be one of {ON_ERROR_CHOICES}, got {on_error!r}.")
-
-
 def _find_class_dir(root: Path, name: str) -> Path | None:
     exact = root / name
     if exact.is_dir():
@@ -178,16 +174,9 @@ def _find_class_dir(root: Path, name: str) -> Path | None:
 
 
 def _check_root(root) -> Path:
-    root = Path(root).expanduser()
-    if not root.exists():
-        raise DataError(
-            f"{root}: no such folder. Fix: check the path (datasets are folders with one sub-folder per class)."
-        )
-    if not root.is_dir():
-        raise DataError(
-            f"{root}: is a file, not a folder. Fix: pass the dataset folder that holds one sub-folder per class."
-        )
-    return root
+    return check_existing_path(
+        root, "dataset folder", fix="pass the dataset folder, which holds one sub-folder per class."
+    )
 
 
 def scan_class_folder(
@@ -212,7 +201,7 @@ def scan_class_folder(
     ImageReadError
         For a broken image when ``on_error="raise"``.
     """
-    _check_on_error(on_error)
+    check_choice(on_error, "on_error", ON_ERROR_CHOICES)
     images: list[Path] = []
     skipped: list[SkippedFile] = []
     for path in sorted(p for p in folder.rglob("*") if p.is_file()):
@@ -276,7 +265,7 @@ def load_folder_dataset(
     ImageReadError
         A broken image, with ``on_error="raise"``.
     """
-    _check_on_error(on_error)
+    check_choice(on_error, "on_error", ON_ERROR_CHOICES)
     root = _check_root(root)
     if classes is None:
         classes = sorted(d.name for d in root.iterdir() if d.is_dir() and not d.name.startswith("."))
@@ -353,7 +342,8 @@ def load_mendeley(
     dataset = load_folder_dataset(root, ["benign", "malignant"], name="mendeley", verify=verify, on_error=on_error)
     if not balance:
         return dataset
-    rng = np.random.default_rng(seed)
+    per_class = check_integer(per_class, "per_class", minimum=1)
+    rng = np.random.default_rng(check_seed(seed))
     keep: list[ImageRecord] = []
     skipped = list(dataset.skipped)
     for label in dataset.class_names:
@@ -399,7 +389,7 @@ def load_mt_small(
     its original share one group (same class and file stem) so they never sit
     on both sides of a split.
     """
-    _check_on_error(on_error)
+    check_choice(on_error, "on_error", ON_ERROR_CHOICES)
     root = _check_root(root)
     wanted = ["original"] + (["enhanced"] if include_enhanced else [])
     records: list[ImageRecord] = []
@@ -447,8 +437,4 @@ LOADERS = {
 
 def load_dataset(root, kind: str = "folder", **options) -> ImageDataset:
     """Load a dataset with the loader named ``kind`` (see :data:`LOADERS`)."""
-    try:
-        loader = LOADERS[kind]
-    except KeyError:
-        raise DataError(f"unknown dataset kind {kind!r}; choose one of {', '.join(LOADERS)}.") from None
-    return loader(root, **options)
+    return LOADERS[check_choice(kind, "dataset kind", LOADERS)](root, **options)

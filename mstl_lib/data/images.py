@@ -18,6 +18,7 @@ from PIL import Image, UnidentifiedImageError
 
 from mstl_lib.errors import DataError, ImageReadError
 from mstl_lib.profiles import INPUT_SIZE
+from mstl_lib.validation import check_integer
 
 IMAGE_EXTENSIONS = frozenset({".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff"})
 """File endings read as images (compared in lower case, so ``.PNG`` counts)."""
@@ -27,8 +28,6 @@ SYSTEM_FILES = frozenset({"thumbs.db", ".ds_store", "desktop.ini", "ehthumbs.db"
 
 MIN_SIDE = 16
 """Images smaller than this on either side hold too little to resize to 75x75."""
-
-"""The paper's input size (section 2.2), also InceptionV3's minimum."""
 
 
 def is_system_file(path) -> bool:
@@ -170,8 +169,7 @@ def to_network_input(image: np.ndarray, size: int = INPUT_SIZE) -> np.ndarray:
         raise DataError(
             f"expected a non-empty uint8 image of shape (H, W) or (H, W, 3), got {image.dtype} {image.shape}."
         )
-    if size < 1:
-        raise DataError(f"size must be a positive number of pixels, got {size}.")
+    size = check_integer(size, "size", minimum=1)
     shrinking = image.shape[0] >= size and image.shape[1] >= size
     interpolation = cv2.INTER_AREA if shrinking else cv2.INTER_CUBIC
     return cv2.resize(image, (size, size), interpolation=interpolation)

@@ -22,6 +22,7 @@ import numpy as np
 from sklearn.model_selection import StratifiedGroupKFold
 
 from mstl_lib.errors import DataError
+from mstl_lib.validation import check_integer, check_seed
 
 
 @dataclass(frozen=True)
@@ -108,6 +109,7 @@ def grouped_split(
         If fractions are invalid or a class has fewer groups than parts.
     """
     labels, groups = _check_inputs(labels, groups)
+    seed = check_seed(seed)
     fractions = np.asarray(fractions, dtype=float)
     if fractions.ndim != 1 or len(fractions) < 2 or np.any(fractions <= 0) or not np.isclose(fractions.sum(), 1.0):
         raise DataError(f"fractions must be two or more positive numbers summing to 1, got {fractions.tolist()}.")
@@ -156,7 +158,8 @@ def cross_validation_folds(
         If ``n_folds < 3`` or a class has fewer groups than ``n_folds``.
     """
     labels, groups = _check_inputs(labels, groups)
-    if int(n_folds) != n_folds or n_folds < 3:
+    seed = check_seed(seed)
+    if check_integer(n_folds, "n_folds") < 3:
         raise DataError(f"nested cross-validation needs at least 3 folds (train/val/test), got {n_folds}.")
     _require_groups_per_class(labels, groups, n_folds, f"{n_folds}-fold cross-validation")
     group_ids = np.unique(groups.astype(str), return_inverse=True)[1]
