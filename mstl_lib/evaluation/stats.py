@@ -38,7 +38,7 @@ import numpy as np
 
 from mstl_lib.errors import DataError
 from mstl_lib.evaluation.metrics import check_predictions, roc_auc
-from mstl_lib.validation import check_choice, check_integer, check_number
+from mstl_lib.validation import as_rng, check_choice, check_integer, check_number
 
 __all__ = [
     "TTestResult",
@@ -326,7 +326,7 @@ def bootstrap_ci(
         raise DataError(f"y_true holds only class {int(y_true[0])}; AUC needs benign and malignant cases.")
     statistic = _auc_rows if metric == "auc" else _accuracy_rows(threshold)
     estimate = float(statistic(y_true, y_score))
-    rng = seed if isinstance(seed, np.random.Generator) else np.random.default_rng(seed)
+    rng = np.random.default_rng() if seed is None else as_rng(seed)
     distribution, low, high = _scipy_bootstrap((y_true, y_score), statistic, n_resamples, confidence_level, method, rng)
     finite = distribution[np.isfinite(distribution)]
     n_skipped = int(distribution.size - finite.size)
