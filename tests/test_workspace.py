@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from mstl_lib.teaching.notebook import profile_with_weights
+from mstl_lib.errors import DataError
+from mstl_lib.teaching.book import find_book_root
+from mstl_lib.teaching.notebook import profile_with_weights, profiles_table, shown_path
 from mstl_lib.teaching.workspace import Workspace, work_folder_name
 
 
@@ -44,3 +46,62 @@ def test_a_half_written_step_is_redone(tmp_path):
     workspace = Workspace("smoke", root=tmp_path / "work", progress=False)
     assert (workspace.synthetic() / "cells" / "hela").is_dir()
     assert not (tmp_path / "work" / "synthetic.partial").exists()
+
+
+def _fake_fold_result(workspace, names, tl="mstl"):
+    """A grid result of fold 0 listing ``names`` as its test images (no training)."""
+    from mstl_lib.outputs import write_json
+    from mstl_lib.training.grid import result_path
+
+    backbone, optimizer = workspace.profile.backbones[0], workspace.profile.optimizers[0]
+    path = result_path(workspace.grid_dir, tl, backbone, optimizer, 0)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    write_json(path, {"tl": tl, "fold": 0, "test_images": names})
+
+
+def test_fold_test_set_rebuilds_the_images_a_fold_was_tested_on(tmp_path):
+    workspace = Workspace("smoke", root=tmp_path / "work", progress=False)
+    names = ["malignant/malignant (2).png", "benign/benign (3).png", "benign/benign (1).png"]
+    _fake_fold_result(workspace, names)
+    images, labels, paths = workspace.fold_test_set(0, tl="mstl")
+    root = workspace.ultrasound_root()
+    assert [p.relative_to(root).as_posix() for p in paths] == names
+    assert labels.tolist() == [1, 0, 0]
+    assert images.shape == (3, workspace.profile.image_size, workspace.profile.image_size, 3)
+    assert images.dtype.name == "uint8"
+
+
+def test_fold_test_set_says_what_is_missing(tmp_path):
+    workspace = Workspace("smoke", root=tmp_path / "work", progress=False)
+    with pytest.raises(DataError, match=r"ws.run_grid\(\)"):
+        workspace.fold_test_set(0)
+    _fake_fold_result(workspace, ["benign/no such image.png"])
+    with pytest.raises(DataError, match="not in the dataset"):
+        workspace.fold_test_set(0)
+
+
+def test_the_work_folder_is_shown_relative_to_the_book_the_current_folder_or_home(tmp_path, monkeypatch):
+    root = find_book_root()
+    monkeypatch.chdir(root / "notebooks")
+    assert shown_path(root / "_build" / "work" / "smoke") == "_build/work/smoke"
+    monkeypatch.chdir(tmp_path)
+    assert shown_path(tmp_path / "work" / "lab") == "work/lab"
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))
+    (tmp_path / "home" / "mstl_work").mkdir(parents=True)
+    monkeypatch.chdir(tmp_path / "home" / "mstl_work")
+    assert shown_path("~/mstl_work") == "."
+    (tmp_path / "elsewhere").mkdir()
+    monkeypatch.chdir(tmp_path / "elsewhere")
+    assert shown_path(tmp_path / "home" / "mstl_work" / "smoke") == "~/mstl_work/smoke"
+    outside = root.anchor + "opt/elsewhere"
+    assert shown_path(outside) == outside
+
+
+def test_profiles_table_has_one_column_per_profile():
+    from mstl_lib.profiles import PROFILES
+
+    table = profiles_table()
+    assert list(table.columns) == list(PROFILES)
+    assert table.loc["folds", "paper"] == PROFILES["paper"].folds
+    assert table.loc["initial weights", "paper"] == "imagenet"
+    assert all(isinstance(value, str) for value in table.loc["backbones"])

@@ -39,6 +39,9 @@ from mstl_lib.quiet import FRAMEWORK_NOISE, noise_pattern, quiet_environment, re
 
 BOOK_FILES = ("_config.yml", "_toc.yml", "references.bib")
 BOOK_DIRS = ("book",)
+LIBRARY_DIR = "mstl_lib"
+"""The library's source, staged beside the notebooks so that a lesson can show a function as it runs
+(``{literalinclude} ../mstl_lib/models/features.py`` with ``:pyobject: grad_cam``)."""
 SOLUTION_TAG = "solution"
 INJECTED_TAG = "injected-parameters"
 CELL_TIMEOUTS = {"smoke": 300, "lab": 1800, "paper": 24 * 3600}
@@ -573,13 +576,13 @@ def strip_framework_noise(outputs: list) -> list:
 
 
 def stage_sources(root: Path, stage: Path) -> None:
-    """Copy the prose, configuration and bibliography next to the executed notebooks."""
+    """Copy the prose, configuration, bibliography and library source next to the executed notebooks."""
     for name in BOOK_FILES:
         shutil.copy2(root / name, stage / name)
-    for name in BOOK_DIRS:
+    for name in (*BOOK_DIRS, LIBRARY_DIR):
         if (stage / name).exists():
             shutil.rmtree(stage / name)
-        shutil.copytree(root / name, stage / name)
+        shutil.copytree(root / name, stage / name, ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
 
 
 def build_html(stage: Path, out_root: Path, *, warnings_as_errors: bool = True) -> Path:

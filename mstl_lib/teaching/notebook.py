@@ -1,9 +1,10 @@
-"""What every lesson notebook does first: quiet logs, print versions, open the workspace."""
+"""What every lesson notebook does first (quiet logs, print versions, open the workspace), and what lessons share."""
 
 from __future__ import annotations
 
 import logging
 import warnings
+from pathlib import Path
 
 from mstl_lib.profiles import PROFILES
 from mstl_lib.quiet import quiet_this_process
@@ -14,12 +15,16 @@ def setup_notebook(
     profile: str = "smoke",
     work_dir=None,
     seed: int = 0,
-    *,
     progress: bool = True,
     weights: str | None = "profile",
-    **data_options,
+    ultrasound_dir=None,
+    ultrasound_kind: str | None = "busi",
+    cells_dir=None,
 ) -> Workspace:
     """Prepare a lesson: quiet TensorFlow, fix the seed, print versions and profile.
+
+    The arguments are the lesson's parameters cell, in its order, so a lesson
+    passes them positionally.
 
     Parameters
     ----------
@@ -35,8 +40,8 @@ def setup_notebook(
         Initial weights of the backbones; ``"profile"`` keeps the profile's
         (``smoke`` and ``lab``: the generic fractal stage, made locally, so that they run offline; ``paper``:
         ImageNet). ``"imagenet"`` needs Keras' cache or an internet connection.
-    **data_options
-        ``cells_dir``, ``ultrasound_dir``, ``ultrasound_kind`` for real data.
+    ultrasound_dir, ultrasound_kind, cells_dir
+        Real data (see :class:`~mstl_lib.teaching.workspace.Workspace`); None: synthetic.
 
     Returns
     -------
@@ -65,7 +70,7 @@ def setup_notebook(
         root=work_dir,
         seed=seed,
         progress=progress,
-        **{k: v for k, v in data_options.items() if v is not None},
+        **_given(ultrasound_dir=ultrasound_dir, ultrasound_kind=ultrasound_kind, cells_dir=cells_dir),
     )
     versions = library_versions()
     print(
@@ -73,33 +78,53 @@ def setup_notebook(
         f"Python {versions['python']}"
     )
     print(f"Profile '{workspace.profile.name}': {PROFILES[workspace.profile.name].description}")
-    print(f"Work folder: {_shown_path(workspace.root)}")
+    print(f"Work folder: {shown_path(workspace.root)}")
     return workspace
 
 
-def _shown_path(path) -> str:
-    """A folder as a reader should see it: relative to the book or to ``~``, never the machine's absolute path."""
-    from pathlib import Path
+def _given(**options) -> dict:
+    """The options that are set (not None): the others keep the workspace's defaults."""
+    return {name: value for name, value in options.items() if value is not None}
 
-    path = Path(path).resolve()
-    for base, prefix in ((Path(__file__).resolve().parents[1], ""), (Path.home().resolve(), "~/")):
-        try:
+
+def shown_path(path) -> str:
+    """A folder as a reader should see it, not the build machine's absolute path.
+
+    Relative to the book's root (``_build/work/smoke``) when it lies in the
+    book found from the current folder, else relative to the current folder
+    when it lies inside it, else under the home folder as ``~/...``, else
+    the absolute path.
+    """
+    from mstl_lib.errors import DataError
+    from mstl_lib.teaching.book import find_book_root
+
+    path = Path(path).expanduser().resolve()
+    here = Path.cwd().resolve()
+    try:
+        bases = [(find_book_root(here), "")]
+    except DataError:
+        bases = []
+    if here != Path(here.anchor):  # every path lies in the file system's root: not a useful base
+        bases.append((here, ""))
+    bases.append((Path.home().resolve(), "~/"))
+    for base, prefix in bases:
+        if path == base:
+            return prefix.rstrip("/") or "."
+        if path.is_relative_to(base):
             return prefix + path.relative_to(base).as_posix()
-        except ValueError:
-            continue
-    return f"{path.name} (set by the work_dir parameter or $MSTL_WORK_DIR)"
+    return str(path)
 
 
 def profile_with_weights(profile, weights: str | None = "profile"):
-    """The profile, with its initial weights replaced unless ``weights`` is ``"profile"``."""
+    """The profile, with its initial weights replaced by ``weights`` (resolved by
+    :func:`mstl_lib.profiles.resolve_weights`) where they differ."""
     from dataclasses import replace
 
-    from mstl_lib.profiles import get_profile
+    from mstl_lib.profiles import get_profile, resolve_weights
 
     profile = get_profile(profile)
-    if weights == "profile":
-        return profile
-    return replace(profile, weights=None if weights in (None, "none", "None") else weights)
+    weights = resolve_weights(profile, weights)
+    return profile if weights == profile.weights else replace(profile, weights=weights)
 
 
 WEIGHT_NAMES = {"fractaldb": "generic fractal pretraining", "imagenet": "ImageNet"}
@@ -114,3 +139,45 @@ def profile_caption(workspace: Workspace) -> str:
         f"starting weights: {WEIGHT_NAMES.get(p.weights, p.weights) if p.weights else 'random'}), "
         f"seed {workspace.seed}, {data}."
     )
+
+
+def glue_text(**values) -> None:
+    """Hand each value to the prose of the page (``{glue:text}`name```), as text.
+
+    Only the book's build reads them (with MyST-NB, which the book needs); in
+    a kernel without MyST-NB, such as Colab's, this does nothing.
+    """
+    try:
+        from myst_nb import glue
+    except ImportError:
+        return
+    for name, value in values.items():
+        glue(name, value if isinstance(value, str) else str(value), display=False)
+
+
+PROFILE_FIELDS = {
+    "description": "what it is for",
+    "cell_frames_per_class": "cell frames per line",
+    "patches_per_class": "patches per line",
+    "ultrasound_per_class": "ultrasound images per class",
+    "epochs_stage1": "epochs, stage 1",
+    "epochs_stage2": "epochs, stage 2",
+    "folds": "folds",
+    "weights": "initial weights",
+    "backbones": "backbones",
+    "optimizers": "optimizers",
+}
+"""The settings :func:`profiles_table` shows, with their labels."""
+
+
+def profiles_table():
+    """The profiles side by side (a pandas DataFrame): one column per profile, one row per setting."""
+    import pandas as pd
+
+    table = pd.DataFrame(
+        {name: {label: getattr(p, field) for field, label in PROFILE_FIELDS.items()} for name, p in PROFILES.items()}
+    )
+    table.loc["initial weights"] = table.loc["initial weights"].fillna("random (no download needed)")
+    for row in ("backbones", "optimizers"):
+        table.loc[row] = table.loc[row].map(", ".join)
+    return table

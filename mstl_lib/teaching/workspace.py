@@ -136,8 +136,7 @@ class Workspace:
 
         from mstl_lib.training.stages import run_stage1, stage1_run_dir
 
-        backbone = backbone or self.profile.backbones[0]
-        optimizer = optimizer or self.profile.optimizers[0]
+        backbone, optimizer = self._configuration(backbone, optimizer)
         summary = stage1_run_dir(self.stage1_dir, backbone, optimizer) / "stage1.json"
         if summary.is_file():
             return json.loads(summary.read_text())
@@ -150,6 +149,28 @@ class Workspace:
             seed=self.seed,
             verbose=0,
         )
+
+    def stage1_model(self, backbone: str | None = None, optimizer: str | None = None):
+        """The trained stage-1 Keras model of (backbone, optimizer) (section 2.3), trained on first use."""
+        from mstl_lib.models.networks import load_model
+        from mstl_lib.training.stages import stage1_model_path
+
+        backbone, optimizer = self._configuration(backbone, optimizer)
+        self.train_stage1(backbone, optimizer)
+        return load_model(stage1_model_path(self.stage1_dir, backbone, optimizer), compile=False)
+
+    def stage1_history(self, backbone: str | None = None, optimizer: str | None = None):
+        """The learning curves of one stage-1 run (``{column: [one value per epoch]}``), trained on first use."""
+        from mstl_lib.training.fit import read_history
+        from mstl_lib.training.stages import stage1_run_dir
+
+        backbone, optimizer = self._configuration(backbone, optimizer)
+        self.train_stage1(backbone, optimizer)
+        return read_history(stage1_run_dir(self.stage1_dir, backbone, optimizer) / "history.csv")
+
+    def _configuration(self, backbone: str | None, optimizer: str | None) -> tuple[str, str]:
+        """(backbone, optimizer), the profile's first of each where not given."""
+        return backbone or self.profile.backbones[0], optimizer or self.profile.optimizers[0]
 
     def generic_weights(self, backbone: str | None = None):
         """The generic stage's backbone weights (a file in Keras' cache), trained on first use."""
@@ -191,3 +212,82 @@ class Workspace:
             progress=self.progress,
             **options,
         )
+
+    def fold_result(self, tl: str, fold: int = 0, *, backbone: str | None = None, optimizer: str | None = None) -> dict:
+        """The saved result of one grid run (arm ``tl``, backbone, optimizer, fold) of :meth:`run_grid`.
+
+        ``backbone`` and ``optimizer`` default to the profile's first; the
+        baseline arm has its own fixed configuration.
+
+        Raises
+        ------
+        DataError
+            That run has no result yet.
+        """
+        import json
+
+        from mstl_lib.errors import DataError
+        from mstl_lib.training.grid import BASELINE_CONFIG, result_path
+
+        backbone, optimizer = BASELINE_CONFIG if tl == "baseline" else self._configuration(backbone, optimizer)
+        path = result_path(self.grid_dir, tl, backbone, optimizer, fold)
+        if not path.is_file():
+            raise DataError(
+                f"{path}: no result of {tl} {backbone} {optimizer} fold {fold}. Fix: run ws.run_grid() first."
+            )
+        return json.loads(path.read_text())
+
+    def fold_model(self, tl: str, fold: int = 0, *, backbone: str | None = None, optimizer: str | None = None):
+        """The trained Keras model of one grid run, rebuilt from its best weights (a network arm)."""
+        from mstl_lib.training.grid import load_fold_model
+
+        backbone, optimizer = self._configuration(backbone, optimizer)
+        return load_fold_model(
+            self.grid_dir,
+            tl,
+            backbone,
+            optimizer,
+            fold,
+            stage1_dir=self.stage1_dir,
+            image_size=self.profile.image_size,
+        )
+
+    def fold_test_set(
+        self, fold: int = 0, *, tl: str = "mstl", backbone: str | None = None, optimizer: str | None = None
+    ):
+        """The test images of one fold of the grid, at the networks' input size.
+
+        The images are those the run's result lists (``test_images``, relative
+        to the dataset's folder), in its order, so they line up with the
+        result's ``y_true`` and ``y_score``. Every arm of a fold is tested on
+        the same images (section 2.2): ``tl`` only says whose result to read.
+
+        Returns
+        -------
+        images : numpy.ndarray
+            ``uint8`` (N, size, size, 3).
+        labels : numpy.ndarray
+            ``int64`` (N,), 1 for malignant.
+        paths : list of pathlib.Path
+            The image files.
+
+        Raises
+        ------
+        DataError
+            The run has no result, or the dataset lacks one of its test images
+            (the data changed since the grid ran).
+        """
+        from mstl_lib.errors import DataError
+
+        names = self.fold_result(tl, fold, backbone=backbone, optimizer=optimizer)["test_images"]
+        dataset, _ = self.ultrasound()
+        index = {p.relative_to(dataset.root).as_posix(): i for i, p in enumerate(dataset.paths)}
+        missing = [name for name in names if Path(name).as_posix() not in index]
+        if missing:
+            raise DataError(
+                f"{dataset.root}: {len(missing)} test image(s) of fold {fold} are not in the dataset (first: "
+                f"{missing[0]}). Fix: the data changed since the grid ran; run the grid again in a new work folder."
+            )
+        test = dataset.subset([index[Path(name).as_posix()] for name in names])
+        images, labels = test.load_arrays(size=self.profile.image_size, progress=False)
+        return images, labels, test.paths
