@@ -128,3 +128,20 @@ def test_frame_statistics_sees_the_spindles(raw_frames):
     assert len(table) == 12 and (table["cells"] > 0).all()
     elongation = table.groupby("line")["median elongation"].mean()
     assert elongation["h1299"] > elongation["hela"] > elongation["mcf7"]
+
+
+def test_lesson_helpers_summarise_the_split_and_pick_patches(raw_frames, tmp_path):
+    from mstl_lib.data.patches import most_elongated_patch, patch_examples, split_summary
+
+    out = tmp_path / "p"
+    build_patch_dataset(raw_frames, out, per_class=12, progress=False)
+    summary = split_summary(out)
+    assert list(summary.index) == ["h1299", "hela", "mcf7"]
+    assert (summary[["train", "val", "test"]].sum(axis=1) == 12).all() and (summary.frames == 4).all()
+    assert all("7:2:1" in verdict for verdict in summary.verdict)
+    row = most_elongated_patch(out)
+    ratios = [max(int(r["w"]), int(r["h"])) / min(int(r["w"]), int(r["h"])) for r in _rows(out)]
+    assert row.elongation == pytest.approx(max(ratios))
+    images, titles = patch_examples(out, per_class=2)
+    assert titles == ["h1299", "h1299", "hela", "hela", "mcf7", "mcf7"]
+    assert all(image.ndim == 3 and image.dtype == np.uint8 for image in images)
