@@ -47,3 +47,17 @@ def test_toc_lists_every_notebook():
     toc = (root / "_toc.yml").read_text()
     for path in NOTEBOOKS:
         assert f"notebooks/{path.stem}" in toc
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
+def test_imports_are_in_the_setup_cell(path):
+    """A lesson imports everything in one place: the cell that calls setup_notebook (the install cell aside)."""
+    notebook = nbformat.read(path, as_version=4)
+    code = [c for c in notebook.cells if c.cell_type == "code" and "find_spec" not in c.source]
+    setup = [c for c in code if "setup_notebook(" in c.source]
+    assert len(setup) == 1, f"{path.name}: one Setup cell calls setup_notebook"
+    for cell in code:
+        if cell is setup[0]:
+            continue
+        imports = [n for n in ast.walk(ast.parse(cell.source)) if isinstance(n, (ast.Import, ast.ImportFrom))]
+        assert not imports, f"{path.name}: an import outside the Setup cell: {cell.source.splitlines()[0]!r}"
