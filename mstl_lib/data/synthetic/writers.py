@@ -62,6 +62,24 @@ def _progress(total: int, progress: bool, desc: str):
     return tqdm(total=total, disable=not progress, desc=desc, unit="img")
 
 
+def _write_classes(out: Path, classes, stream: tuple[int, int], count: int, bar: tuple[bool, str], draw) -> dict:
+    """Write images ``1..count`` of every class as ``out/<class>/<name>``.
+
+    Image ``k`` of class ``c`` is drawn by ``draw(c, rng, k)`` from its own
+    random stream (``stream`` = (seed, kind)) and returns ``(name, image,
+    extra)``; the result maps ``"<class>/<name>"`` to each ``extra``.
+    """
+    extras = {}
+    with _progress(count * len(classes), *bar) as shown:
+        for class_index, label in enumerate(classes):
+            for index in range(count):
+                name, image, extra = draw(label, _image_rng(*stream, class_index, index), index + 1)
+                write_image(out / label / name, image)
+                extras[f"{label}/{name}"] = extra
+                shown.update(1)
+    return extras
+
+
 def cell_frame_name(cell_line: str, number: int) -> str:
     """File name of frame ``number`` (from 1) of a cell line, e.g. ``hela_0001.png``."""
     return f"{_check_cell_line(cell_line)}_{int(number):04d}.png"
@@ -119,18 +137,12 @@ def write_cell_frames(
     seed = check_seed(seed)
     size = _check_frame_size(size)
     out = prepare_output_dir(out_dir, overwrite=overwrite)
-    truth: dict[str, list[list[int]]] = {}
-    with _progress(count * len(CELL_LINES), progress, "cell frames") as bar:
-        for class_index, line in enumerate(CELL_LINES):
-            folder = out / line
-            folder.mkdir()
-            for index in range(count):
-                rng = _image_rng(seed, _KIND_CELLS, class_index, index)
-                frame, boxes = make_cell_frame(line, rng, size=size)
-                name = cell_frame_name(line, index + 1)
-                write_image(folder / name, frame)
-                truth[f"{line}/{name}"] = [list(b) for b in boxes]
-                bar.update(1)
+
+    def draw(line, rng, number):
+        frame, boxes = make_cell_frame(line, rng, size=size)
+        return cell_frame_name(line, number), frame, [list(b) for b in boxes]
+
+    truth = _write_classes(out, CELL_LINES, (seed, _KIND_CELLS), count, (progress, "cell frames"), draw)
     record = _record(
         "write_cell_frames",
         seed,
@@ -163,25 +175,19 @@ def write_ultrasound_set(
 
     Parameters
     ----------
-    out_dir : path-like
-        Folder to create; it must not hold files unless ``overwrite``.
     per_class : int
         Images per class (positive).
-    seed : int, optional
-        Non-negative seed; default 0.
     size : int, optional
         Side of the square images (default 128).
     difficulty : float, optional
         In [0, 1]; see :func:`make_ultrasound_image` (default 0.5).
-    overwrite : bool, optional
-        Replace the contents of a non-empty ``out_dir`` (default False: refuse).
-    progress : bool, optional
-        Show a progress bar over images (default True).
+    out_dir, seed, overwrite, progress
+        As in :func:`write_cell_frames`.
 
     Returns
     -------
     pathlib.Path
-        ``out_dir``.
+        ``out_dir``, holding ``benign/``, ``malignant/`` and ``synthetic.json``.
 
     Raises
     ------
@@ -195,15 +201,12 @@ def write_ultrasound_set(
     size = check_integer(size, "size", minimum=MIN_ULTRASOUND_SIZE)
     difficulty = _check_difficulty(difficulty)
     out = prepare_output_dir(out_dir, overwrite=overwrite)
-    with _progress(count * len(ULTRASOUND_CLASSES), progress, "ultrasound") as bar:
-        for class_index, label in enumerate(ULTRASOUND_CLASSES):
-            folder = out / label
-            folder.mkdir()
-            for index in range(count):
-                rng = _image_rng(seed, _KIND_ULTRASOUND, class_index, index)
-                image = make_ultrasound_image(label, rng, size=size, difficulty=difficulty)
-                write_image(folder / ultrasound_name(label, index + 1), image)
-                bar.update(1)
+
+    def draw(label, rng, number):
+        image = make_ultrasound_image(label, rng, size=size, difficulty=difficulty)
+        return ultrasound_name(label, number), image, None
+
+    _write_classes(out, ULTRASOUND_CLASSES, (seed, _KIND_ULTRASOUND), count, (progress, "ultrasound"), draw)
     record = _record(
         "write_ultrasound_set",
         seed,
