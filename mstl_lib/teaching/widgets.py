@@ -35,6 +35,7 @@ import io
 import numpy as np
 
 from mstl_lib.errors import DataError
+from mstl_lib.validation import check_integer, check_number
 
 __all__ = [
     "draw_segmentation",
@@ -85,10 +86,15 @@ def _explorer_output(controls: dict, show):
 # --------------------------------------------------------------------------- segmentation
 
 
-def _segment_keywords() -> set[str]:
+def _check_segment_keywords(keywords: dict) -> None:
+    """Refuse keywords that :func:`~mstl_lib.data.segmentation.segment_frame` does not take."""
     from mstl_lib.data.segmentation import segment_frame
 
-    return {name for name in inspect.signature(segment_frame).parameters if name != "frame"}
+    known = {name for name in inspect.signature(segment_frame).parameters if name != "frame"}
+    unknown = set(keywords) - known
+    if unknown or "return_intermediates" in keywords:
+        shown = ", ".join(sorted(unknown or {"return_intermediates"}))
+        raise DataError(f"unknown segment_frame keyword(s): {shown}.")
 
 
 def draw_segmentation(
@@ -128,9 +134,7 @@ def draw_segmentation(
     from mstl_lib.visualize.common import new_figure
     from mstl_lib.visualize.images import draw_segmentation_panels
 
-    unknown = set(segment_kwargs) - _segment_keywords()
-    if unknown or "return_intermediates" in segment_kwargs:
-        raise DataError(f"unknown segment_frame keyword(s): {', '.join(sorted(unknown or {'return_intermediates'}))}.")
+    _check_segment_keywords(segment_kwargs)
     seg = segment_frame(
         frame,
         block_size=block_size,
@@ -188,65 +192,12 @@ def segmentation_explorer(frame, **defaults):
     """
     import ipywidgets as widgets
 
-    from mstl_lib.data.segmentation import PAPER_MIN_BOX_SUM, to_gray8
+    from mstl_lib.data.segmentation import to_gray8
 
     gray = to_gray8(frame)  # validates the frame (DataError)
-    unknown = set(defaults) - _segment_keywords()
-    if unknown or "return_intermediates" in defaults:
-        raise DataError(f"unknown segment_frame keyword(s): {', '.join(sorted(unknown or {'return_intermediates'}))}.")
-    block_size = defaults.pop("block_size", 51)
-    offset = defaults.pop("offset", None)
-    min_box_sum = defaults.pop("min_box_sum", PAPER_MIN_BOX_SUM)
-    if (
-        isinstance(block_size, bool)
-        or not isinstance(block_size, (int, np.integer))
-        or block_size < 3
-        or block_size % 2 == 0
-    ):
-        raise DataError(f"block_size must be an odd integer >= 3, got {block_size!r}.")
-    if offset is not None and (not isinstance(offset, (int, float, np.number)) or offset < 0):
-        raise DataError(f"offset must be None (automatic) or a number >= 0, got {offset!r}.")
-    if isinstance(min_box_sum, bool) or not isinstance(min_box_sum, (int, np.integer)) or min_box_sum < 0:
-        raise DataError(f"min_box_sum must be an integer >= 0, got {min_box_sum!r}.")
-
-    largest = min(gray.shape) if min(gray.shape) % 2 else min(gray.shape) - 1
-    block_max = max(int(block_size), min(301, max(3, largest)))
-    style = {"description_width": "initial"}
-    layout = widgets.Layout(width="340px")
-    controls = {
-        "block_size": widgets.IntSlider(
-            value=int(block_size),
-            min=3,
-            max=block_max,
-            step=2,
-            description="block size (px, odd)",
-            continuous_update=False,
-            style=style,
-            layout=layout,
-        ),
-        "auto_offset": widgets.Checkbox(value=offset is None, description="automatic offset", indent=False),
-        "offset": widgets.FloatSlider(
-            value=float(offset) if offset is not None else 5.0,
-            min=0.0,
-            max=max(40.0, float(offset or 0)),
-            step=0.5,
-            description="offset C",
-            disabled=offset is None,
-            continuous_update=False,
-            style=style,
-            layout=layout,
-        ),
-        "min_box_sum": widgets.IntSlider(
-            value=int(min_box_sum),
-            min=0,
-            max=max(400, int(min_box_sum)),
-            step=5,
-            description="keep w + h >= (px)",
-            continuous_update=False,
-            style=style,
-            layout=layout,
-        ),
-    }
+    _check_segment_keywords(defaults)
+    block_size, offset, min_box_sum = _explorer_start(defaults)
+    controls = _segmentation_controls(min(gray.shape), block_size, offset, min_box_sum)
 
     def _toggle(change):
         controls["offset"].disabled = bool(change["new"])
@@ -279,6 +230,51 @@ def segmentation_explorer(frame, **defaults):
     box.controls = controls
     box.output = output
     return box
+
+
+def _explorer_start(defaults: dict) -> tuple[int, float | None, int]:
+    """The explorer's starting block size, offset and debris cut-off, checked; removed from ``defaults``."""
+    from mstl_lib.data.segmentation import PAPER_MIN_BOX_SUM
+
+    block_size = check_integer(defaults.pop("block_size", 51), "block_size", minimum=3)
+    if block_size % 2 == 0:
+        raise DataError(f"block_size must be an odd integer >= 3, got {block_size!r}.")
+    offset = defaults.pop("offset", None)
+    if offset is not None:
+        offset = check_number(offset, "offset (None for automatic)", minimum=0)
+    min_box_sum = check_integer(defaults.pop("min_box_sum", PAPER_MIN_BOX_SUM), "min_box_sum", minimum=0)
+    return block_size, offset, min_box_sum
+
+
+def _segmentation_controls(shortest_side: int, block_size: int, offset, min_box_sum: int) -> dict:
+    """Sliders for block size (odd), offset C (with "automatic") and the w + h cut-off."""
+    import ipywidgets as widgets
+
+    largest = shortest_side if shortest_side % 2 else shortest_side - 1
+    common = dict(continuous_update=False, style={"description_width": "initial"}, layout=widgets.Layout(width="340px"))
+    return {
+        "block_size": widgets.IntSlider(
+            value=block_size,
+            min=3,
+            max=max(block_size, min(301, max(3, largest))),
+            step=2,
+            description="block size (px, odd)",
+            **common,
+        ),
+        "auto_offset": widgets.Checkbox(value=offset is None, description="automatic offset", indent=False),
+        "offset": widgets.FloatSlider(
+            value=float(offset) if offset is not None else 5.0,
+            min=0.0,
+            max=max(40.0, float(offset or 0)),
+            step=0.5,
+            description="offset C",
+            disabled=offset is None,
+            **common,
+        ),
+        "min_box_sum": widgets.IntSlider(
+            value=min_box_sum, min=0, max=max(400, min_box_sum), step=5, description="keep w + h >= (px)", **common
+        ),
+    }
 
 
 # --------------------------------------------------------------------------- feature maps
