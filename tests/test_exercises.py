@@ -41,7 +41,7 @@ def test_scalar_and_tuple_checks():
     assert not evaluate("one_error", 1.0, fold_size=40)[0]
     assert evaluate("split_721", (14280, 4080, 2040))[0]
     assert not evaluate("split_721", (14280, 3060, 3060))[0]
-    assert evaluate("nested_shares", (0.6, 0.2, 0.2), n_folds=5)[0]
+    assert evaluate("fold_shares", (0.6, 0.2, 0.2), n_folds=5)[0]
     assert evaluate(
         "cheaper_classifier", "B", matrices={"A": {"fn": 4, "fp": 1}, "B": {"fn": 1, "fp": 10}}, cost_fn=20, cost_fp=1
     )[0]
@@ -75,7 +75,7 @@ def test_every_check_is_listed():
         "cheaper_classifier",
         "split_721",
         "cell_boxes",
-        "nested_shares",
+        "fold_shares",
         "grouped_split",
         "last_map_size",
         "grad_cam",

@@ -19,7 +19,7 @@ The checks, by lesson:
   cost less when a missed cancer costs more than a needless biopsy);
 * lesson 2: ``split_721`` (7:2:1 of the paper's 20,400 patches),
   ``cell_boxes`` (bounding boxes with width + height >= 100 from a mask);
-* lesson 4: ``nested_shares`` (training / validation / test shares of nested
+* lesson 4: ``fold_shares`` (training / validation / test shares of the
   cross-validation), ``grouped_split`` (a split that keeps every group on one
   side);
 * lesson 3: ``stage1_model`` (the stage-1 network written with Keras);
@@ -90,7 +90,7 @@ def _ref_cell_boxes(segmentation) -> set:
     return {box.as_tuple() for box in segmentation.boxes}
 
 
-def _ref_nested_shares(n_folds: int = 5) -> tuple:
+def _ref_fold_shares(n_folds: int = 5) -> tuple:
     test = 1 / n_folds
     val = (1 - test) / (n_folds - 1)
     return (1 - test - val, val, test)
@@ -261,7 +261,7 @@ CHECKS: dict[str, tuple[Callable, Callable, str]] = {
     "cheaper_classifier": (_ref_cheaper_classifier, _cmp_choice, "the cheaper classifier"),
     "split_721": (_ref_split_721, _cmp_tuple, "the 7:2:1 split"),
     "cell_boxes": (_ref_cell_boxes, _cmp_boxes, "the kept boxes"),
-    "nested_shares": (_ref_nested_shares, _cmp_tuple, "the nested shares"),
+    "fold_shares": (_ref_fold_shares, _cmp_tuple, "the shares of each fold"),
     "grouped_split": (lambda **_: None, _cmp_grouped_split, "the grouped split"),
     "last_map_size": (_ref_last_map_size, _cmp_scalar, "the side of the last feature map"),
     "grad_cam": (_ref_grad_cam, _cmp_grad_cam, "your Grad-CAM"),
