@@ -167,7 +167,8 @@ def stage1_throughput(backbone: str, mixed_precision: bool, jit_compile: bool, s
     from common import epoch_timer
 
     from mstl_lib.models.networks import build_stage1_model
-    from mstl_lib.training.fit import MIXED_PRECISION_POLICY, _global_policy, with_dtype_policy
+    from mstl_lib.training.fit import MIXED_PRECISION_POLICY, with_dtype_policy
+    from mstl_lib.training.fit import dtype_policy_scope as _global_policy
     from mstl_lib.training.optimizers import make_optimizer
 
     policy = MIXED_PRECISION_POLICY if mixed_precision else "float32"

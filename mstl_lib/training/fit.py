@@ -90,7 +90,7 @@ MIXED_PRECISION_POLICY = "mixed_float16"
 
 
 @contextmanager
-def _global_policy(name: str):
+def dtype_policy_scope(name: str):
     """Keras' global dtype policy set to ``name`` inside the block, the previous one restored after it."""
     previous = keras.mixed_precision.global_policy()
     keras.mixed_precision.set_global_policy(name)
@@ -421,7 +421,7 @@ def _compiled_model(build, strategy, policy: str, *, bn_momentum, new_optimizer,
     """
     from mstl_lib.models.networks import set_batchnorm_momentum
 
-    with strategy.scope(), _global_policy(policy):
+    with strategy.scope(), dtype_policy_scope(policy):
         model = with_dtype_policy(build(), policy)
         if bn_momentum is not None:
             set_batchnorm_momentum(model, bn_momentum)
