@@ -51,7 +51,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from common import check, fmt, machine_info, quiet_tensorflow  # noqa: E402
+from common import check, fmt, machine_info, nvidia_smi, quiet_tensorflow  # noqa: E402
 
 # The paper's sizes (Ayana et al. 2022, sections 2.1-2.3; mstl_lib.profiles "paper").
 STAGE1_TRAIN, STAGE1_VAL = 14280, 4080  # 20,400 patches split 7:2:1
@@ -77,20 +77,10 @@ def gpu_description() -> dict:
     """The card(s) by nvidia-smi and TensorFlow's view: names, driver, memory, versions."""
     import tensorflow as tf
 
-    cards = []
-    try:
-        out = subprocess.run(
-            ["nvidia-smi", "--query-gpu=name,driver_version,memory.total", "--format=csv,noheader"],
-            capture_output=True,
-            text=True,
-            timeout=20,
-        )
-        if out.returncode == 0:
-            for line in out.stdout.strip().splitlines():
-                name, driver, memory = [part.strip() for part in line.split(",")]
-                cards.append({"name": name, "driver": driver, "memory": memory})
-    except (OSError, subprocess.SubprocessError):
-        pass
+    cards = [
+        {"name": name, "driver": driver, "memory": memory}
+        for name, driver, memory in nvidia_smi("name,driver_version,memory.total")
+    ]
     build = dict(tf.sysconfig.get_build_info())
     return {
         "cards": cards,

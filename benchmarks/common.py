@@ -183,11 +183,11 @@ def _cpu_model() -> str:
     return platform.processor() or platform.machine()
 
 
-def _gpus() -> list[str]:
-    """GPUs visible to the NVIDIA driver (empty when there is none or no driver)."""
+def nvidia_smi(fields: str) -> list[list[str]]:
+    """``nvidia-smi --query-gpu=FIELDS`` as one list of values per card; empty without a driver or a GPU."""
     try:
         out = subprocess.run(
-            ["nvidia-smi", "--query-gpu=name,memory.total", "--format=csv,noheader"],
+            ["nvidia-smi", f"--query-gpu={fields}", "--format=csv,noheader"],
             capture_output=True,
             text=True,
             timeout=20,
@@ -196,7 +196,12 @@ def _gpus() -> list[str]:
         return []
     if out.returncode != 0:
         return []
-    return [line.strip() for line in out.stdout.splitlines() if line.strip()]
+    return [[part.strip() for part in line.split(",")] for line in out.stdout.splitlines() if line.strip()]
+
+
+def _gpus() -> list[str]:
+    """GPUs visible to the NVIDIA driver (empty when there is none or no driver)."""
+    return [", ".join(card) for card in nvidia_smi("name,memory.total")]
 
 
 def machine_info() -> dict:

@@ -239,4 +239,3 @@ def resolve_weights(profile: Profile | str, weights=PROFILE_WEIGHTS):
     if weights is None or (isinstance(weights, str) and weights in NO_WEIGHTS):
         return None
     return weights
-
