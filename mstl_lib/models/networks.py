@@ -195,7 +195,7 @@ def build_backbone(backbone: str, weights=None, image_size=INPUT_SIZE) -> keras.
         ``Model.load_weights``: a legacy ``.h5`` such as Keras' ImageNet
         ``*_notop.h5`` (ResNet50, InceptionV3), or a ``.weights.h5`` saved with
         ``build_backbone(...).save_weights``.
-    image_size : int or tuple, default 75
+    image_size : int or tuple, default INPUT_SIZE (75)
         Side of the square input, or ``(height, width)`` /
         ``(height, width, 3)``; at least :data:`MIN_IMAGE_SIZE`.
 
@@ -317,7 +317,7 @@ def build_stage1_model(backbone: str, n_classes: int = 3, weights=None, image_si
         Number of cancer cell lines (paper: 3).
     weights : "imagenet", None, or path-like, default None
         See :func:`build_backbone`. The paper uses ``"imagenet"``.
-    image_size : int or tuple, default 75
+    image_size : int or tuple, default INPUT_SIZE (75)
         See :func:`build_backbone`.
 
     Returns
@@ -443,7 +443,7 @@ def build_ctl_model(
     weights : "imagenet", None, or path-like, default None
         See :func:`build_backbone`. The paper uses ``"imagenet"``; the default
         is None so that nothing downloads unless asked.
-    image_size : int or tuple, default 75
+    image_size : int or tuple, default INPUT_SIZE (75)
         See :func:`build_backbone`.
     hidden_units : sequence of int, default (256, 128, 64)
         As in :func:`build_stage2_model`.

@@ -21,6 +21,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from mstl_lib.errors import DataError
+from mstl_lib.profiles import INPUT_SIZE
 from mstl_lib.validation import as_rng, check_integer, check_number, check_seed
 
 _KIND_FRACTALS = 2  # keeps these random streams apart from cells (0) and ultrasound (1)
@@ -221,7 +222,7 @@ def _colour(rng) -> np.ndarray:
 def render_fractal(
     system: IFSystem,
     *,
-    size: int = 75,
+    size: int = INPUT_SIZE,
     rng: np.random.Generator | int = 0,
     n_points: int | None = None,
     weights=(0.8, 0.9, 1.0, 1.1, 1.2),
@@ -291,7 +292,7 @@ def make_fractal_dataset(
     n_categories: int,
     per_category: int,
     *,
-    size: int = 75,
+    size: int = INPUT_SIZE,
     seed: int = 0,
     n_maps: tuple[int, int] = (2, 4),
     filling_threshold: float = 0.2,
