@@ -334,7 +334,7 @@ def test_write_ultrasound_set_layout_record_and_prefix(tmp_path):
     other = syn.write_ultrasound_set(tmp_path / "us_seed8", 1, seed=8, size=64, progress=False)
     assert (other / "benign" / "benign (1).png").read_bytes() != (out / "benign" / "benign (1).png").read_bytes()
     # and the written image is the array the function makes for that stream
-    rng = syn._image_rng(7, syn._KIND_ULTRASOUND, 1, 1)
+    rng = syn.image_rng(7, syn.KIND_ULTRASOUND, 1, 1)
     expected = syn.make_ultrasound_image("malignant", rng, size=64)
     assert np.array_equal(cv2.imread(str(out / "malignant" / "malignant (2).png"), cv2.IMREAD_UNCHANGED), expected)
 
@@ -352,7 +352,7 @@ def test_write_cell_frames_layout_truth_and_prefix(tmp_path):
     assert record["classes"] == list(syn.CELL_LINES)
     truth = json.loads((out / "ground_truth.json").read_text())
     assert sorted(truth) == sorted(f"{line}/{line}_{i:04d}.png" for line in syn.CELL_LINES for i in (1, 2))
-    frame, boxes = syn.make_cell_frame("h1299", syn._image_rng(1, syn._KIND_CELLS, 2, 1), size=SMALL)
+    frame, boxes = syn.make_cell_frame("h1299", syn.image_rng(1, syn.KIND_CELLS, 2, 1), size=SMALL)
     assert truth["h1299/h1299_0002.png"] == [list(b) for b in boxes]
     assert np.array_equal(cv2.imread(str(out / "h1299" / "h1299_0002.png"), cv2.IMREAD_UNCHANGED), frame)
     one = syn.write_cell_frames(tmp_path / "cells1", 1, seed=1, size=SMALL, progress=False)

@@ -76,14 +76,14 @@ __all__ = [
     "make_fractal_dataset",
 ]
 
-from mstl_lib.data.synthetic._common import (  # noqa: F401  (private names: used by the tests)
-    _KIND_CELLS,
-    _KIND_ULTRASOUND,
+from mstl_lib.data.synthetic._common import (  # noqa: F401  (image_rng and the kinds: used by the tests)
     CELL_FRAME_SIZE,
     CELL_LINES,
     DEBRIS_LABEL,
+    KIND_CELLS,
+    KIND_ULTRASOUND,
     ULTRASOUND_CLASSES,
-    _image_rng,
+    image_rng,
 )
 from mstl_lib.data.synthetic.cells import make_cell_frame
 from mstl_lib.data.synthetic.fractals import (

@@ -17,8 +17,8 @@ CELL_FRAME_SIZE = (904, 1224)
 """Default (height, width) of a microscopy frame, as in the real cell sample."""
 
 # Codes that keep the random streams of the two generators apart.
-_KIND_CELLS = 0
-_KIND_ULTRASOUND = 1
+KIND_CELLS = 0
+KIND_ULTRASOUND = 1
 
 # Label given to debris pixels in the optional label image.
 DEBRIS_LABEL = -1
@@ -35,19 +35,19 @@ MIN_ULTRASOUND_SIZE = 32
 # ---------------------------------------------------------------------------
 
 
-def _check_cell_line(cell_line) -> str:
+def check_cell_line(cell_line) -> str:
     return check_choice(str(cell_line), "cell line", CELL_LINES, lower=True)
 
 
-def _check_label(label) -> str:
+def check_label(label) -> str:
     return check_choice(str(label), "ultrasound class", ULTRASOUND_CLASSES, lower=True)
 
 
-def _check_difficulty(difficulty) -> float:
+def check_difficulty(difficulty) -> float:
     return check_number(difficulty, "difficulty", minimum=0, maximum=1)
 
 
-def _check_frame_size(size) -> tuple[int, int]:
+def check_frame_size(size) -> tuple[int, int]:
     try:
         height, width = (int(v) for v in size)
     except (TypeError, ValueError):
@@ -57,6 +57,6 @@ def _check_frame_size(size) -> tuple[int, int]:
     return height, width
 
 
-def _image_rng(seed: int, kind: int, class_index: int, index: int) -> np.random.Generator:
+def image_rng(seed: int, kind: int, class_index: int, index: int) -> np.random.Generator:
     """The random stream of one image, a function of (seed, kind, class, index) only."""
     return np.random.default_rng([seed, kind, class_index, index])

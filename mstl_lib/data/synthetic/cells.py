@@ -9,8 +9,8 @@ from mstl_lib.data.synthetic._common import (
     CELL_FRAME_SIZE,
     DEBRIS_LABEL,
     _BoxTuple,
-    _check_cell_line,
-    _check_frame_size,
+    check_cell_line,
+    check_frame_size,
 )
 from mstl_lib.validation import as_rng
 
@@ -412,8 +412,8 @@ def make_cell_frame(
     DataError
         For an unknown cell line or a bad size.
     """
-    line = _check_cell_line(cell_line)
-    h, w = _check_frame_size(size)
+    line = check_cell_line(cell_line)
+    h, w = check_frame_size(size)
     rng = as_rng(rng)
     style = _STYLE[line]
     shaper = _SHAPERS[line]

@@ -24,7 +24,7 @@ from mstl_lib.errors import DataError
 from mstl_lib.profiles import INPUT_SIZE
 from mstl_lib.validation import as_rng, check_integer, check_number, check_seed
 
-_KIND_FRACTALS = 2  # keeps these random streams apart from cells (0) and ultrasound (1)
+KIND_FRACTALS = 2  # keeps these random streams apart from cells (0) and ultrasound (1)
 _FILL_GRID = 32  # cells per side of the grid on which the filling rate is measured
 _FILL_POINTS = 8192  # chaos-game points used to measure it
 _MAX_DRAWS = 1000  # random systems tried per category before giving up
@@ -193,7 +193,7 @@ def fractal_categories(
     threshold = check_number(filling_threshold, "filling_threshold", minimum=0, maximum=0.9)
     systems = []
     for k in range(n_categories):
-        rng = np.random.default_rng([seed, _KIND_FRACTALS, 0, k])
+        rng = np.random.default_rng([seed, KIND_FRACTALS, 0, k])
         for _ in range(_MAX_DRAWS):
             maps = _random_maps(rng, int(rng.integers(low, high + 1)))
             system = IFSystem(maps, _probabilities(maps), 0.0)
@@ -327,7 +327,7 @@ def make_fractal_dataset(
     systems = fractal_categories(n_categories, seed, n_maps=n_maps, filling_threshold=filling_threshold)
     images = np.stack(
         [
-            render_fractal(system, size=size, rng=np.random.default_rng([seed, _KIND_FRACTALS, 1, k, i]))
+            render_fractal(system, size=size, rng=np.random.default_rng([seed, KIND_FRACTALS, 1, k, i]))
             for k, system in enumerate(systems)
             for i in range(per_category)
         ]

@@ -24,7 +24,7 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
-from mstl_lib.data.synthetic._common import MIN_ULTRASOUND_SIZE, _check_difficulty, _check_label
+from mstl_lib.data.synthetic._common import MIN_ULTRASOUND_SIZE, check_difficulty, check_label
 from mstl_lib.validation import as_rng, check_integer
 
 # ---------------------------------------------------------------------------
@@ -228,8 +228,8 @@ def make_ultrasound_image(
     DataError
         For an unknown label, a difficulty outside [0, 1] or a bad size.
     """
-    label = _check_label(label)
-    difficulty = _check_difficulty(difficulty)
+    label = check_label(label)
+    difficulty = check_difficulty(difficulty)
     n = check_integer(size, "size", minimum=MIN_ULTRASOUND_SIZE)
     rng = as_rng(rng)
     scale = n / 128.0

@@ -5,17 +5,17 @@ from __future__ import annotations
 from pathlib import Path
 
 from mstl_lib.data.synthetic._common import (
-    _KIND_CELLS,
-    _KIND_ULTRASOUND,
     CELL_FRAME_SIZE,
     CELL_LINES,
+    KIND_CELLS,
+    KIND_ULTRASOUND,
     MIN_ULTRASOUND_SIZE,
     ULTRASOUND_CLASSES,
-    _check_cell_line,
-    _check_difficulty,
-    _check_frame_size,
-    _check_label,
-    _image_rng,
+    check_cell_line,
+    check_difficulty,
+    check_frame_size,
+    check_label,
+    image_rng,
 )
 from mstl_lib.data.synthetic.cells import make_cell_frame
 from mstl_lib.data.synthetic.ultrasound import make_ultrasound_image
@@ -73,7 +73,7 @@ def _write_classes(out: Path, classes, stream: tuple[int, int], count: int, bar:
     with _progress(count * len(classes), *bar) as shown:
         for class_index, label in enumerate(classes):
             for index in range(count):
-                name, image, extra = draw(label, _image_rng(*stream, class_index, index), index + 1)
+                name, image, extra = draw(label, image_rng(*stream, class_index, index), index + 1)
                 write_image(out / label / name, image)
                 extras[f"{label}/{name}"] = extra
                 shown.update(1)
@@ -82,12 +82,12 @@ def _write_classes(out: Path, classes, stream: tuple[int, int], count: int, bar:
 
 def cell_frame_name(cell_line: str, number: int) -> str:
     """File name of frame ``number`` (from 1) of a cell line, e.g. ``hela_0001.png``."""
-    return f"{_check_cell_line(cell_line)}_{int(number):04d}.png"
+    return f"{check_cell_line(cell_line)}_{int(number):04d}.png"
 
 
 def ultrasound_name(label: str, number: int) -> str:
     """BUSI-style file name of image ``number`` (from 1), e.g. ``benign (1).png``."""
-    return f"{_check_label(label)} ({int(number)}).png"
+    return f"{check_label(label)} ({int(number)}).png"
 
 
 def write_cell_frames(
@@ -135,14 +135,14 @@ def write_cell_frames(
     """
     count = check_integer(frames_per_class, "frames_per_class", minimum=1)
     seed = check_seed(seed)
-    size = _check_frame_size(size)
+    size = check_frame_size(size)
     out = prepare_output_dir(out_dir, overwrite=overwrite)
 
     def draw(line, rng, number):
         frame, boxes = make_cell_frame(line, rng, size=size)
         return cell_frame_name(line, number), frame, [list(b) for b in boxes]
 
-    truth = _write_classes(out, CELL_LINES, (seed, _KIND_CELLS), count, (progress, "cell frames"), draw)
+    truth = _write_classes(out, CELL_LINES, (seed, KIND_CELLS), count, (progress, "cell frames"), draw)
     record = _record(
         "write_cell_frames",
         seed,
@@ -199,14 +199,14 @@ def write_ultrasound_set(
     count = check_integer(per_class, "per_class", minimum=1)
     seed = check_seed(seed)
     size = check_integer(size, "size", minimum=MIN_ULTRASOUND_SIZE)
-    difficulty = _check_difficulty(difficulty)
+    difficulty = check_difficulty(difficulty)
     out = prepare_output_dir(out_dir, overwrite=overwrite)
 
     def draw(label, rng, number):
         image = make_ultrasound_image(label, rng, size=size, difficulty=difficulty)
         return ultrasound_name(label, number), image, None
 
-    _write_classes(out, ULTRASOUND_CLASSES, (seed, _KIND_ULTRASOUND), count, (progress, "ultrasound"), draw)
+    _write_classes(out, ULTRASOUND_CLASSES, (seed, KIND_ULTRASOUND), count, (progress, "ultrasound"), draw)
     record = _record(
         "write_ultrasound_set",
         seed,
@@ -269,7 +269,7 @@ def write_synthetic(
 
     prof = get_profile(profile)
     seed = check_seed(seed)
-    difficulty = _check_difficulty(difficulty)
+    difficulty = check_difficulty(difficulty)
     root = Path(out_dir)
     paths = {"cells": root / "cells", "ultrasound": root / "ultrasound"}
     if not overwrite:
