@@ -551,6 +551,12 @@ def _size_cut(boxes: list[Box], min_box_sum: int) -> tuple[list[Box], list[Box]]
 # --------------------------------------------------------------------------- main
 
 
+def _outer_contours(mask: np.ndarray) -> tuple:
+    """Step 5 of section 2.1: the outer contour of every blob (OpenCV's ``findContours``)."""
+    contours, _ = cv2.findContours(mask, cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_SIMPLE)
+    return contours
+
+
 def segment_frame(
     frame: np.ndarray,
     *,
@@ -692,20 +698,21 @@ def segment_frame(
     try:
         gray = to_gray8(frame)  # step 1
         work, level_step = _contrast_normalized(gray, settings)  # added: CLAHE
-        offset = _threshold_offset(work, level_step, settings)  # added: automatic offset
+        offset = _threshold_offset(work, level_step, settings)  # added: automatic C
         binary = _adaptive_threshold(work, offset, settings)  # step 2
         dilated = _dilate(binary, settings)  # step 3
         cleaned = _clean_up(dilated, settings)  # step 4
-        contours, _ = cv2.findContours(cleaned, cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_SIMPLE)  # step 5
+        contours = _outer_contours(cleaned)  # step 5
         found = _bounding_boxes(contours)  # step 6
-    except cv2.error as exc:  # should not happen after the checks; never let it escape raw
+    except cv2.error as exc:  # not expected after the checks; never raised raw
         raise DataError(
-            f"OpenCV could not segment a frame of shape {frame.shape} and dtype {frame.dtype} "
-            f"with {asdict(settings)}: {exc}"
+            f"OpenCV could not segment a frame of shape {frame.shape} and dtype "
+            f"{frame.dtype} with {asdict(settings)}: {exc}"
         ) from exc
     boxes, rejected = _size_cut(found, settings.min_box_sum)  # step 7
     patches = [box.crop(frame) for box in boxes]  # step 8
-    steps = dict(gray=gray, normalized=work, binary=binary, dilated=dilated, cleaned=cleaned)
+    steps = dict(gray=gray, normalized=work, binary=binary, dilated=dilated)
+    steps.update(cleaned=cleaned)
     return Segmentation(
         boxes=boxes,
         patches=patches,

@@ -313,7 +313,35 @@ def _score_tensors(model):
     return model.outputs[0], None
 
 
-def grad_cam(model, image, layer_name: str | None = None, class_index: int | None = None) -> np.ndarray:
+def _explained_score(scores, class_index):
+    """The score Grad-CAM explains, per image: one class's logit.
+
+    A one-unit sigmoid model explains "malignant" with its logit and "benign"
+    (``class_index=0``) with minus the logit; a softmax model explains
+    ``class_index``, by default its most likely class.
+    """
+    import tensorflow as tf
+
+    scores = tf.reshape(scores, (tf.shape(scores)[0], -1))
+    n_outputs = int(scores.shape[-1])
+    if n_outputs == 1:
+        if class_index not in (None, 0, 1):
+            raise DataError(
+                f"class_index must be None, 0 (benign) or 1 (malignant) for a single-output model, got {class_index!r}."
+            )
+        return -scores[:, 0] if class_index == 0 else scores[:, 0]
+    if class_index is None:
+        class_index = int(tf.argmax(scores[0]))
+    class_index = check_integer(class_index, "class_index", minimum=0, maximum=n_outputs - 1)
+    return scores[:, class_index]
+
+
+def grad_cam(
+    model,
+    image,
+    layer_name: str | None = None,
+    class_index: int | None = None,
+) -> np.ndarray:
     """Grad-CAM heat map of one image (Selvaraju et al., ICCV 2017).
 
     Follows the keras-io example "Grad-CAM class activation visualization":
@@ -369,34 +397,25 @@ def grad_cam(model, image, layer_name: str | None = None, class_index: int | Non
         layer_name = _default_gradcam_layer(model)
     layer_name = _check_layers(model, [layer_name])[0]
     score_tensor, head = _score_tensors(model)
-    grad_model = keras.Model(model.inputs[0], [model.get_layer(layer_name).output, score_tensor])
+    explained = model.get_layer(layer_name).output
+    grad_model = keras.Model(model.inputs[0], [explained, score_tensor])
 
     with tf.GradientTape() as tape:
         conv_out, scores = grad_model(tf.convert_to_tensor(batch), training=False)
-        if head is not None:
+        if head is not None:  # the logit, recomputed from the last layer's input
             scores = tf.matmul(scores, head.kernel)
             if head.use_bias:
                 scores = scores + head.bias
-        scores = tf.reshape(scores, (tf.shape(scores)[0], -1))
-        n_outputs = int(scores.shape[-1])
-        if n_outputs == 1:
-            if class_index not in (None, 0, 1):
-                raise DataError(
-                    f"class_index must be None, 0 (benign) or 1 (malignant) for a single-output "
-                    f"model, got {class_index!r}."
-                )
-            score = -scores[:, 0] if class_index == 0 else scores[:, 0]
-        else:
-            if class_index is None:
-                class_index = int(tf.argmax(scores[0]))
-            class_index = check_integer(class_index, "class_index", minimum=0, maximum=n_outputs - 1)
-            score = scores[:, class_index]
+        score = _explained_score(scores, class_index)
     grads = tape.gradient(score, conv_out)
     if grads is None:
-        raise DataError(f"The output of model {model.name!r} does not depend on layer {layer_name!r}.")
-    pooled = tf.reduce_mean(grads, axis=(0, 1, 2))
-    heat = tf.reduce_sum(conv_out[0] * pooled, axis=-1)
-    heat = tf.nn.relu(heat).numpy().astype(np.float32)
+        raise DataError(
+            f"The output of model {model.name!r} does not depend on layer "
+            f"{layer_name!r}: choose a layer before the output."
+        )
+    pooled = tf.reduce_mean(grads, axis=(0, 1, 2))  # one weight per channel
+    heat = tf.nn.relu(tf.reduce_sum(conv_out[0] * pooled, axis=-1))
+    heat = heat.numpy().astype(np.float32)
     peak = float(heat.max()) if heat.size else 0.0
     heat = heat / peak if peak > 0 and np.isfinite(peak) else np.zeros_like(heat)
     return resize_heatmap(heat, batch.shape[1:3])
