@@ -392,14 +392,11 @@ def draw_feature_explorer(
     images = _check_images(images)
     per_model = _stage_layers(models, layers)
     n_stages = len(next(iter(per_model.values())))
-    if isinstance(index, bool) or not isinstance(index, (int, np.integer)) or not 0 <= index < len(images):
-        raise DataError(f"index must be an integer in [0, {len(images)}), got {index!r}.")
-    if isinstance(stage, bool) or not isinstance(stage, (int, np.integer)) or not 0 <= stage < n_stages:
-        raise DataError(f"stage must be an integer in [0, {n_stages}), got {stage!r}.")
+    index = check_integer(index, "index", minimum=0, maximum=len(images) - 1)
+    stage = check_integer(stage, "stage", minimum=0, maximum=n_stages - 1)
     if labels is not None and len(labels) != len(images):
         raise DataError(f"got {len(labels)} labels for {len(images)} images.")
-    if isinstance(n_channels, bool) or not isinstance(n_channels, (int, np.integer)) or n_channels < 0:
-        raise DataError(f"n_channels must be an integer >= 0, got {n_channels!r}.")
+    n_channels = check_integer(n_channels, "n_channels", minimum=0)
     image = images[int(index)]
     ncols = 3 + int(n_channels)
     fig = new_figure(1.75 * ncols, 1.95 * len(models) + 0.5)
