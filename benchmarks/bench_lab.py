@@ -63,7 +63,7 @@ def run_book(build_dir: Path, env) -> dict:
 def what_was_learned(work: Path) -> dict:
     """Stage-1 accuracies, per-arm AUC (mean ± SD over folds, pooled with bootstrap CI), collapsed folds."""
     from mstl_lib.evaluation.report import grid_statistics, table1
-    from mstl_lib.training.grid import load_results
+    from mstl_lib.evaluation.results import load_results
 
     stage1 = {
         p.parent.name: json.loads(p.read_text())["test_accuracy"] for p in (work / "stage1").glob("*/stage1.json")
@@ -92,7 +92,7 @@ def what_was_learned(work: Path) -> dict:
 
 def real_sample(stage1: Path, tmp: Path, env) -> dict | None:
     from mstl_lib.evaluation.report import table1
-    from mstl_lib.training.grid import load_results
+    from mstl_lib.evaluation.results import load_results
 
     sample = REPO_ROOT.parent / "shared" / "data" / "busi_sample"
     if not sample.is_dir():

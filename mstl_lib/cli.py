@@ -10,7 +10,6 @@ from __future__ import annotations
 import argparse
 import sys
 from collections.abc import Callable, Sequence
-from pathlib import Path
 
 from mstl_lib import __version__
 from mstl_lib.errors import MSTLError
@@ -145,10 +144,10 @@ def run_report(args: argparse.Namespace) -> int:
     import json
 
     from mstl_lib.evaluation.report import format_report, report_dict
-    from mstl_lib.training.grid import GRID_MANIFEST, load_results
+    from mstl_lib.evaluation.results import load_manifest, load_results
 
     results = load_results(args.dir)
-    manifest = json.loads((Path(args.dir) / GRID_MANIFEST).read_text())
+    manifest = load_manifest(args.dir)
     print(
         json.dumps(report_dict(results, manifest), indent=2) if args.json else format_report(results, manifest=manifest)
     )

@@ -14,8 +14,9 @@ from mstl_lib.data.datasets import load_busi
 from mstl_lib.data.synthetic import write_cell_frames, write_ultrasound_set
 from mstl_lib.errors import DataError
 from mstl_lib.evaluation.report import format_report, grid_statistics, report_dict, table1
+from mstl_lib.evaluation.results import load_results, result_path
 from mstl_lib.profiles import get_profile
-from mstl_lib.training.grid import load_fold_model, load_results, result_path, run_grid
+from mstl_lib.training.grid import load_fold_model, run_grid
 from mstl_lib.training.stages import run_stage1, stage1_model_path
 
 pytestmark = pytest.mark.slow

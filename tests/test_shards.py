@@ -14,13 +14,13 @@ from mstl_lib.cli import build_parser, main
 from mstl_lib.data.datasets import load_busi
 from mstl_lib.data.synthetic import write_ultrasound_set
 from mstl_lib.errors import DataError
+from mstl_lib.evaluation.results import result_path
 from mstl_lib.outputs import write_json
 from mstl_lib.profiles import get_profile
 from mstl_lib.training.grid import (
     GPU_MEMORY_GROWTH,
     _grid_units,
     parse_shard,
-    result_path,
     run_grid,
     shard_units,
 )

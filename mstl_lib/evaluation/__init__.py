@@ -4,6 +4,7 @@
 :mod:`.metrics`     accuracy, AUC, sensitivity, specificity, F1, the ROC curve (section 2.4), fold summaries
 :mod:`.stats`       the paper's t-test, the corrected resampled t-test, bootstrap CIs
 :mod:`.diagnostics` is a classifier usable? collapse checks before any picture
+:mod:`.results`     a grid folder's per-fold results and manifest, read back
 :mod:`.report`      Table 1, the comparisons and their verdicts, from a grid folder
 :mod:`.leakage`     how leaks between splits inflate accuracy
 ==================  ===========================================================
@@ -15,6 +16,7 @@ from mstl_lib.evaluation.diagnostics import summarize_predictions
 from mstl_lib.evaluation.leakage import leakage_experiment
 from mstl_lib.evaluation.metrics import binary_metrics, roc_auc, roc_curve, summarize_folds
 from mstl_lib.evaluation.report import format_report, grid_statistics, report_dict, table1
+from mstl_lib.evaluation.results import load_manifest, load_results, result_path
 from mstl_lib.evaluation.stats import bootstrap_ci, corrected_resampled_ttest, paper_ttest
 
 __all__ = [
@@ -28,6 +30,9 @@ __all__ = [
     "grid_statistics",
     "report_dict",
     "table1",
+    "load_manifest",
+    "load_results",
+    "result_path",
     "bootstrap_ci",
     "corrected_resampled_ttest",
     "paper_ttest",

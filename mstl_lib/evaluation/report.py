@@ -77,7 +77,7 @@ def table1(results: list[dict], formatted: bool = True) -> pd.DataFrame:
     Parameters
     ----------
     results : list of dict
-        Per-fold results (:func:`mstl_lib.training.grid.load_results`).
+        Per-fold results (:func:`mstl_lib.evaluation.results.load_results`).
     formatted : bool
         True: strings ``"mean ± std"`` (rates in percent), as printed in the
         paper (:func:`mstl_lib.evaluation.metrics.format_mean_std`). False:

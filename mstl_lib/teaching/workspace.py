@@ -227,7 +227,8 @@ class Workspace:
         import json
 
         from mstl_lib.errors import DataError
-        from mstl_lib.training.grid import BASELINE_CONFIG, result_path
+        from mstl_lib.evaluation.results import result_path
+        from mstl_lib.training.grid import BASELINE_CONFIG
 
         backbone, optimizer = BASELINE_CONFIG if tl == "baseline" else self._configuration(backbone, optimizer)
         path = result_path(self.grid_dir, tl, backbone, optimizer, fold)

@@ -17,7 +17,7 @@ This package imports TensorFlow.
 from mstl_lib.training.baseline import run_baseline_cv, run_baseline_fold
 from mstl_lib.training.fit import FitResult, fit_model, get_strategy, read_history, set_seed
 from mstl_lib.training.generic import ensure_generic_weights, generic_weights_path
-from mstl_lib.training.grid import load_fold_model, load_results, run_grid
+from mstl_lib.training.grid import load_fold_model, run_grid
 from mstl_lib.training.inputs import augmentation_layers, make_tf_dataset
 from mstl_lib.training.optimizers import make_optimizer
 from mstl_lib.training.stages import run_stage1, stage1_model_path, train_fold
@@ -33,7 +33,6 @@ __all__ = [
     "ensure_generic_weights",
     "generic_weights_path",
     "load_fold_model",
-    "load_results",
     "run_grid",
     "augmentation_layers",
     "make_tf_dataset",

@@ -43,13 +43,13 @@ from mstl_lib import __version__
 from mstl_lib.data.datasets import ImageDataset
 from mstl_lib.data.splits import cross_validation_folds
 from mstl_lib.errors import DataError
+from mstl_lib.evaluation.results import GRID_MANIFEST, result_path
 from mstl_lib.outputs import write_json
 from mstl_lib.profiles import ALL_BACKBONES, ARMS, INPUT_SIZE, OPTIMIZERS, Profile, get_profile
 from mstl_lib.training.child import run_in_child
 from mstl_lib.training.stages import stage1_model_path, train_fold
 from mstl_lib.validation import check_choices, check_integer
 
-GRID_MANIFEST = "manifest.json"
 JSON_INDENT = 1
 """Indentation of the manifest and the results (one-space: results hold long lists of scores)."""
 MANIFEST_DEFAULTS = {"mixed_precision": False}
@@ -83,11 +83,6 @@ def library_versions() -> dict[str, str]:
         "opencv": cv2.__version__,
         "platform": platform.platform(),
     }
-
-
-def result_path(out_dir, tl: str, backbone: str, optimizer: str, fold: int) -> Path:
-    """Where the result of one (configuration, fold) is written."""
-    return Path(out_dir) / "results" / f"{tl}-{backbone}-{optimizer}" / f"fold{fold}.json"
 
 
 BASELINE_CONFIG = ("hog-lbp", "logistic-regression")
@@ -585,14 +580,6 @@ def _prepare_initial_weights(profile: Profile, backbones, seed: int, isolate: bo
             run_in_child(ensure_generic_weights, backbone, profile, seed=seed, log_path=out_dir / "generic.log")
         else:
             ensure_generic_weights(backbone, profile, seed=seed)
-
-
-def load_results(out_dir) -> list[dict]:
-    """Every per-fold result written under ``out_dir/results``."""
-    out_dir = Path(out_dir)
-    if not (out_dir / GRID_MANIFEST).is_file():
-        raise DataError(f"{out_dir}: no {GRID_MANIFEST}; is this a grid folder written by `mstl grid`?")
-    return [json.loads(p.read_text()) for p in sorted((out_dir / "results").glob("*/fold*.json"))]
 
 
 def load_fold_model(
