@@ -50,8 +50,8 @@ def test_a_half_written_step_is_redone(tmp_path):
 
 def _fake_fold_result(workspace, names, tl="mstl"):
     """A grid result of fold 0 listing ``names`` as its test images (no training)."""
-    from mstl_lib.outputs import write_json
     from mstl_lib.evaluation.results import result_path
+    from mstl_lib.outputs import write_json
 
     backbone, optimizer = workspace.profile.backbones[0], workspace.profile.optimizers[0]
     path = result_path(workspace.grid_dir, tl, backbone, optimizer, 0)
