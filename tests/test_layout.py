@@ -16,10 +16,11 @@ MAX_FUNCTION_LINES = 60
 
 
 @pytest.mark.parametrize(
-    "package", ["mstl_lib.data", "mstl_lib.evaluation", "mstl_lib.profiles", "mstl_lib.validation"]
+    "package",
+    ["mstl_lib.data", "mstl_lib.evaluation", "mstl_lib.profiles", "mstl_lib.validation", "mstl_lib.cli"],
 )
 def test_importing_does_not_load_tensorflow(package):
-    """Data work and evaluation run without TensorFlow (fast imports, no deep-learning stack needed)."""
+    """Data work, evaluation and the command line's start (``mstl report``, ``mstl --help``) need no TensorFlow."""
     code = (
         f"import sys, {package}\n"
         "loaded = sorted(m for m in ('tensorflow', 'keras') if m in sys.modules)\n"
