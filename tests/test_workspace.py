@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from mstl_lib.errors import DataError
@@ -105,3 +107,22 @@ def test_profiles_table_has_one_column_per_profile():
     assert table.loc["folds", "paper"] == PROFILES["paper"].folds
     assert table.loc["initial weights", "paper"] == "imagenet"
     assert all(isinstance(value, str) for value in table.loc["backbones"])
+
+
+def test_pages_name_a_build_folder_outside_the_book_by_its_name(tmp_path, monkeypatch):
+    """`mstl book --build-dir /elsewhere` must not print the build machine's absolute path."""
+    build = tmp_path / "labbuild"
+    (tmp_path / "elsewhere").mkdir()
+    monkeypatch.chdir(tmp_path / "elsewhere")
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))
+    monkeypatch.setenv("MSTL_BUILD_DIR", str(build))
+    assert shown_path(build / "work" / "lab") == "labbuild/work/lab"
+
+
+def test_the_book_is_found_from_outside_the_repository(tmp_path, monkeypatch):
+    """Without --root, `mstl book` run from another folder finds the book the library belongs to."""
+    import mstl_lib
+    from mstl_lib.teaching.book import find_book_root
+
+    monkeypatch.chdir(tmp_path)
+    assert find_book_root() == Path(mstl_lib.__file__).resolve().parents[1]

@@ -23,6 +23,8 @@ noise) are printed after the lesson.
 
 from __future__ import annotations
 
+import contextlib
+import os
 import shutil
 import subprocess
 import sys
@@ -100,9 +102,26 @@ class CellStall(Exception):
         }[self.kind]
 
 
+BUILD_DIR_VARIABLE = "MSTL_BUILD_DIR"
+"""Set for the lessons' kernels by :func:`build_book`: the build folder, so pages show paths inside it by its name."""
+
+
+@contextlib.contextmanager
+def _build_dir_for_kernels(build_dir: Path):
+    previous = os.environ.get(BUILD_DIR_VARIABLE)
+    os.environ[BUILD_DIR_VARIABLE] = str(build_dir)
+    try:
+        yield
+    finally:
+        if previous is None:
+            os.environ.pop(BUILD_DIR_VARIABLE, None)
+        else:
+            os.environ[BUILD_DIR_VARIABLE] = previous
+
+
 def find_book_root(start=None) -> Path:
     """The repository root: the nearest folder up from ``start`` holding ``_toc.yml`` and ``notebooks/``."""
-    candidates = [Path(start).resolve()] if start else [Path.cwd().resolve(), Path(__file__).resolve().parents[1]]
+    candidates = [Path(start).resolve()] if start else [Path.cwd().resolve(), Path(__file__).resolve().parents[2]]
     for candidate in candidates:
         for folder in (candidate, *candidate.parents):
             if (folder / "_toc.yml").is_file() and (folder / "notebooks").is_dir():
@@ -655,18 +674,19 @@ def build_book(
         work_dir = build_dir / "work" / work_folder_name(profile_with_weights(profile, weights))
     work_dir = Path(work_dir)
     if execute:
-        execute_notebooks(
-            root,
-            stage / "notebooks",
-            profile=profile,
-            work_dir=work_dir,
-            seed=seed,
-            weights=weights,
-            only=only,
-            cell_timeout=cell_timeout,
-            log_dir=build_dir / "logs",
-            log=log,
-        )
+        with _build_dir_for_kernels(build_dir):
+            execute_notebooks(
+                root,
+                stage / "notebooks",
+                profile=profile,
+                work_dir=work_dir,
+                seed=seed,
+                weights=weights,
+                only=only,
+                cell_timeout=cell_timeout,
+                log_dir=build_dir / "logs",
+                log=log,
+            )
     missing = [nb.name for nb in list_notebooks(root) if not (stage / "notebooks" / nb.name).is_file()]
     if missing:
         raise DataError(

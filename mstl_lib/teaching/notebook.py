@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import os
 import warnings
 from pathlib import Path
 
@@ -91,12 +92,13 @@ def shown_path(path) -> str:
     """A folder as a reader should see it, not the build machine's absolute path.
 
     Relative to the book's root (``_build/work/smoke``) when it lies in the
-    book found from the current folder, else relative to the current folder
+    book found from the current folder, else inside a book build folder given
+    by ``$MSTL_BUILD_DIR`` as ``<its name>/...``, else relative to the current folder
     when it lies inside it, else under the home folder as ``~/...``, else
     the absolute path.
     """
     from mstl_lib.errors import DataError
-    from mstl_lib.teaching.book import find_book_root
+    from mstl_lib.teaching.book import BUILD_DIR_VARIABLE, find_book_root
 
     path = Path(path).expanduser().resolve()
     here = Path.cwd().resolve()
@@ -104,6 +106,9 @@ def shown_path(path) -> str:
         bases = [(find_book_root(here), "")]
     except DataError:
         bases = []
+    build_dir = os.environ.get(BUILD_DIR_VARIABLE)
+    if build_dir:  # a book built into a folder outside the repository: shown by that folder's name
+        bases.append((Path(build_dir).resolve(), f"{Path(build_dir).resolve().name}/"))
     if here != Path(here.anchor):  # every path lies in the file system's root: not a useful base
         bases.append((here, ""))
     bases.append((Path.home().resolve(), "~/"))
