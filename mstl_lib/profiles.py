@@ -15,6 +15,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, fields, replace
 
 from mstl_lib.errors import DataError
+from mstl_lib.validation import check_choice
 
 BACKBONES = ("resnet50", "inceptionv3", "efficientnetb2")
 """The paper's three ImageNet CNNs (section 2.2), Keras applications."""
@@ -32,6 +33,8 @@ ARM_LABELS = {"scratch": "Scratch", "ctl": "CTL", "mstl": "MSTL", "baseline": "B
 """How each arm is named in tables, figures and sentences."""
 NETWORK_ARMS = ARMS[:3]
 """The arms that train a network (the baseline is HOG + LBP + logistic regression)."""
+BASELINE_CONFIG = ("hog-lbp", "logistic-regression")
+"""The (backbone, optimizer) names under which the classical baseline's results are filed and shown."""
 INPUT_SIZE = 75
 """Side of the square network input in pixels: the paper's 75 x 75 (section 2.3), for every backbone."""
 OPTIMIZERS = ("sgd", "adam", "adagrad")
@@ -212,10 +215,7 @@ def get_profile(name: str | Profile, **overrides) -> Profile:
     if isinstance(name, Profile):
         profile = name
     else:
-        try:
-            profile = PROFILES[str(name).lower()]
-        except KeyError:
-            raise DataError(f"unknown profile {name!r}; choose one of {', '.join(PROFILES)}.") from None
+        profile = PROFILES[check_choice(str(name), "profile", PROFILES, lower=True)]
     return profile.with_overrides(**overrides) if overrides else profile
 
 

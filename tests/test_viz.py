@@ -381,3 +381,22 @@ def test_figures_display_as_png_in_ipython():
         assert data["image/png"][:4] == b"\x89PNG"
     finally:
         InteractiveShell.clear_instance()
+
+
+def test_score_histograms_count_each_class_and_mark_the_threshold():
+    records = {
+        "MSTL": {"y_true": [0, 0, 0, 1, 1], "y_score": [0.1, 0.2, 0.7, 0.8, 0.9]},
+        "CTL": {"y_true": [0, 1, 1, 0, 1], "y_score": [0.6, 0.6, 0.6, 0.6, 0.6]},  # collapsed
+    }
+    fig = viz.plot_score_histograms(records, title="fold 0", threshold=0.5, bins=10)
+    assert [ax.get_title() for ax in fig.axes] == ["MSTL: fold 0", "CTL: fold 0"]
+    for ax, record in zip(fig.axes, records.values()):
+        benign, malignant = ax.containers  # stacked: malignant bars sit on the benign ones
+        y_true = np.array(record["y_true"])
+        assert sum(bar.get_height() for bar in benign) == (y_true == 0).sum()
+        assert sum(bar.get_height() for bar in malignant) == (y_true == 1).sum()
+        assert [tuple(line.get_xdata()) for line in ax.lines] == [(0.5, 0.5)]
+    with pytest.raises(DataError, match="non-empty dict"):
+        viz.plot_score_histograms({})
+    with pytest.raises(DataError, match="threshold"):
+        viz.plot_score_histograms(records, threshold=2)

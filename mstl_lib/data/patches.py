@@ -268,6 +268,17 @@ def frame_statistics(frames: ImageDataset, **segmentation_options):
     return pd.DataFrame(rows)
 
 
+def _manifest_path(patch_dir) -> Path:
+    """The patch folder's ``manifest.csv``, which must exist."""
+    manifest = Path(patch_dir) / PATCH_MANIFEST
+    if not manifest.is_file():
+        raise DataError(
+            f"{patch_dir}: no {PATCH_MANIFEST} here. Fix: point at a folder written by `mstl segment` "
+            "(or build_patch_dataset)."
+        )
+    return manifest
+
+
 def split_summary(patch_dir, *, target: Sequence[float] = PAPER_SPLIT, tolerance: float = 0.05):
     """How close each cell line's split comes to the paper's 7:2:1 (section 2.1), and why not.
 
@@ -283,7 +294,7 @@ def split_summary(patch_dir, *, target: Sequence[float] = PAPER_SPLIT, tolerance
     """
     import pandas as pd
 
-    manifest = pd.read_csv(Path(patch_dir) / PATCH_MANIFEST)
+    manifest = pd.read_csv(_manifest_path(patch_dir))
     counts = manifest.groupby(["class", "split"]).size().unstack().reindex(columns=list(SPLIT_NAMES), fill_value=0)
     counts["frames"] = manifest.groupby("class").source.nunique()
     ratio = ":".join(f"{round(10 * f)}" for f in target)
@@ -302,7 +313,7 @@ def most_elongated_patch(patch_dir):
     """The manifest row of the patch with the largest long-side / short-side ratio (its ``elongation``)."""
     import pandas as pd
 
-    manifest = pd.read_csv(Path(patch_dir) / PATCH_MANIFEST)
+    manifest = pd.read_csv(_manifest_path(patch_dir))
     manifest["elongation"] = np.maximum(manifest.w, manifest.h) / np.minimum(manifest.w, manifest.h)
     return manifest.loc[manifest.elongation.idxmax()]
 
@@ -333,12 +344,7 @@ def load_patch_dataset(patch_dir, split: str | None = None) -> ImageDataset:
         sorted by name.
     """
     patch_dir = Path(patch_dir)
-    manifest = patch_dir / PATCH_MANIFEST
-    if not manifest.is_file():
-        raise DataError(
-            f"{patch_dir}: no {PATCH_MANIFEST} here. Fix: point at a folder written by `mstl segment` "
-            "(or build_patch_dataset)."
-        )
+    manifest = _manifest_path(patch_dir)
     if split is not None:
         check_choice(split, "split", SPLIT_NAMES)
     with manifest.open(newline="") as handle:

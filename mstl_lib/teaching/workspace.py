@@ -17,7 +17,7 @@ import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
-from mstl_lib.profiles import Profile, get_profile
+from mstl_lib.profiles import BASELINE_CONFIG, Profile, get_profile
 
 
 def default_work_dir() -> Path:
@@ -176,7 +176,8 @@ class Workspace:
         """The generic stage's backbone weights (a file in Keras' cache), trained on first use."""
         from mstl_lib.training.generic import ensure_generic_weights
 
-        return ensure_generic_weights(backbone or self.profile.backbones[0], self.profile, seed=self.seed)
+        backbone, _ = self._configuration(backbone, None)
+        return ensure_generic_weights(backbone, self.profile, seed=self.seed)
 
     def ultrasound(self, drop_conflicts: bool = True):
         """The ultrasound dataset with duplicates grouped (and label conflicts left out).
@@ -228,7 +229,6 @@ class Workspace:
 
         from mstl_lib.errors import DataError
         from mstl_lib.evaluation.results import result_path
-        from mstl_lib.training.grid import BASELINE_CONFIG
 
         backbone, optimizer = BASELINE_CONFIG if tl == "baseline" else self._configuration(backbone, optimizer)
         path = result_path(self.grid_dir, tl, backbone, optimizer, fold)

@@ -45,7 +45,7 @@ import numpy as np
 
 from mstl_lib.data.images import load_image
 from mstl_lib.errors import DataError
-from mstl_lib.profiles import INPUT_SIZE
+from mstl_lib.profiles import BASELINE_CONFIG, INPUT_SIZE
 
 HOG_ORIENTATIONS = 9
 """Orientation bins of the HOG histograms (unsigned gradients, 0-180 degrees)."""
@@ -263,8 +263,8 @@ def run_baseline_fold(
     fpr, tpr, _ = roc_curve(y_true, y_score)
     return {
         "tl": "baseline",
-        "backbone": "hog-lbp",
-        "optimizer": "logistic-regression",
+        "backbone": BASELINE_CONFIG[0],
+        "optimizer": BASELINE_CONFIG[1],
         "fold": int(fold.index),
         "profile": profile,
         "seed": seed,

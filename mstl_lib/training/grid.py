@@ -45,7 +45,7 @@ from mstl_lib.data.splits import cross_validation_folds
 from mstl_lib.errors import DataError
 from mstl_lib.evaluation.results import GRID_MANIFEST, result_path
 from mstl_lib.outputs import write_json
-from mstl_lib.profiles import ALL_BACKBONES, ARMS, INPUT_SIZE, OPTIMIZERS, Profile, get_profile
+from mstl_lib.profiles import ALL_BACKBONES, ARMS, BASELINE_CONFIG, INPUT_SIZE, OPTIMIZERS, Profile, get_profile
 from mstl_lib.training.child import run_in_child
 from mstl_lib.training.stages import stage1_model_path, train_fold
 from mstl_lib.validation import check_choices, check_integer
@@ -83,10 +83,6 @@ def library_versions() -> dict[str, str]:
         "opencv": cv2.__version__,
         "platform": platform.platform(),
     }
-
-
-BASELINE_CONFIG = ("hog-lbp", "logistic-regression")
-"""The (backbone, optimizer) names under which the classical baseline's results are filed."""
 
 
 def _grid_units(arms, backbones, optimizers, folds) -> list[tuple]:

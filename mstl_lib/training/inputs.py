@@ -22,7 +22,7 @@ import numpy as np
 from mstl_lib.data.images import read_image, to_network_input
 from mstl_lib.errors import DataError
 from mstl_lib.profiles import INPUT_SIZE
-from mstl_lib.validation import check_integer
+from mstl_lib.validation import check_choice, check_integer
 
 AUGMENTATIONS = ("stage1", "stage2", None)
 ROTATION_DEGREES = 20.0
@@ -50,8 +50,7 @@ def augmentation_layers(kind: str | None, seed: int = 0):
     """
     import keras
 
-    if kind not in AUGMENTATIONS:
-        raise DataError(f"augmentation must be one of {AUGMENTATIONS}, got {kind!r}.")
+    check_choice(kind, "augmentation", AUGMENTATIONS)
     if kind is None:
         return None
     rotation = ROTATION_DEGREES / 360.0

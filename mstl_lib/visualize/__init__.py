@@ -36,6 +36,7 @@ from mstl_lib.visualize.evaluation import (
     plot_leakage,
     plot_optimizer_backbone_effects,
     plot_roc_curves,
+    plot_score_histograms,
     roc_points,
 )
 from mstl_lib.visualize.features import overlay_heatmap, plot_feature_maps, plot_gradcam
@@ -53,6 +54,7 @@ __all__ = [
     "plot_confusion_matrix",
     "roc_points",
     "plot_roc_curves",
+    "plot_score_histograms",
     "plot_optimizer_backbone_effects",
     "plot_leakage",
     "plot_feature_maps",

@@ -6,6 +6,7 @@ import numpy as np
 from matplotlib.figure import Figure
 
 from mstl_lib.errors import DataError
+from mstl_lib.profiles import ALL_BACKBONES, BASELINE_CONFIG, OPTIMIZERS
 
 #: Display names of the backbones.
 BACKBONE_LABELS = {
@@ -16,24 +17,18 @@ BACKBONE_LABELS = {
     "hog-lbp": "HOG + LBP",
 }
 
-
 #: Display names of the optimizers.
 OPTIMIZER_LABELS = {"sgd": "SGD", "adam": "Adam", "adagrad": "Adagrad", "logistic-regression": "logistic regression"}
-
 
 #: One colour per optimizer, the same in every figure.
 OPTIMIZER_COLORS = {"sgd": "#1b9e77", "adam": "#d95f02", "adagrad": "#7570b3"}
 
-
 #: Line style of each transfer type in ROC figures.
 TL_LINESTYLES = {"mstl": "-", "ctl": "--", "scratch": ":", "baseline": "-."}
 
+BACKBONE_ORDER = (*ALL_BACKBONES, BASELINE_CONFIG[0])
 
-BACKBONE_ORDER = ("resnet50", "inceptionv3", "efficientnetb2", "resnet10", "hog-lbp")
-
-
-OPTIMIZER_ORDER = ("sgd", "adam", "adagrad")
-
+OPTIMIZER_ORDER = OPTIMIZERS
 
 COMBO_COLORS = (
     "#1f77b4",
@@ -49,7 +44,6 @@ COMBO_COLORS = (
     "#8c564b",
     "#7f7f7f",
 )
-
 
 EXTRA_COLORS = ("#e7298a", "#66a61e", "#e6ab02", "#a6761d", "#666666", "#1f78b4", "#b2df8a")
 

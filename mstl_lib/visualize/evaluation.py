@@ -8,9 +8,16 @@ import numpy as np
 from matplotlib.figure import Figure
 
 from mstl_lib.errors import DataError
-from mstl_lib.evaluation.metrics import curve_auc, format_mean_std, roc_auc, roc_curve, summarize_folds
+from mstl_lib.evaluation.metrics import (
+    check_predictions,
+    curve_auc,
+    format_mean_std,
+    roc_auc,
+    roc_curve,
+    summarize_folds,
+)
 from mstl_lib.profiles import ARM_LABELS, FIGURE_ARMS
-from mstl_lib.validation import check_choice
+from mstl_lib.validation import check_choice, check_integer, check_number
 from mstl_lib.visualize.common import (
     BACKBONE_LABELS,
     BACKBONE_ORDER,
@@ -464,4 +471,49 @@ def plot_leakage(leaks, *, ax=None, title: str | None = "How leaks inflate accur
         ax.text(100 * value + 1, position + 0.22, f"{100 * value:.1f}%", fontsize=8)
     if title:
         ax.set_title(title)
+    return fig
+
+
+def plot_score_histograms(
+    results: dict, *, title: str = "test scores", threshold: float = 0.5, bins: int = 40, axes=None
+) -> Figure:
+    """The test scores of each model, benign and malignant stacked, one panel per model.
+
+    A model that separates the classes puts the two colours on either side of
+    the decision threshold (dashed); a collapsed one piles every score on one
+    side, whatever the class.
+
+    Parameters
+    ----------
+    results : dict
+        ``{name: result}``, each result holding ``y_true`` and ``y_score``
+        (as :func:`mstl_lib.training.stages.train_fold` writes them).
+    title : str
+        Panel titles read ``"<name>: <title>"``.
+    threshold : float, default 0.5
+        The decision threshold, drawn as a dashed line.
+    bins : int, default 40
+        Bins over [0, 1].
+    axes : sequence of Axes, optional
+        One per model; default a new figure.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+        One histogram per model (counts of test images), sharing the y axis.
+    """
+    if not isinstance(results, dict) or not results:
+        raise DataError("results must be a non-empty dict {name: result with y_true and y_score}.")
+    threshold = check_number(threshold, "threshold", minimum=0, maximum=1)
+    bins = check_integer(bins, "bins", minimum=1)
+    fig, axes = figure_with_axes(axes, len(results), (5 * len(results), 3.8), sharey=True)
+    edges = np.linspace(0, 1, bins + 1)
+    for ax, (name, result) in zip(axes, results.items()):
+        y_true, y_score = check_predictions(result["y_true"], result["y_score"])
+        groups = [y_score[y_true == 0], y_score[y_true == 1]]
+        ax.hist(groups, bins=edges, stacked=True, label=["benign", "malignant"])
+        ax.axvline(threshold, color="black", linestyle="--")
+        ax.set(title=f"{name}: {title}", xlabel="score (probability of malignant)")
+        ax.set_ylabel("images")
+    axes[-1].legend()
     return fig
