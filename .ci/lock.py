@@ -7,6 +7,7 @@ resolved environment to the version CI tested.
     python .ci/lock.py --check      # CI: the lock is consistent and installed (no fresh releases involved)
     python .ci/lock.py --outdated   # what a fresh resolution would change (information, exit 0)
     python .ci/lock.py --refresh    # rewrite constraints.txt from a fresh resolution
+    python .ci/lock.py --add        # after adding a requirement: lock it, every current pin kept
 
 ``--check`` passes when
 
@@ -216,10 +217,13 @@ def outdated(requirements: Path = REQUIREMENTS, lock_path: Path = LOCK, resolver
     return 0
 
 
-def refresh(requirements: Path = REQUIREMENTS, lock_path: Path = LOCK, resolver: Resolver = pip_resolve) -> int:
-    fresh = resolver(requirements, False)
-    lock_path.write_text(HEADER + "".join(f"{name}=={version}\n" for name, version in fresh.items()))
-    print(f"{lock_path.name}: {len(fresh)} packages written.")
+def refresh(
+    requirements: Path = REQUIREMENTS, lock_path: Path = LOCK, resolver: Resolver = pip_resolve, keep: bool = False
+) -> int:
+    """Write the lock from a resolution: fresh, or (``keep``) with every current pin held."""
+    resolved = resolver(requirements, keep)
+    lock_path.write_text(HEADER + "".join(f"{name}=={version}\n" for name, version in resolved.items()))
+    print(f"{lock_path.name}: {len(resolved)} packages written.")
     return 0
 
 
@@ -229,6 +233,7 @@ def main(argv: list[str] | None = None) -> int:
     group.add_argument("--check", action="store_true", help="fail if the lock is inconsistent or not installed")
     group.add_argument("--outdated", action="store_true", help="list what a fresh resolution would change")
     group.add_argument("--refresh", action="store_true", help="rewrite the lock from a fresh resolution")
+    group.add_argument("--add", action="store_true", help="lock new requirements, keeping every current pin")
     parser.add_argument("--requirements", type=Path, default=REQUIREMENTS, help="default: %(default)s")
     parser.add_argument("--lock", type=Path, default=LOCK, help="default: %(default)s")
     args = parser.parse_args(argv)
@@ -237,7 +242,7 @@ def main(argv: list[str] | None = None) -> int:
             return check(args.requirements, args.lock)
         if args.outdated:
             return outdated(args.requirements, args.lock)
-        return refresh(args.requirements, args.lock)
+        return refresh(args.requirements, args.lock, keep=args.add)
     except LockError as error:
         print(f"{error}\n{FIX}", file=sys.stderr)
         return 1

@@ -133,3 +133,17 @@ def test_command_line_refuses_a_conflicting_lock_before_asking_pip(project):
 def test_the_repository_lock_allows_every_requirement(lock):
     problems = lock.requirement_problems(lock.requirement_lines(lock.REQUIREMENTS), lock.read_lock(lock.LOCK))
     assert problems == []
+
+
+def test_add_keeps_every_current_pin_and_locks_the_new_package(lock, project):
+    requirements, constraints = project
+    pinned = lock.read_lock(constraints)
+
+    def resolver(path, with_lock):
+        newest = {"numpy": "2.9.0", "pandas": "3.1.0", "tzdata": "2026.5"}
+        return {**(pinned if with_lock else newest), "jupyterlab": "4.5.0"}
+
+    assert lock.refresh(requirements, constraints, resolver, keep=True) == 0
+    assert lock.read_lock(constraints) == {**pinned, "jupyterlab": "4.5.0"}
+    assert lock.refresh(requirements, constraints, resolver) == 0
+    assert lock.read_lock(constraints)["numpy"] == "2.9.0"
