@@ -240,6 +240,20 @@ CASES = {
             "not boxes": (lambda mask, min_sum: 3, "list of (x, y, w, h)"),
         },
     },
+    "recall_per_line": {
+        "solution": lambda m: np.diagonal(m) / np.sum(m, axis=1),
+        "hidden": ("0.769", "0.75"),
+        "wrong": {
+            "the wrong axis (precision)": (lambda m: np.diagonal(m) / np.sum(m, axis=0), "axis=0"),
+            "over all patches": (lambda m: np.diagonal(m) / np.sum(m), "all patches"),
+            "the counts, not shares": (lambda m: np.diagonal(m), "correct / all patches"),
+            "one number": (lambda m: np.trace(m) / np.sum(m), "one per class"),
+            "the lesson's three lines only": (
+                lambda m: np.diagonal(m)[:3] / np.sum(m, axis=1)[:3],
+                "not one per class",
+            ),
+        },
+    },
     "fold_shares": {
         "solution": lambda n_folds: ((n_folds - 2) / n_folds, 1 / n_folds, 1 / n_folds),
         "hidden": ("0.333", "0.25 / 0.25"),

@@ -27,7 +27,8 @@ The checks, by lesson (the Keras ones live in
   (the classifier whose errors cost less);
 * lesson 2: ``split_721`` (7:2:1 counts of section 2.1), ``cell_boxes``
   (bounding boxes with width + height >= a cut-off, steps 5-7 of section 2.1);
-* lesson 3: ``stage1_model`` (the stage-1 network, section 2.2);
+* lesson 3: ``stage1_model`` (the stage-1 network, section 2.2),
+  ``recall_per_line`` (each class's recall from a confusion matrix);
 * lesson 4: ``fold_shares`` (training / validation / test shares of nested
   cross-validation), ``grouped_split`` (a split that keeps every group on one
   side and both classes in the test part);
@@ -338,6 +339,53 @@ def _check_cell_boxes(answer) -> str:
     return f"your boxes agree with segment_frame's steps 5-7 on {len(cases)} masks and cut-offs"
 
 
+# --- lesson 3 ---------------------------------------------------------------------------------
+
+RECALL_MATRICES = (
+    ((50, 5, 10), (2, 30, 8), (20, 0, 40)),
+    ((9, 1, 0, 2), (3, 12, 1, 0), (0, 4, 20, 6), (1, 0, 2, 7)),
+    ((70, 30), (5, 95)),
+)
+"""Confusion matrices (rows: true class, columns: predicted) whose row and column sums differ."""
+
+
+def _library_recall(matrix) -> np.ndarray:
+    from sklearn.metrics import recall_score
+
+    matrix = np.asarray(matrix)
+    true, predicted = np.nonzero(matrix)
+    counts = matrix[true, predicted]
+    return recall_score(np.repeat(true, counts), np.repeat(predicted, counts), average=None)
+
+
+def _check_recall_per_line(answer) -> str:
+    """Recall of each class from a confusion matrix: the diagonal over the row sums."""
+    recall_of = require_function(answer, "recall_per_line(matrix)")
+    for i, matrix in enumerate(RECALL_MATRICES):
+        array = np.array(matrix)
+        got = run(recall_of, array.copy())
+        try:
+            got = np.asarray(got, dtype=float).ravel()
+        except (TypeError, ValueError):
+            raise Mismatch(f"your function should return one number per class, got {got!r}.") from None
+        if got.shape != (len(array),):
+            raise Mismatch(
+                f"for a {len(array)}-class matrix your function returned {got.size} numbers, not one per class."
+            )
+        if near(got, _library_recall(array)):
+            continue
+        where = f"for test matrix {i + 1} ({len(array)} classes)"
+        if near(got, array.diagonal() / array.sum(axis=0)):
+            raise Mismatch(
+                f"{where} you divided by the column sums (axis=0), which gives the precision: the rows of "
+                "summary['confusion_matrix'] are the true lines, so divide by the row sums."
+            )
+        if near(got, array.diagonal() / array.sum()):
+            raise Mismatch(f"{where} you divided by all patches: divide by the patches of that line (its row).")
+        raise Mismatch(f"{where} your recalls are {np.round(got, 3).tolist()}: correct / all patches of that line.")
+    return f"your recalls agree with scikit-learn's on {len(RECALL_MATRICES)} confusion matrices"
+
+
 # --- lesson 4 ---------------------------------------------------------------------------------
 
 FOLD_COUNTS = (5, 3, 4, 10)
@@ -540,6 +588,7 @@ CHECKS: dict[str, tuple[Callable, str]] = {
     "split_721": (_check_split_721, "the 7:2:1 split"),
     "cell_boxes": (_check_cell_boxes, "the kept boxes"),
     "stage1_model": (_network_check("check_stage1_model"), "the stage-1 network"),
+    "recall_per_line": (_check_recall_per_line, "the recall of each cell line"),
     "fold_shares": (_check_fold_shares, "the shares of each fold"),
     "grouped_split": (_check_grouped_split, "the grouped split"),
     "stage2_head": (_network_check("check_stage2_head"), "the stage-2 network"),
