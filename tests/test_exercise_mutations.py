@@ -225,7 +225,7 @@ CASES = {
             "the paper's numbers for every total": (lambda total: (14_280, 4_080, 2_040), "use total"),
             "validation and test swapped": (lambda total: (0.7 * total, 0.1 * total, 0.2 * total), "swapped"),
             "fractions, not counts": (lambda total: (0.7, 0.2, 0.1), "whole numbers"),
-            "two numbers": (lambda total: (round(0.7 * total), round(0.3 * total)), "should be 3 numbers"),
+            "two numbers": (lambda total: (round(0.7 * total), round(0.3 * total)), "a tuple of 3 numbers"),
         },
     },
     "cell_boxes": {
@@ -289,7 +289,7 @@ CASES = {
             "k degrees of freedom": (ttest_variant(extra_df=1), "k - 1"),
             "one-sided p": (ttest_variant(sides=1), "two-sided"),
             "b - a": (ttest_variant(sign=-1), "a - b"),
-            "p only": (lambda a, b, n_train, n_test: 0.05, "should be 2 numbers"),
+            "p only": (lambda a, b, n_train, n_test: 0.05, "a tuple of 2 numbers"),
         },
     },
     "last_map_size": {
@@ -310,11 +310,15 @@ MODEL_ANSWERS = {"stage1_model", "stage2_head"}
 BLANKS = {"...": ..., "None": None, "a function still returning ...": blank_function}
 
 
+GIVES_AWAY = re.compile(r"\b(?:expected|should be|the answer is|correct answer)\s*:?\s*[-+(\[]?\d", re.IGNORECASE)
+"""The wording .ci/check_site.py refuses in a check message: a value the answer is compared with."""
+
+
 def _assert_helpful(ok: bool, text: str, fragment: str, hidden=()) -> None:
     assert not ok
     assert text.startswith("✗ Not yet:"), text
     assert fragment in text, f"{fragment!r} not in {text!r}"
-    assert not re.search(r"expected\s*[-\d(]", text), text
+    assert not GIVES_AWAY.search(text), text
     for secret in hidden:
         assert not re.search(rf"(?<![\d.]){re.escape(secret)}(?![\d])", text), f"{secret!r} revealed: {text}"
 

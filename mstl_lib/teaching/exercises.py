@@ -109,9 +109,9 @@ def numbers(value, count: int, name: str) -> tuple[float, ...]:
     try:
         items = tuple(value)
     except TypeError:
-        raise Mismatch(f"{name} should be {count} numbers, got {value!r}.") from None
+        raise Mismatch(f"{name} should be a tuple of {count} numbers, got {value!r}.") from None
     if len(items) != count:
-        raise Mismatch(f"{name} should be {count} numbers, got {len(items)}.")
+        raise Mismatch(f"{name} should be a tuple of {count} numbers, got {len(items)}.")
     return tuple(number(v, f"{name}[{i}]") for i, v in enumerate(items))
 
 
