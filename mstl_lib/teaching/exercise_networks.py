@@ -36,7 +36,7 @@ def _require_model(value):
 def _output_at(model, layer, images) -> np.ndarray:
     import keras
 
-    return np.asarray(keras.Model(model.inputs, layer.output)(images, training=False))
+    return np.asarray(keras.Model(model.inputs[0], layer.output)(images, training=False))
 
 
 def _softmax(logits: np.ndarray) -> np.ndarray:
