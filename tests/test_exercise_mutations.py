@@ -326,7 +326,7 @@ def _assert_helpful(ok: bool, text: str, fragment: str, hidden=()) -> None:
 @pytest.mark.parametrize("name", PLAIN)
 def test_the_solution_passes(name):
     ok, text = evaluate(name, CASES[name]["solution"])
-    assert ok and text.startswith("✓ Correct:"), text
+    assert ok and text.startswith("✓ Correct:") and not GIVES_AWAY.search(text), text
     for secret in CASES[name]["hidden"]:
         assert secret not in text
 
