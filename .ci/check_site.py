@@ -7,7 +7,9 @@ state, and no page shows an error output or a traceback. The text rules
 build machine (``/tmp/...``, ``/home/...``, ``/root/...``, ``/work/...`` or the
 repository's own folder), an output with a raw ``np.float64(...)`` or
 ``TtestResult(...)`` repr, or a table cell that pandas cut short ("thr…",
-"Ima..."). Exits non-zero with a list of problems.
+"Ima..."). The exercise rules (:func:`exercise_problems`) fail a page that shows a
+check's ✓ / ✗ line beside folded solutions, or a check message that states an
+expected value. Exits non-zero with a list of problems.
 
 Usage: python .ci/check_site.py [_build/html] [--screenshots DIR]
 """
@@ -39,6 +41,10 @@ return {
   pageText: main.innerText,
   outputs: Array.from(main.querySelectorAll('div.cell_output, .output')).map(o => o.innerText),
   cells: Array.from(main.querySelectorAll('table td, table th')).map(c => c.innerText.trim()),
+  visibleOutputs: Array.from(main.querySelectorAll('div.cell_output, .output'))
+    .filter(o => o.checkVisibility()).map(o => o.innerText),
+  allOutputs: Array.from(main.querySelectorAll('div.cell_output, .output')).map(o => o.textContent),
+  folded: main.querySelectorAll('.cell.tag_solution, .cell.tag_hide-cell, details.hide').length,
   widgetViews: document.querySelectorAll('script[type="application/vnd.jupyter.widget-view+json"]').length,
   widgetState: document.querySelectorAll('script[type="application/vnd.jupyter.widget-state+json"]').length,
 };
@@ -84,6 +90,39 @@ def text_problems(page_text: str, outputs=(), cells=(), build_root: str | None =
     cut = [c for c in cells if TRUNCATED.search(c)]
     if cut:
         problems.append(f"has table cells cut short by pandas: {', '.join(repr(c) for c in cut[:3])}")
+    return problems
+
+
+CHECK_LINE = re.compile(r"^\s*[✓✗] (?:Correct|Not yet|No answer yet)\b.*$", re.MULTILINE)
+"""A line printed by an exercise check (mstl_lib.teaching.exercises.check)."""
+EXPECTED_VALUE = re.compile(r"\b(?:expected|should be|the answer is|correct answer)\s*:?\s*[-+(\[]?\d", re.IGNORECASE)
+"""Wording with which a message would give away the value it compares with."""
+
+
+def exercise_problems(visible_outputs=(), all_outputs=(), folded_solutions: int = 0) -> list[str]:
+    """The exercise rules of the site check, for one page; pure, so the tests can call it.
+
+    A page with folded solutions must not show a check's ✓ / ✗ line (it would tell the reader the
+    answer the fold hides: the book tags check cells ``remove-output``), and no check line anywhere
+    in the page, shown or folded, may state an expected value.
+
+    Parameters
+    ----------
+    visible_outputs : sequence of str
+        The text of each code-cell output the reader sees without unfolding anything.
+    all_outputs : sequence of str
+        The text of every code-cell output in the page, folded or not.
+    folded_solutions : int
+        How many folded (``hide-cell``) solution cells the page has.
+    """
+    problems = []
+    shown = [line.strip() for output in visible_outputs for line in CHECK_LINE.findall(output)]
+    if folded_solutions and shown:
+        problems.append(f"shows check output under folded solutions: {', '.join(repr(x) for x in shown[:3])}")
+    lines = {line.strip() for output in (*visible_outputs, *all_outputs) for line in CHECK_LINE.findall(output)}
+    revealing = sorted(line for line in lines if EXPECTED_VALUE.search(line))
+    if revealing:
+        problems.append(f"a check message gives away the expected value: {', '.join(map(repr, revealing[:3]))}")
     return problems
 
 
@@ -160,6 +199,8 @@ def main() -> int:
             if state["widgetViews"] and not state["widgetState"]:
                 problems.append(f"{page}: widgets without saved widget state (they would render as nothing)")
             for problem in text_problems(state["pageText"], state["outputs"], state["cells"], str(ROOT)):
+                problems.append(f"{page}: {problem}")
+            for problem in exercise_problems(state["visibleOutputs"], state["allOutputs"], state["folded"]):
                 problems.append(f"{page}: {problem}")
             if state["text"] < 500:
                 problems.append(f"{page}: almost empty ({state['text']} characters)")

@@ -8,6 +8,7 @@ spec = importlib.util.spec_from_file_location("check_site", ROOT / ".ci" / "chec
 check_site = importlib.util.module_from_spec(spec)
 spec.loader.exec_module(check_site)
 text_problems = check_site.text_problems
+exercise_problems = check_site.exercise_problems
 
 
 def test_clean_page_passes():
@@ -42,3 +43,26 @@ def test_pandas_truncated_cells_fail():
         problems = text_problems("", cells=[cell])
         assert problems and "cut short" in problems[0], cell
     assert text_problems("", cells=["…", "...", "none", "random"]) == []
+
+
+def test_check_output_beside_folded_solutions_fails():
+    shown = ["✓ Correct: your function is right for 5 fold sizes."]
+    problems = exercise_problems(visible_outputs=shown, folded_solutions=3)
+    assert len(problems) == 1 and "under folded solutions" in problems[0]
+    assert exercise_problems(visible_outputs=["✗ No answer yet: replace the ..."], folded_solutions=1)
+    # without folded solutions, or with the output removed (remove-output), the page passes
+    assert exercise_problems(visible_outputs=shown, folded_solutions=0) == []
+    assert exercise_problems(visible_outputs=["accuracy 75.0%"], folded_solutions=3) == []
+    # prose or other outputs that merely contain a tick pass
+    assert exercise_problems(visible_outputs=["Stage 1 ✓ done"], folded_solutions=3) == []
+
+
+def test_check_message_that_gives_away_a_value_fails_even_when_folded():
+    for line in (
+        "✗ Not yet: the answer is 2.5, expected 2.5.",
+        "✗ Not yet: the output shape is (3,), expected (1,).",
+        "✗ Not yet: number 1 should be 14280.",
+    ):
+        problems = exercise_problems(all_outputs=[line])
+        assert problems and "gives away" in problems[0], line
+    assert exercise_problems(all_outputs=["✗ Not yet: points_per_error(80) is 0.0125, a fraction of 1."]) == []

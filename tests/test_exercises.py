@@ -4,68 +4,70 @@ import numpy as np
 import pytest
 
 from mstl_lib.evaluation.diagnostics import summarize_predictions
-from mstl_lib.teaching.exercises import CHECKS, check, evaluate, reference
+from mstl_lib.teaching.exercises import CHECKS, MATRICES, box_masks, check, evaluate, resnet50_last_side
 
 
-def test_confusion_metrics_reference_matches_the_equations():
-    ref = reference("confusion_metrics", tn=38, fp=2, fn=5, tp=35)
-    assert ref["sensitivity"] == pytest.approx(35 / 40)
-    assert ref["specificity"] == pytest.approx(38 / 40)
-    assert ref["accuracy"] == pytest.approx(73 / 80)
-    assert ref["f1"] == pytest.approx(2 * 35 / (2 * 35 + 2 + 5))
+def metrics_from_counts(tn, fp, fn, tp):
+    return {
+        "accuracy": (tp + tn) / (tp + tn + fp + fn),
+        "sensitivity": tp / (tp + fn),
+        "specificity": tn / (tn + fp),
+        "f1": 2 * tp / (2 * tp + fp + fn),
+    }
 
 
-def test_check_prints_tick_for_a_right_answer(capsys):
-    answer = {"accuracy": 73 / 80, "sensitivity": 35 / 40, "specificity": 38 / 40, "f1": 70 / 77}
-    assert evaluate("confusion_metrics", answer, tn=38, fp=2, fn=5, tp=35)[0]
-    assert check("confusion_metrics", answer, tn=38, fp=2, fn=5, tp=35) is None  # a cell shows only the sentence
-    assert capsys.readouterr().out.startswith("✓")
+def test_check_prints_only_the_sentence(capsys):
+    assert check("confusion_metrics", metrics_from_counts) is None  # a cell shows only the sentence
+    assert capsys.readouterr().out.startswith("✓ Correct:")
+    check("confusion_metrics", lambda tn, fp, fn, tp: {})
+    assert capsys.readouterr().out.startswith("✗ Not yet:")
 
 
-def test_check_explains_a_wrong_answer(capsys):
-    answer = {"accuracy": 73 / 80, "sensitivity": 38 / 40, "specificity": 35 / 40, "f1": 70 / 77}
-    assert not evaluate("confusion_metrics", answer, tn=38, fp=2, fn=5, tp=35)[0]
-    check("confusion_metrics", answer, tn=38, fp=2, fn=5, tp=35)
-    out = capsys.readouterr().out
-    assert out.startswith("✗") and "sensitivity" in out
+def test_unknown_exercise_is_an_error():
+    with pytest.raises(KeyError, match="one_error"):
+        evaluate("one_errors", 1.0)
 
 
-def test_missing_answer_is_not_an_error(capsys):
-    assert not evaluate("one_error", None, fold_size=40)[0]
-    check("one_error", ..., fold_size=40)
-    assert "No answer yet" in capsys.readouterr().out
+def test_the_checks_matrices_are_not_the_lessons():
+    """Each matrix has sensitivity != specificity, so a swap is seen; all but the last are new to the student."""
+    assert all(tp / (tp + fn) != tn / (tn + fp) for tn, fp, fn, tp in MATRICES)
+    assert (38, 2, 5, 35) not in MATRICES[:-1]
 
 
-def test_scalar_and_tuple_checks():
-    assert evaluate("one_error", 2.5, fold_size=40)[0]
-    assert not evaluate("one_error", 1.0, fold_size=40)[0]
-    assert evaluate("split_721", (14280, 4080, 2040))[0]
-    assert not evaluate("split_721", (14280, 3060, 3060))[0]
-    assert evaluate("fold_shares", (0.6, 0.2, 0.2), n_folds=5)[0]
-    assert evaluate(
-        "cheaper_classifier", "B", matrices={"A": {"fn": 4, "fp": 1}, "B": {"fn": 1, "fp": 10}}, cost_fn=20, cost_fp=1
-    )[0]
+def test_resnet50_side_matches_keras():
+    import keras
+
+    for side in (75, 97):
+        model = keras.applications.ResNet50(include_top=False, weights=None, input_shape=(side, side, 3))
+        assert model.output.shape[1] == resnet50_last_side(side)
 
 
-def test_cell_boxes_check():
-    from mstl_lib.data.segmentation import segment_frame
+def test_fold_shares_reference_is_the_library_folds():
+    from mstl_lib.teaching.exercises import _library_fold_shares
 
-    frame = np.full((200, 300), 120, np.uint8)
-    frame[50:120, 80:170] = 60
-    frame[150:155, 20:25] = 60  # a speck: its box is below the cut-off
-    seg = segment_frame(frame, return_intermediates=True)
-    assert evaluate("cell_boxes", [b.as_tuple() for b in seg.boxes], segmentation=seg)[0]
-    assert not evaluate("cell_boxes", [], segmentation=seg)[0]
+    for k in (3, 5, 10):
+        assert _library_fold_shares(k) == pytest.approx(((k - 2) / k, 1 / k, 1 / k))
 
 
-def test_grouped_split_check():
-    groups = np.repeat(np.arange(20), 2)
-    labels = np.repeat(np.arange(20) % 2, 2)
-    test = np.flatnonzero(np.isin(groups, [0, 1, 2, 3]))
-    train = np.setdiff1d(np.arange(40), test)
-    assert evaluate("grouped_split", (train, test), groups=groups, labels=labels)[0]
-    leaky_test = np.arange(7)  # cuts group 3 in two
-    assert not evaluate("grouped_split", (np.setdiff1d(np.arange(40), leaky_test), leaky_test), groups=groups)[0]
+def test_box_masks_hold_a_box_exactly_at_the_cut():
+    from mstl_lib.teaching.exercises import _library_boxes
+
+    first, second = box_masks()
+    assert (20, 120, 50, 50) in _library_boxes(first, 100)
+    assert (20, 120, 50, 50) not in _library_boxes(first, 150)
+    assert (120, 120, 49, 50) not in _library_boxes(first, 100)
+    assert len(_library_boxes(second, 100)) == 2  # the ring and the bar; the blob in the hole is inside the ring
+
+
+def test_grad_cam_without_upsampling_has_the_layers_size():
+    from mstl_lib.models.features import grad_cam
+    from mstl_lib.models.networks import build_stage1_model, build_stage2_model
+
+    model = build_stage2_model(build_stage1_model("resnet10"))
+    image = np.random.default_rng(0).uniform(0, 255, (75, 75, 3)).astype("float32")
+    small = grad_cam(model, image, layer_name="stage3_out", upsample=False)
+    assert small.shape == tuple(model.get_layer("stage3_out").output.shape[1:3])
+    assert grad_cam(model, image, layer_name="stage3_out").shape == (75, 75)
 
 
 def test_every_check_is_listed():
@@ -80,6 +82,7 @@ def test_every_check_is_listed():
         "last_map_size",
         "grad_cam",
         "stage1_model",
+        "recall_per_line",
         "stage2_head",
         "corrected_ttest",
     }
@@ -123,33 +126,3 @@ def test_difference_verdict():
     assert "does not show a difference" in unresolved and "2.9 ± 2.8 points above" in unresolved
     resolved = difference_verdict(0.792, 0.071, 25, 0.668, 0.105, 25)
     assert "resolves the difference" in resolved
-
-
-def test_model_checks_compare_with_the_library():
-    import keras
-
-    from mstl_lib.models.networks import build_backbone, build_stage1_model
-
-    trunk = build_backbone("resnet10")
-    right = keras.Model(
-        trunk.input, keras.layers.Dense(3, activation="softmax")(keras.layers.GlobalAveragePooling2D()(trunk.output))
-    )
-    assert evaluate("stage1_model", right, backbone="resnet10", n_classes=3)[0]
-    wrong = keras.Model(
-        trunk.input, keras.layers.Dense(2, activation="softmax")(keras.layers.GlobalAveragePooling2D()(trunk.output))
-    )
-    ok, text = evaluate("stage1_model", wrong, backbone="resnet10", n_classes=3)
-    assert not ok and "output shape" in text
-    stage1 = build_stage1_model("resnet10")
-    ok, text = evaluate("stage2_head", stage1, stage1=stage1)
-    assert not ok and "(1,)" in text
-
-
-def test_corrected_ttest_check():
-    from mstl_lib.evaluation.stats import corrected_resampled_ttest
-
-    a, b = [0.9, 0.85, 0.8, 0.95, 0.9], [0.8, 0.85, 0.75, 0.9, 0.8]
-    t, p = corrected_resampled_ttest(a, b, n_train=120, n_test=40)
-    context = dict(scores_a=a, scores_b=b, n_train=120, n_test=40)
-    assert evaluate("corrected_ttest", (t, p), **context)[0]
-    assert not evaluate("corrected_ttest", (t, p / 3), **context)[0]

@@ -1,4 +1,8 @@
-"""The lesson notebooks' shape: a parameters cell, objectives, exercises with hidden solutions, logic in the library."""
+"""The lesson notebooks' shape: a parameters cell, objectives, exercises with hidden solutions, logic in the library.
+
+Functions are defined in notebook cells only where an exercise asks the student to write one (its answer
+cell, tagged ``answer``, and its folded solution, tagged ``solution``).
+"""
 
 from __future__ import annotations
 
@@ -38,7 +42,8 @@ def test_notebooks_are_committed_clean_and_short(path):
         assert not cell.outputs and cell.execution_count is None, "commit notebooks without outputs"
         tree = ast.parse(cell.source)
         defined = [n for n in ast.walk(tree) if isinstance(n, (ast.FunctionDef, ast.ClassDef))]
-        assert not defined, f"{path.name}: functions belong in mstl_lib, not in a notebook cell"
+        exercise = {"answer", "solution"} & set(cell.metadata.get("tags", []))
+        assert exercise or not defined, f"{path.name}: functions belong in mstl_lib, not in a notebook cell"
         assert len(cell.source.splitlines()) <= 15, f"{path.name}: a cell of {len(cell.source.splitlines())} lines"
 
 
@@ -61,3 +66,60 @@ def test_imports_are_in_the_setup_cell(path):
             continue
         imports = [n for n in ast.walk(ast.parse(cell.source)) if isinstance(n, (ast.Import, ast.ImportFrom))]
         assert not imports, f"{path.name}: an import outside the Setup cell: {cell.source.splitlines()[0]!r}"
+
+
+PARTS = {"checked": ["prompt", "answer", "solution", "check"], "open": ["prompt", "answer", "solution"]}
+PARTS["discussion"] = ["prompt", "solution"]
+TAGS = {"answer": ["answer"], "solution": ["solution", "hide-cell"], "check": ["check", "remove-output"]}
+
+
+def _exercises(notebook) -> dict[str, list]:
+    """Cells of each exercise, by the id in their ``exercise`` metadata, in notebook order."""
+    found: dict[str, list] = {}
+    for cell in notebook.cells:
+        if "exercise" in cell.metadata:
+            found.setdefault(cell.metadata["exercise"]["id"], []).append(cell)
+    return found
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
+def test_exercises_have_answer_solution_and_check_cells_apart(path):
+    """Answer, folded solution and check are separate cells with stable tags, so a student edition can use them.
+
+    Every exercise has an answer cell with a ``...`` to replace, or is a discussion question with a
+    model answer; a check cell holds only the check call, and its output is removed from the site.
+    """
+    from mstl_lib.teaching.exercises import CHECKS
+
+    notebook = nbformat.read(path, as_version=4)
+    prompts = [c for c in notebook.cells if c.source.startswith(":::{admonition} Exercise")]
+    exercises = _exercises(notebook)
+    assert len(exercises) == len(prompts) and prompts
+    for exercise_id, cells in exercises.items():
+        prompt = cells[0]
+        kind = prompt.metadata["exercise"]["kind"]
+        assert prompt in prompts and [c.metadata["exercise"]["part"] for c in cells] == PARTS[kind], exercise_id
+        for cell in cells[1:]:
+            part = cell.metadata["exercise"]["part"]
+            assert cell.cell_type == "code" and cell.metadata["tags"] == TAGS[part], (exercise_id, part)
+            assert ("check(" in cell.source) == (part == "check"), (exercise_id, part)
+        answer = [c for c in cells if c.metadata["exercise"]["part"] == "answer"]
+        assert kind == "discussion" or "..." in answer[0].source or "# your code here" in answer[0].source
+        if kind == "discussion":
+            assert "Discussion question" in prompt.source
+        if kind == "checked":
+            name = prompt.metadata["exercise"]["check"]
+            call = ast.parse(cells[-1].source).body
+            assert len(call) == 1 and name in CHECKS and cells[-1].source.startswith(f'check("{name}", ')
+
+
+def test_every_check_is_used_by_a_lesson():
+    from mstl_lib.teaching.exercises import CHECKS
+
+    used = {
+        c.metadata["exercise"].get("check")
+        for path in NOTEBOOKS
+        for c in nbformat.read(path, as_version=4).cells
+        if "exercise" in c.metadata
+    }
+    assert set(CHECKS) <= used

@@ -341,6 +341,7 @@ def grad_cam(
     image,
     layer_name: str | None = None,
     class_index: int | None = None,
+    upsample: bool = True,
 ) -> np.ndarray:
     """Grad-CAM heat map of one image (Selvaraju et al., ICCV 2017).
 
@@ -370,12 +371,16 @@ def grad_cam(
         Softmax models: the class to explain, default the predicted one.
         Single-unit sigmoid models: ``None`` or 1 explains "malignant" (the
         logit), 0 explains "benign" (minus the logit).
+    upsample : bool, default True
+        Resize the map to the image's size; ``False`` keeps the feature map's
+        own ``h x w`` (what lesson 7's exercise computes by hand).
 
     Returns
     -------
     numpy.ndarray
-        ``float32`` ``H x W`` heat map in [0, 1] at the image's size (all
-        zeros when no location has positive evidence for the class).
+        ``float32`` ``H x W`` heat map in [0, 1] at the image's size, or at
+        the layer's size when ``upsample`` is false (all zeros when no location
+        has positive evidence for the class).
 
     Raises
     ------
@@ -418,4 +423,4 @@ def grad_cam(
     heat = heat.numpy().astype(np.float32)
     peak = float(heat.max()) if heat.size else 0.0
     heat = heat / peak if peak > 0 and np.isfinite(peak) else np.zeros_like(heat)
-    return resize_heatmap(heat, batch.shape[1:3])
+    return resize_heatmap(heat, batch.shape[1:3]) if upsample else heat

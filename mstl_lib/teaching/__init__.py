@@ -4,7 +4,7 @@
 :mod:`.notebook`    what every lesson does first (quiet logs, versions, workspace)
 :mod:`.workspace`   the work folder the lessons share; each step done once
 :mod:`.widgets`     interactive explorers (ipywidgets)
-:mod:`.exercises`   check cells for the students' code
+:mod:`.exercises`   check cells for the students' code (the Keras ones in :mod:`.exercise_networks`)
 :mod:`.book`        executing the lessons with papermill and building the HTML
 :mod:`.repository`  the repository URL of the launch buttons and install cells
 =================  ===========================================================
