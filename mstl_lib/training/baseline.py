@@ -30,8 +30,8 @@ Recipe
   :class:`sklearn.linear_model.LogisticRegression` (L2, class weights
   balanced) in one :class:`sklearn.pipeline.Pipeline`.
 
-Evaluation follows the paper's nested cross-validation (section 2.2,
-:func:`mstl_lib.data.splits.cross_validation_folds`): the inverse regularisation ``C`` is
+Evaluation uses the grid's cross-validation folds, each with a validation part (the paper's
+6:2:2, section 2.1; :func:`mstl_lib.data.splits.cross_validation_folds`): the inverse regularisation ``C`` is
 chosen from :data:`C_GRID` by the AUC on the fold's validation part (the
 model fitted on the training part only), the pipeline is refitted on
 training + validation with that ``C``, and the test part is predicted exactly
