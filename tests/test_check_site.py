@@ -1,6 +1,7 @@
 """The text rules of the browser check of the built site (.ci/check_site.py)."""
 
 import importlib.util
+import re
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -42,3 +43,64 @@ def test_pandas_truncated_cells_fail():
         problems = text_problems("", cells=[cell])
         assert problems and "cut short" in problems[0], cell
     assert text_problems("", cells=["…", "...", "none", "random"]) == []
+
+
+# ----------------------------------------------------------------------- numbers in prose come from the run
+
+run_number_problems = check_site.run_number_problems
+typed_run_numbers = check_site.typed_run_numbers
+
+
+def test_prose_aucs_must_be_the_runs():
+    expected = {"scratch": "0.954", "CTL": "0.964", "MSTL": "0.959", "baseline": "0.802"}
+    glued = (
+        "mean test AUCs over the folds of 0.954 (scratch), 0.964 (CTL) and 0.959 (MSTL), against 0.802 for the "
+        "baseline. Averaged over folds, the test AUC was 0.954 from scratch, 0.964 for CTL, 0.959 for MSTL and "
+        "0.802 for the classical baseline."
+    )
+    assert run_number_problems(glued, expected) == []
+    stale = "mean test AUCs of 0.956 (scratch), 0.949 (CTL) and 0.959 (MSTL)"
+    problems = run_number_problems(stale, expected)
+    assert len(problems) == 2 and "0.956" in problems[0] and "the run's results say 0.954" in problems[0]
+    assert run_number_problems("0.900 (MSTL)", {}) == [
+        "gives a test AUC of 0.900 for MSTL, which the run has no result for"
+    ]
+
+
+def test_expected_run_numbers_are_the_mean_fold_aucs():
+    results = [
+        {"tl": tl, "backbone": "resnet10", "optimizer": "adam", "fold": k, "metrics": {**metrics, "auc": auc}}
+        for tl, aucs in (("mstl", (0.9, 0.95)), ("baseline", (0.8, 0.7)))
+        for k, auc in enumerate(aucs)
+        for metrics in [{"f1": 0.5, "specificity": 0.5, "sensitivity": 0.5, "loss": 0.5, "accuracy": 0.5}]
+    ]
+    assert check_site.expected_run_numbers(results) == {"MSTL": "0.925", "baseline": "0.750"}
+
+
+def test_typed_results_are_found_and_glue_or_paper_numbers_pass():
+    assert typed_run_numbers("mean test AUCs of 0.956 (scratch), 0.949 (CTL)")
+    assert typed_run_numbers("the corrected resampled t-test gives p = 0.016")
+    assert typed_run_numbers("The baseline's AUC is about 0.78 on real images.")
+    assert typed_run_numbers("AUC {glue:text}`../notebooks/05.ipynb::ctl_auc:s` (CTL)") == []
+    assert typed_run_numbers("the paper's AUC of 0.999", allowed={"0.999"}) == []
+
+
+def _paper_numbers() -> set[str]:
+    from mstl_lib.data.paper_table1 import MT_SMALL_REPORTED, load_paper_table1
+
+    table = load_paper_table1()
+    numbers = {f"{v:g}" for column in ("auc", "f1", "specificity", "sensitivity", "loss") for v in table[column]}
+    numbers |= {f"{v:.3f}" for v in table["auc"]} | {str(v) for v in MT_SMALL_REPORTED.values()}
+    return numbers | {"0.01191", "0.092", "0.034", "0.013", "0.612", "0.05"}
+
+
+def test_the_prose_chapters_type_no_run_result():
+    """Chapters glue run numbers from the lessons; only the benchmarks page records figures (dated)."""
+    allowed = _paper_numbers()
+    for page in sorted((ROOT / "book").glob("*.md")):
+        if page.name == "benchmarks.md":
+            continue
+        assert typed_run_numbers(page.read_text(), allowed) == [], page.name
+    readme = (ROOT / "README.md").read_text()
+    readme = re.sub(r"<!-- benchmark-summary:start.*?benchmark-summary:end -->", "", readme, flags=re.S)
+    assert typed_run_numbers(readme, allowed) == []
