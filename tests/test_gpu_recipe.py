@@ -24,7 +24,7 @@ SMOKE_SETTINGS = """PROFILE=smoke
 BACKBONES="resnet10"
 OPTIMIZERS="sgd adam adagrad"
 US=synth/ultrasound
-KIND=busi
+KIND=folder
 CELLS=synth/cells
 PER_CLASS=24
 """
