@@ -8,6 +8,7 @@
 :mod:`.segmentation`  a bright-field frame into single-cell boxes (section 2.1)
 :mod:`.patches`     the stage-1 patch dataset with its manifest (section 2.1)
 :mod:`.synthetic`   offline stand-ins: cell frames, ultrasound, fractals
+:mod:`.paper_table1`  the paper's Table 1 (18 configurations) as data, and its MT-Small figures
 ==================  ============================================================
 
 Importing this package never loads TensorFlow (a test checks it), so data
