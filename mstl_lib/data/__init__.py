@@ -4,7 +4,7 @@
 :mod:`.images`      reading any image file, the network input, heat-map resizing
 :mod:`.datasets`    image folders as records with class and group (BUSI, Mendeley, MT-Small)
 :mod:`.audit`       counts, skipped files, duplicates and label conflicts
-:mod:`.splits`      grouped, stratified splits and the cross-validation folds (section 2.2)
+:mod:`.splits`      grouped, stratified splits and the cross-validation folds (section 2.1)
 :mod:`.segmentation`  a bright-field frame into single-cell boxes (section 2.1)
 :mod:`.patches`     the stage-1 patch dataset with its manifest (section 2.1)
 :mod:`.synthetic`   offline stand-ins: cell frames, ultrasound, fractals

@@ -227,7 +227,7 @@ def roc_curve(y_true, y_score, *, drop_intermediate: bool = True):
 
     References
     ----------
-    Ayana et al. (2022), section 3, Figs. 7-8 (ROC curves).
+    Ayana et al. (2022), section 3.2, Fig. 4 (ROC curves).
     """
     from sklearn import metrics as skm
 
@@ -253,7 +253,7 @@ def roc_auc(y_true, y_score) -> float:
 
     References
     ----------
-    Ayana et al. (2022), section 2.4 and Tables 1-3 (AUC).
+    Ayana et al. (2022), section 2.4 and Table 1 (AUC).
     """
     from sklearn import metrics as skm
 
@@ -295,7 +295,7 @@ def summarize_folds(fold_metrics: Sequence[Mapping]) -> dict:
 
     References
     ----------
-    Ayana et al. (2022), section 2.3 (five-fold cross-validation) and Tables 1-3.
+    Ayana et al. (2022), section 2.4 (five-fold cross-validation) and Table 1.
     """
     folds = list(fold_metrics)
     if not folds:

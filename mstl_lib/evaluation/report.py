@@ -97,7 +97,7 @@ def table1(results: list[dict], formatted: bool = True) -> pd.DataFrame:
 
     References
     ----------
-    Ayana et al. (2022), Table 1 and section 2.3 (five-fold cross-validation).
+    Ayana et al. (2022), Table 1 and section 2.4 (five-fold cross-validation).
     """
     from mstl_lib.evaluation.metrics import format_mean_std
 

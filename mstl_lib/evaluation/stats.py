@@ -313,7 +313,7 @@ def bootstrap_ci(
     ----------
     Efron, B. and Tibshirani, R. J. (1993). An Introduction to the Bootstrap.
     Chapman & Hall. ``scipy.stats.bootstrap``. Ayana et al. (2022) report
-    AUC and accuracy without intervals (section 3, Tables 1-3).
+    AUC and accuracy without intervals (section 3.1, Table 1).
     """
     metric = check_choice(metric, "metric", _METRICS)
     method = check_choice(method, "method", _METHODS, lower=True)

@@ -216,7 +216,7 @@ def build_backbone(backbone: str, weights=None, image_size=INPUT_SIZE) -> keras.
 
     References
     ----------
-    Ayana et al. (2022), section 2.2 (backbones) and 2.3 (75 x 75 input).
+    Ayana et al. (2022), section 2.2 (backbones) and 2.1 (75 x 75 input).
     """
     check_backbone(backbone)
     shape = _input_shape(image_size)

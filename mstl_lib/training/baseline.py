@@ -203,7 +203,7 @@ def run_baseline_fold(
     seed : int, optional
         Seed of the logistic regression's solver (recorded in the result).
     image_size : int, optional
-        Side of the square input, 75 as in the paper (section 2.2).
+        Side of the square input, 75 as in the paper (section 2.1).
     profile : str or Profile, optional
         Only recorded in the result (its name), for tables that mix the
         baseline with the grid; None by default.
@@ -295,7 +295,7 @@ def run_baseline_cv(
     dataset : ImageDataset
         Benign/malignant ultrasound images.
     n_folds : int, optional
-        Number of outer folds (5 in the paper, section 2.2; at least 3).
+        Number of outer folds (5 in the paper, section 2.4; at least 3).
     seed : int, optional
         Seed of the folds and of the solver.
     image_size : int, optional
