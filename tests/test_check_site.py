@@ -104,3 +104,14 @@ def test_the_prose_chapters_type_no_run_result():
     readme = (ROOT / "README.md").read_text()
     readme = re.sub(r"<!-- benchmark-summary:start.*?benchmark-summary:end -->", "", readme, flags=re.S)
     assert typed_run_numbers(readme, allowed) == []
+
+
+def test_the_lessons_prose_types_no_run_result():
+    """Lesson prose glues what the run computed; only the paper's numbers may be typed."""
+    import nbformat
+
+    allowed = _paper_numbers()
+    for path in sorted((ROOT / "notebooks").glob("*.ipynb")):
+        notebook = nbformat.read(path, as_version=4)
+        prose = "\n".join(cell.source for cell in notebook.cells if cell.cell_type == "markdown")
+        assert typed_run_numbers(prose, allowed) == [], path.name
