@@ -138,9 +138,14 @@ def expected_run_numbers(results: list[dict]) -> dict[str, str]:
 
 
 def run_number_problems(page_text: str, expected: dict[str, str]) -> list[str]:
-    """Mean test AUCs in a page's prose that are not the run's (``expected``: :func:`expected_run_numbers`)."""
+    """Mean test AUCs in a page's prose that are not the run's (``expected``: :func:`expected_run_numbers`).
+
+    Only sentences that speak of an AUC are read, so that other numbers given per arm (the paper's losses,
+    say) are left alone.
+    """
     problems = []
-    for match in PROSE_AUC.finditer(page_text):
+    sentences = [s for s in re.split(r"(?<=[.!?]) ", re.sub(r"\s+", " ", page_text)) if "AUC" in s]
+    for match in (m for sentence in sentences for m in PROSE_AUC.finditer(sentence)):
         arm = match.group("paren") or match.group("from") or match.group("for")
         want = expected.get(arm)
         if want is None:

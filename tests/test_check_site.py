@@ -62,7 +62,9 @@ def test_prose_aucs_must_be_the_runs():
     stale = "mean test AUCs of 0.956 (scratch), 0.949 (CTL) and 0.959 (MSTL)"
     problems = run_number_problems(stale, expected)
     assert len(problems) == 2 and "0.956" in problems[0] and "the run's results say 0.954" in problems[0]
-    assert run_number_problems("0.900 (MSTL)", {}) == [
+    # other numbers per arm, outside a sentence about AUC, are not the run's AUC
+    assert run_number_problems("The lowest loss is 0.084 (CTL) against 0.030 (MSTL).", expected) == []
+    assert run_number_problems("An AUC of 0.900 (MSTL).", {}) == [
         "gives a test AUC of 0.900 for MSTL, which the run has no result for"
     ]
 

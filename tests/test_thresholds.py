@@ -39,3 +39,10 @@ def test_sentence_when_they_agree():
     poor = {"y_true": LABELS, "y_score": np.r_[np.full(10, 0.6), np.full(10, 0.4)]}
     table = auc_accuracy_table({"a": good, "b": poor})
     assert auc_accuracy_sentence(table).startswith("On this fold the two metrics agree: a")
+
+
+def test_sentence_when_accuracies_tie():
+    one = {"y_true": LABELS, "y_score": np.r_[np.full(10, 0.6), np.linspace(0.7, 0.9, 10)]}
+    two = {"y_true": LABELS, "y_score": np.r_[np.linspace(0.6, 0.9, 10), np.linspace(0.6, 0.9, 10)]}
+    sentence = auc_accuracy_sentence(auc_accuracy_table({"a": one, "b": two}))
+    assert sentence.startswith("On this fold 2 arms tie at the highest accuracy at 0.5 (50.0%); by AUC, a")

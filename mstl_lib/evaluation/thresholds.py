@@ -100,13 +100,17 @@ def auc_accuracy_sentence(table: pd.DataFrame) -> str:
     if len(table) < 2:
         return "Only one arm: nothing to compare."
     by_auc, by_accuracy = table["AUC"].idxmax(), table["accuracy at 0.5"].idxmax()
-    tied = (table["AUC"] == table["AUC"].max()).sum() > 1 or (
-        table["accuracy at 0.5"] == table["accuracy at 0.5"].max()
-    ).sum() > 1
-    if tied or by_auc == by_accuracy:
+    best_accuracy = table["accuracy at 0.5"].max()
+    tied = table.index[table["accuracy at 0.5"] == best_accuracy]
+    if len(tied) > 1:
+        return (
+            f"On this fold {len(tied)} arms tie at the highest accuracy at 0.5 ({best_accuracy:.1%}); by AUC, "
+            f"{by_auc} ranks the images best ({table.at[by_auc, 'AUC']:.3f}): only the AUC separates them."
+        )
+    if by_auc == by_accuracy:
         return (
             f"On this fold the two metrics agree: {by_auc} has the highest AUC ({table.at[by_auc, 'AUC']:.3f}) "
-            f"and no arm has a higher accuracy at 0.5. It need not be so on every fold."
+            f"and the highest accuracy at 0.5 ({best_accuracy:.1%}). It need not be so on every fold."
         )
     row_auc, row_acc = table.loc[by_auc], table.loc[by_accuracy]
     return (
