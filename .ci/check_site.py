@@ -9,9 +9,21 @@ repository's own folder), an output with a raw ``np.float64(...)`` or
 ``TtestResult(...)`` repr, or a table cell that pandas cut short ("thr…",
 "Ima..."). The exercise rules (:func:`exercise_problems`) fail a page that shows a
 check's ✓ / ✗ line beside folded solutions, or a check message that states an
-expected value. Exits non-zero with a list of problems.
+expected value.
 
-Usage: python .ci/check_site.py [_build/html] [--screenshots DIR]
+Numbers in prose from the run (:func:`run_number_problems`): every mean test
+AUC that a page's prose gives for an arm ("0.954 (CTL)", "0.954 for CTL") must
+be the one the run's results file holds (the grid folder of the book's work
+folder, ``--grid``), so a chapter cannot quote another run. And
+(:func:`typed_run_numbers`) the prose chapters' sources may not type such a
+number at all: they glue it from the lesson that computes it.
+
+At 1280 px (a common laptop), no output may be cut off: a code output or a
+table wider than its box must wrap or scroll visibly (:data:`OVERFLOW_STATE`).
+
+Exits non-zero with a list of problems.
+
+Usage: python .ci/check_site.py [_build/html] [--grid DIR] [--screenshots DIR]
 """
 
 from __future__ import annotations
@@ -49,6 +61,28 @@ return {
   widgetState: document.querySelectorAll('script[type="application/vnd.jupyter.widget-state+json"]').length,
 };
 """
+
+
+OVERFLOW_STATE = """
+const main = document.querySelector('main') || document.body;
+const right = main.getBoundingClientRect().right;
+const scrolls = (el) => {
+  for (let a = el; a && a !== document.body; a = a.parentElement) {
+    const ox = getComputedStyle(a).overflowX;
+    if ((ox === 'auto' || ox === 'scroll') && a.scrollWidth > a.clientWidth + 1) return true;
+  }
+  return false;
+};
+const cut = [];
+for (const el of main.querySelectorAll('div.cell_output pre, div.cell_output table, table.dataframe, pre')) {
+  const wide = el.scrollWidth > el.clientWidth + 1 || el.getBoundingClientRect().right > right + 1;
+  if (wide && !scrolls(el)) cut.push(el.innerText.trim().split('\\n')[0].slice(0, 80));
+}
+return cut;
+"""
+"""Outputs and tables wider than their box that neither wrap nor scroll: text the reader cannot see."""
+WIDTH = 1280
+"""Window width of the check, a common laptop's."""
 
 
 MACHINE_PATH = re.compile(r"(?<![\w.:/~-])/(?:tmp|home|root|work|Users|private|var/folders)/[^\s'\"<>)]*")
@@ -126,6 +160,63 @@ def exercise_problems(visible_outputs=(), all_outputs=(), folded_solutions: int 
     return problems
 
 
+ARM_WORDS = {"scratch": "scratch", "ctl": "CTL", "mstl": "MSTL", "baseline": "baseline"}
+PROSE_AUC = re.compile(
+    r"(?P<value>\d\.\d{3}) (?:\((?P<paren>scratch|CTL|MSTL|baseline)\)|from (?P<from>scratch)"
+    r"|for (?:the (?:classical )?)?(?P<for>CTL|MSTL|baseline))"
+)
+"""A mean test AUC given for an arm in prose: "0.954 (CTL)", "0.954 from scratch", "0.954 for the baseline"."""
+
+
+def expected_run_numbers(results: list[dict]) -> dict[str, str]:
+    """Per arm word of :data:`ARM_WORDS`, the mean test AUC over folds of the run, as prose prints it (3 decimals)."""
+    from mstl_lib.evaluation.report import fold_frame
+
+    means = fold_frame(results).groupby("tl")["auc"].mean()
+    return {ARM_WORDS[tl]: f"{auc:.3f}" for tl, auc in means.items() if tl in ARM_WORDS}
+
+
+def run_number_problems(page_text: str, expected: dict[str, str]) -> list[str]:
+    """Mean test AUCs in a page's prose that are not the run's (``expected``: :func:`expected_run_numbers`).
+
+    Only sentences that speak of an AUC are read, so that other numbers given per arm (the paper's losses,
+    say) are left alone.
+    """
+    problems = []
+    sentences = [s for s in re.split(r"(?<=[.!?]) ", re.sub(r"\s+", " ", page_text)) if "AUC" in s]
+    for match in (m for sentence in sentences for m in PROSE_AUC.finditer(sentence)):
+        arm = match.group("paren") or match.group("from") or match.group("for")
+        want = expected.get(arm)
+        if want is None:
+            problems.append(f"gives a test AUC of {match.group('value')} for {arm}, which the run has no result for")
+        elif match.group("value") != want:
+            problems.append(f"gives {arm}'s mean test AUC as {match.group('value')}; the run's results say {want}")
+    return problems
+
+
+TYPED_RESULT = re.compile(
+    r"AUCs?\b[^.\n]{0,60}?\b0\.\d{2,3}\b|\b0\.\d{2,3}\b[^.\n]{0,12}\((?:scratch|CTL|MSTL)\)"
+    r"|corrected[^.\n]{0,40}p = 0\.\d+"
+)
+"""A result typed into a chapter's source: an AUC value, an arm's number, a corrected test's p-value."""
+
+
+def typed_run_numbers(markdown: str, allowed: set[str] = frozenset()) -> list[str]:
+    """Run results typed into a prose chapter's Markdown source (glue them instead).
+
+    ``allowed`` holds the numbers the page may type because they are the paper's (its Table 1, section 3.5).
+    Glue roles (``{glue:text}`...```) and fenced code are ignored.
+    """
+    text = re.sub(r"```.*?```", "", markdown, flags=re.S)
+    text = re.sub(r"\{glue:[a-z]+\}`[^`]*`", "", text)
+    found = []
+    for match in TYPED_RESULT.finditer(text):
+        numbers = set(re.findall(r"0\.\d+", match.group(0)))
+        if numbers - allowed:
+            found.append(match.group(0))
+    return found
+
+
 def toc_pages(toc_path: Path) -> list[str]:
     toc = yaml.safe_load(toc_path.read_text())
     pages = [toc["root"]]
@@ -161,7 +252,7 @@ def browser():
         "--disable-component-update",
         "--disable-sync",
         "--disable-dev-shm-usage",
-        "--window-size=1400,1000",
+        f"--window-size={WIDTH},1000",
     ):
         options.add_argument(flag)
     driver = webdriver.Chrome(service=Service("/usr/bin/chromedriver"), options=options)
@@ -169,11 +260,28 @@ def browser():
     return driver
 
 
+def run_numbers(grid: str | None) -> dict[str, str]:
+    """The run's mean test AUC per arm (:func:`expected_run_numbers`), from its grid folder."""
+    from mstl_lib.evaluation.results import load_results
+
+    if grid is None:
+        candidates = sorted((ROOT / "_build" / "work").glob("*/grid/manifest.json"))
+        if len(candidates) != 1:
+            found = ", ".join(str(c.parent) for c in candidates) or "none"
+            raise SystemExit(f"Site check: name the run's grid folder with --grid (found: {found}).")
+        grid = candidates[0].parent
+    return expected_run_numbers(load_results(grid))
+
+
 def main() -> int:
     parser = argparse.ArgumentParser()
     parser.add_argument("html", nargs="?", default=str(ROOT / "_build" / "html"))
     parser.add_argument("--screenshots", default=None, help="save a full-page PNG of every page here")
+    parser.add_argument(
+        "--grid", default=None, help="the run's grid folder (default: the only _build/work/<profile>/grid)"
+    )
     args = parser.parse_args()
+    expected = run_numbers(args.grid)
     from selenium.webdriver.common.by import By
 
     html = Path(args.html)
@@ -202,6 +310,10 @@ def main() -> int:
                 problems.append(f"{page}: {problem}")
             for problem in exercise_problems(state["visibleOutputs"], state["allOutputs"], state["folded"]):
                 problems.append(f"{page}: {problem}")
+            for problem in run_number_problems(state["pageText"], expected):
+                problems.append(f"{page}: {problem}")
+            for start in driver.execute_script(OVERFLOW_STATE):
+                problems.append(f"{page}: an output or table is cut off at {WIDTH} px: {start!r}")
             if state["text"] < 500:
                 problems.append(f"{page}: almost empty ({state['text']} characters)")
             print(line)
@@ -209,9 +321,9 @@ def main() -> int:
                 out = Path(args.screenshots)
                 out.mkdir(parents=True, exist_ok=True)
                 height = driver.execute_script("return document.body.scrollHeight")
-                driver.set_window_size(1400, min(max(height, 1000), 16000))
+                driver.set_window_size(WIDTH, min(max(height, 1000), 16000))
                 driver.save_screenshot(str(out / (page.replace("/", "_") + ".png")))
-                driver.set_window_size(1400, 1000)
+                driver.set_window_size(WIDTH, 1000)
     finally:
         driver.quit()
         server.shutdown()

@@ -237,7 +237,9 @@ def run(quick: bool = False) -> dict:
             "`mstl book --profile lab` into a fresh build folder, first with an empty Keras weights cache "
             "(cold), then with the generic weights that run cached (warm); plain Keras ResNet50 training "
             f"speed measured before and after (mean {rate:.1f} images/s), which scales the time limits. "
-            "Then what the cold run learned, read from its work folder."
+            "Then what the cold run learned, read from its work folder. These are recorded figures of that "
+            "run, on the date and machine above; they are not the run the lessons of this site show (those print "
+            "their own numbers), and training is not bit-reproducible, so two runs with the same seed differ."
         ),
         "checks": checks,
         "tables": tables,

@@ -7,7 +7,7 @@ One subpackage per stage of the paper, then the book's machinery:
 
 =====================  ======================================================
 :mod:`.data`           images, datasets, audit, splits, segmentation, patches,
-                       synthetic data (sections 2.1-2.2; no TensorFlow)
+                       synthetic data (section 2.1; no TensorFlow)
 :mod:`.models`         backbones, the stage-1 and stage-2 networks, CTL, weights,
                        feature maps and Grad-CAM (section 2.2, Fig. 3)
 :mod:`.training`       optimizers, input pipelines, fitting, the generic stage, the

@@ -5,9 +5,10 @@ look profiles up here by name, so a ``smoke`` run in CI, a ``lab`` run in a
 classroom and a ``paper`` run on a GPU differ only in these numbers.
 
 The ``paper`` profile holds the hyperparameters of Ayana et al. (2022),
-section 2.3: 75x75 inputs, batch 16, learning rate 0.001 with exponential
-decay 0.96, 50 epochs per stage, five folds, ImageNet weights, three
-backbones and three optimizers; 6,800 patches per cell line (section 2.1).
+section 2.3: batch 16, learning rate 0.001 with exponential decay 0.96, 50
+epochs per stage; with 75x75 inputs and 6,800 patches per cell line (section
+2.1), five folds (section 2.4), ImageNet weights, three backbones and three
+optimizers (section 2.2).
 """
 
 from __future__ import annotations
@@ -36,7 +37,7 @@ NETWORK_ARMS = ARMS[:3]
 BASELINE_CONFIG = ("hog-lbp", "logistic-regression")
 """The (backbone, optimizer) names under which the classical baseline's results are filed and shown."""
 INPUT_SIZE = 75
-"""Side of the square network input in pixels: the paper's 75 x 75 (section 2.3), for every backbone."""
+"""Side of the square network input in pixels: the paper's 75 x 75 (section 2.1), for every backbone."""
 OPTIMIZERS = ("sgd", "adam", "adagrad")
 
 

@@ -53,3 +53,17 @@ def test_plot_leakage_draws_one_bar_per_scenario(ultrasound):
     assert sorted(b.get_width() for b in bars) == pytest.approx(sorted(100 * table["accuracy"]))
     with pytest.raises(DataError):
         plot_leakage(table.drop(columns="std"))
+
+
+def test_leak_verdicts_use_the_corrected_error_of_overlapping_folds():
+    from mstl_lib.evaluation.diagnostics import difference_verdict
+
+    # 25 folds of 5-fold cross-validation repeated 5 times: test/train = 1/4
+    naive = difference_verdict(0.792, 0.071, 25, 0.668, 0.105, 25)
+    corrected = difference_verdict(0.792, 0.071, 25, 0.668, 0.105, 25, test_train_ratio=0.25)
+    assert "resolves" in naive and "± 2.5 points" in naive
+    assert "corrected standard error" in corrected and "± 6.8 points" in corrected
+    assert "no verdict" in corrected  # 12.4 points is within two corrected standard errors
+    big = difference_verdict(0.95, 0.02, 25, 0.60, 0.02, 25, test_train_ratio=0.25)
+    assert "resolves the difference" in big
+    assert "no verdict" in difference_verdict(0.9, 0.0, 5, 0.8, 0.0, 5, test_train_ratio=0.25)

@@ -400,3 +400,23 @@ def test_score_histograms_count_each_class_and_mark_the_threshold():
         viz.plot_score_histograms({})
     with pytest.raises(DataError, match="threshold"):
         viz.plot_score_histograms(records, threshold=2)
+
+
+def test_learning_curves_plot_the_quantity_that_picks_the_epoch():
+    history = {
+        "epoch": [0, 1, 2],
+        "loss": [0.7, 0.5, 0.4],
+        "val_loss": [0.6, 0.7, 0.9],
+        "accuracy": [0.5, 0.7, 0.8],
+        "val_accuracy": [0.5, 0.6, 0.6],
+        "auc": [0.5, 0.8, 0.9],
+        "val_auc": [0.6, 0.8, 0.7],
+    }
+    fig = viz.plot_learning_curves(history, best_epoch=2, monitor="val_auc")
+    titles = [ax.get_title() for ax in fig.axes]
+    assert titles == ["Loss", "Accuracy", "AUC (picks the epoch)"]
+    auc_ax = fig.axes[2]
+    star = [line for line in auc_ax.get_lines() if line.get_marker() == "*"][0]
+    assert star.get_ydata()[0] == 0.8 and star.get_xdata()[0] == 2  # the star sits on the best validation AUC
+    with pytest.raises(DataError, match="monitor='val_f1'"):
+        viz.plot_learning_curves(history, monitor="val_f1")

@@ -4,10 +4,11 @@
 :mod:`.images`      reading any image file, the network input, heat-map resizing
 :mod:`.datasets`    image folders as records with class and group (BUSI, Mendeley, MT-Small)
 :mod:`.audit`       counts, skipped files, duplicates and label conflicts
-:mod:`.splits`      grouped, stratified splits and the cross-validation folds (section 2.2)
+:mod:`.splits`      grouped, stratified splits and the cross-validation folds (section 2.1)
 :mod:`.segmentation`  a bright-field frame into single-cell boxes (section 2.1)
 :mod:`.patches`     the stage-1 patch dataset with its manifest (section 2.1)
 :mod:`.synthetic`   offline stand-ins: cell frames, ultrasound, fractals
+:mod:`.paper_table1`  the paper's Table 1 (18 configurations) as data, and its MT-Small figures
 ==================  ============================================================
 
 Importing this package never loads TensorFlow (a test checks it), so data

@@ -12,7 +12,7 @@ Loaders
   files like ``benign (12).png``; ``*_mask*.png`` masks are excluded.
 - :func:`load_mendeley`: the Mendeley breast ultrasound set (Rodrigues 2017),
   ``benign/`` (100) and ``malignant/`` (150) BMP files, balanced as in the paper
-  (Ayana et al. 2022, section 2.2) by drawing 100 malignant images with a seed.
+  (Ayana et al. 2022, section 2.1) by drawing 100 malignant images with a seed.
 - :func:`load_mt_small`: MT-Small-Dataset (Badawy et al. 2021), 200 benign and
   200 malignant BUSI images with fuzzy contrast-enhanced copies; every variant
   of one image is one group.
@@ -330,7 +330,7 @@ def load_mendeley(
     """Load the Mendeley "Breast Ultrasound Image" set (Rodrigues 2017).
 
     Layout ``ROOT/benign/*.bmp`` (100 images) and ``ROOT/malignant/*.bmp``
-    (150). The paper (section 2.2) balances the classes by using 100 of the
+    (150). The paper (section 2.1) balances the classes by using 100 of the
     150 malignant images; with ``balance`` we draw ``per_class`` images of each
     class that has more, reproducibly from ``seed``, and list the rest as skipped.
 
@@ -384,7 +384,8 @@ def load_mt_small(
         ROOT/Benign/Ground_Truth_Benign/*.png  masks (never loaded)
         ROOT/Malignant/...                     the same for malignant
 
-    The paper uses the 200 + 200 original images (section 2.2). With
+    The paper uses 400 images, 200 benign and 200 malignant (section 3.5),
+    without naming the folder; these are the originals. With
     ``include_enhanced`` the fuzzy-enhanced copies are loaded too; a copy and
     its original share one group (same class and file stem) so they never sit
     on both sides of a split.

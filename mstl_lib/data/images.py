@@ -4,7 +4,7 @@ Every image the library reads goes through :func:`read_image`, which returns an
 8-bit RGB array or raises :class:`~mstl_lib.errors.ImageReadError` naming the
 file. :func:`to_network_input` then brings it to the paper's network input:
 75x75 pixels, grayscale replicated to three channels (Ayana et al. 2022,
-section 2.2: "all images were resized to 75 x 75").
+section 2.1: the ultrasound images "were resized to be 75 × 75 pixels").
 """
 
 from __future__ import annotations

@@ -8,7 +8,7 @@ Two schemes from the paper:
 - :func:`cross_validation_folds`: k-fold cross-validation (k = 5 in the paper) where
   each outer fold is the test set, touched once, and the rest is split again
   into training and validation, giving the paper's 6:2:2 proportions
-  (section 2.2). Folds are stratified by class and grouped by duplicate group
+  (section 2.1). Folds are stratified by class and grouped by duplicate group
   (:func:`sklearn.model_selection.StratifiedGroupKFold`).
 """
 
@@ -144,7 +144,7 @@ def cross_validation_folds(
     n_folds: int = 5,
     seed: int = 0,
 ) -> list[Fold]:
-    """Nested k-fold cross-validation folds (paper section 2.2: 5 folds, 6:2:2).
+    """k-fold cross-validation folds with a validation part (paper section 2.1: 6:2:2, five folds).
 
     Each outer fold of a :class:`~sklearn.model_selection.StratifiedGroupKFold`
     is a test set; the remaining data are split by a second

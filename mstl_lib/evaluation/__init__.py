@@ -7,6 +7,7 @@
 :mod:`.results`     a grid folder's per-fold results and manifest, read back
 :mod:`.report`      Table 1, the comparisons and their verdicts, from a grid folder
 :mod:`.leakage`     how leaks between splits inflate accuracy
+:mod:`.thresholds`  AUC against accuracy on one fold: threshold and calibration
 ==================  ===========================================================
 
 Importing this package never loads TensorFlow (a test checks it).

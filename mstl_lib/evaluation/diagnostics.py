@@ -117,33 +117,46 @@ def difference_verdict(
     what_b: str = "B",
     unit: float = 100.0,
     suffix: str = " points",
+    test_train_ratio: float | None = None,
 ) -> str:
     """A measured difference of two means, its standard error, and whether it is resolved.
 
     The difference ``mean_a - mean_b`` is *resolved* when it is more than two
-    standard errors, sqrt(sd_a**2 / n_a + sd_b**2 / n_b), from zero. Folds of
-    one dataset are not independent, so this standard error is, if anything,
-    too small: a difference that is not resolved by it is not resolved at all.
+    standard errors from zero. For independent samples the standard error is
+    sqrt(sd_a**2 / n_a + sd_b**2 / n_b). Folds of one dataset are not
+    independent (their training sets overlap), and that error is too small for
+    them: pass ``test_train_ratio`` (test over training images per fold) and
+    each variance term is widened as in the corrected resampled t-test (Nadeau
+    and Bengio 2003; Bouckaert and Frank 2004 for repeated cross-validation),
+    sd**2 * (1/n + n_test/n_train). Where the error is zero the sentence says
+    "no verdict".
 
     Returns
     -------
     str
-        One sentence, e.g. "A is 12.4 ± 2.4 points above B (mean ± standard
-        error): the difference is resolved."
+        One sentence, e.g. "A is 12.4 ± 6.9 points above B (difference ±
+        corrected standard error, 25 and 25 folds): no verdict, ..."
     """
     import math
 
     diff = mean_a - mean_b
-    se = math.sqrt(sd_a**2 / n_a + sd_b**2 / n_b)
+    if test_train_ratio is None:
+        se, kind = math.sqrt(sd_a**2 / n_a + sd_b**2 / n_b), "standard error"
+    else:
+        ratio = float(test_train_ratio)
+        se = math.sqrt(sd_a**2 * (1 / n_a + ratio) + sd_b**2 * (1 / n_b + ratio))
+        kind = "corrected standard error"
     direction = "above" if diff > 0 else "below"
     head = (
         f"{what_a} is {unit * abs(diff):.1f} ± {unit * se:.1f}{suffix} {direction} {what_b} "
-        f"(difference ± standard error, {n_a} and {n_b} folds)"
+        f"(difference ± {kind}, {n_a} and {n_b} folds)"
     )
-    if se == 0:
-        return head + "."
+    if se == 0 or not math.isfinite(se):
+        return head + ": no verdict, the folds give no spread to measure it against."
     if abs(diff) > 2 * se:
-        return head + ": more than two standard errors, so the measurement resolves the difference."
+        return head + f": more than two {kind}s, so the measurement resolves the difference."
+    if test_train_ratio is not None:
+        return head + f": no verdict, the difference is within two {kind}s of zero."
     return (
         head + ": within two standard errors of zero, so this measurement does not show a difference "
         "in either direction."

@@ -95,7 +95,12 @@ def leakage_experiment(
     -------
     pandas.DataFrame
         One row per scenario: ``scenario``, ``description``, ``accuracy``
-        (mean over folds), ``std`` and ``folds``.
+        (mean over folds), ``std``, ``folds`` and ``test_train_ratio``
+        (test over training images per fold, ``1 / (n_folds - 1)``: the folds
+        overlap, so compare scenarios with
+        :func:`mstl_lib.evaluation.diagnostics.difference_verdict` given this
+        ratio, which widens the standard error as the corrected resampled
+        t-test does).
 
     Raises
     ------
@@ -129,6 +134,7 @@ def leakage_experiment(
                 "accuracy": float(np.mean(a)),
                 "std": float(np.std(a, ddof=1)),
                 "folds": len(a),
+                "test_train_ratio": 1 / (n_folds - 1),
             }
             for name, a in merged.items()
         ]

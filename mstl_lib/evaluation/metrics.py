@@ -1,7 +1,7 @@
 """Classification metrics of the paper, from labels and malignancy scores.
 
 Ayana et al. (2022), section 2.4, eqs. 3-6, report accuracy, sensitivity,
-specificity and F1 score, plus AUC and the test loss (Tables 1-3, Figs. 6-8).
+specificity and F1 score, plus AUC and the test loss (Table 1; ROC curves in Fig. 4).
 Everything here is computed with scikit-learn from
 
 * ``y_true``: 0 = benign, 1 = malignant (malignant is the positive class);
@@ -138,8 +138,8 @@ def binary_metrics(y_true, y_score, threshold: float = 0.5) -> dict:
         Keys :data:`METRIC_KEYS`:
 
         * ``accuracy`` = (TP + TN) / (TP + TN + FP + FN)  (eq. 3);
-        * ``sensitivity`` = TP / (TP + FN), recall of malignant  (eq. 4);
-        * ``specificity`` = TN / (TN + FP)  (eq. 5);
+        * ``sensitivity`` = TP / (TP + FN), recall of malignant  (eq. 5);
+        * ``specificity`` = TN / (TN + FP)  (eq. 4);
         * ``f1`` = 2 TP / (2 TP + FP + FN), the harmonic mean of precision
           and sensitivity  (eq. 6);
         * ``auc``: area under the ROC curve (:func:`roc_auc`);
@@ -227,7 +227,7 @@ def roc_curve(y_true, y_score, *, drop_intermediate: bool = True):
 
     References
     ----------
-    Ayana et al. (2022), section 3, Figs. 7-8 (ROC curves).
+    Ayana et al. (2022), section 3.2, Fig. 4 (ROC curves).
     """
     from sklearn import metrics as skm
 
@@ -253,7 +253,7 @@ def roc_auc(y_true, y_score) -> float:
 
     References
     ----------
-    Ayana et al. (2022), section 2.4 and Tables 1-3 (AUC).
+    Ayana et al. (2022), section 2.4 and Table 1 (AUC).
     """
     from sklearn import metrics as skm
 
@@ -295,7 +295,7 @@ def summarize_folds(fold_metrics: Sequence[Mapping]) -> dict:
 
     References
     ----------
-    Ayana et al. (2022), section 2.3 (five-fold cross-validation) and Tables 1-3.
+    Ayana et al. (2022), section 2.4 (five-fold cross-validation) and Table 1.
     """
     folds = list(fold_metrics)
     if not folds:

@@ -7,8 +7,8 @@ twice:
   average pooling and one softmax layer over the cancer cell lines
   (:func:`build_stage1_model`);
 * **stage 2** (Fig. 3c): the stage-1 network up to and including the pooling
-  layer, with its softmax layer replaced by three ReLU dense layers, one
-  dropout layer and one sigmoid unit for benign (0) / malignant (1)
+  layer, with its softmax layer replaced by three dense layers (ReLU, our
+  choice), one of them followed by dropout, and one sigmoid unit for benign (0) / malignant (1)
   ultrasound (:func:`build_stage2_model`);
 * **conventional transfer learning (CTL)**, the paper's baseline: the same
   binary head put directly on the ImageNet backbone (:func:`build_ctl_model`).
@@ -31,7 +31,8 @@ Flat graphs.
     reached with ``model.get_layer(name)`` for feature maps and Grad-CAM.
 
 75 x 75 for every backbone.
-    The paper feeds 75 x 75 images to all three backbones (section 2.3).
+    The paper resizes the ultrasound images to 75 x 75 (section 2.1) for all
+    three backbones.
     Keras' own minimum sides are 75 for InceptionV3 and 32 for ResNet50 and
     EfficientNetB2; the library asks for at least :data:`MIN_IMAGE_SIZE` = 75
     for all three, so that one input size serves the whole grid of Table 1
@@ -45,7 +46,8 @@ Stage 2 copies, it does not share.
     as it was (it can still be evaluated or saved afterwards).
 
 Head sizes are our choice.
-    The paper says "three dense layers and one dropout layer" without sizes.
+    The paper replaces the dense layer by "three dense layers, one along with
+    drop out" (section 2.2) without sizes.
     We use 256, 128 and 64 ReLU units with dropout 0.5 after the first dense
     layer (:data:`HEAD_UNITS`, :data:`HEAD_DROPOUT`); both can be changed per
     call.
@@ -214,7 +216,7 @@ def build_backbone(backbone: str, weights=None, image_size=INPUT_SIZE) -> keras.
 
     References
     ----------
-    Ayana et al. (2022), section 2.2 (backbones) and 2.3 (75 x 75 input).
+    Ayana et al. (2022), section 2.2 (backbones) and 2.1 (75 x 75 input).
     """
     check_backbone(backbone)
     shape = _input_shape(image_size)
@@ -372,8 +374,8 @@ def build_stage2_model(
         A model from :func:`build_stage1_model` (trained or not, or loaded
         from a ``.keras`` file).
     hidden_units : sequence of int, default (256, 128, 64)
-        Units of the ReLU dense layers (our choice; the paper says three dense
-        layers without sizes).
+        Units of the ReLU dense layers (our choice; the paper gives three dense
+        layers without sizes, section 2.2).
     dropout_rate : float, default 0.5
         Rate of the one dropout layer, after the first dense layer (our
         choice).

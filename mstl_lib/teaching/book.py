@@ -40,7 +40,8 @@ from mstl_lib.profiles import get_profile
 from mstl_lib.quiet import FRAMEWORK_NOISE, noise_pattern, quiet_environment, real_lines
 
 BOOK_FILES = ("_config.yml", "_toc.yml", "references.bib")
-BOOK_DIRS = ("book",)
+BOOK_DIRS = ("book", "_static")
+"""Folders staged beside the notebooks: the prose chapters and ``_static`` (the book's CSS, loaded by Jupyter Book)."""
 LIBRARY_DIR = "mstl_lib"
 """The library's source, staged beside the notebooks so that a lesson can show a function as it runs
 (``{literalinclude} ../mstl_lib/models/features.py`` with ``:pyobject: grad_cam``)."""

@@ -30,8 +30,8 @@ Recipe
   :class:`sklearn.linear_model.LogisticRegression` (L2, class weights
   balanced) in one :class:`sklearn.pipeline.Pipeline`.
 
-Evaluation follows the paper's nested cross-validation (section 2.2,
-:func:`mstl_lib.data.splits.cross_validation_folds`): the inverse regularisation ``C`` is
+Evaluation uses the grid's cross-validation folds, each with a validation part (the paper's
+6:2:2, section 2.1; :func:`mstl_lib.data.splits.cross_validation_folds`): the inverse regularisation ``C`` is
 chosen from :data:`C_GRID` by the AUC on the fold's validation part (the
 model fitted on the training part only), the pipeline is refitted on
 training + validation with that ``C``, and the test part is predicted exactly
@@ -203,7 +203,7 @@ def run_baseline_fold(
     seed : int, optional
         Seed of the logistic regression's solver (recorded in the result).
     image_size : int, optional
-        Side of the square input, 75 as in the paper (section 2.2).
+        Side of the square input, 75 as in the paper (section 2.1).
     profile : str or Profile, optional
         Only recorded in the result (its name), for tables that mix the
         baseline with the grid; None by default.
@@ -295,7 +295,7 @@ def run_baseline_cv(
     dataset : ImageDataset
         Benign/malignant ultrasound images.
     n_folds : int, optional
-        Number of outer folds (5 in the paper, section 2.2; at least 3).
+        Number of outer folds (5 in the paper, section 2.4; at least 3).
     seed : int, optional
         Seed of the folds and of the solver.
     image_size : int, optional

@@ -1,10 +1,13 @@
 """Training one network: seeds, strategy, optimizer, callbacks, resumption.
 
-:func:`fit_model` compiles and trains a model the way every stage of the
-paper does (Ayana et al. 2022, section 2.3): one of SGD, Adam or Adagrad at
-learning rate 0.001 with exponential decay 0.96 per epoch, batch 16, all
-layers trainable. The validation data pick the epoch: the weights of the
-epoch with the lowest validation loss are restored at the end.
+:func:`fit_model` compiles and trains a model as every stage of the paper
+does (Ayana et al. 2022, section 2.3): one of SGD, Adam or Adagrad at
+learning rate 0.001 with exponential decay 0.96 (per epoch: the paper gives
+no step), batch 16. Every layer is trainable (the paper fine-tunes "all the
+weights ... except the last layer", sections 2.2 and 2.3). The validation
+data pick the epoch, which the paper does not describe (it trains 50
+epochs): the weights of the epoch with the best validation value (lowest
+loss by default) are restored at the end.
 
 A run directory holds everything a run writes: ``history.csv`` (one row per
 epoch), ``best.weights.h5`` with ``best.json`` (the best epoch's weights and

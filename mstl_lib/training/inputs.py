@@ -7,9 +7,10 @@ Models take raw RGB in [0, 255] and preprocess inside their own graph, so the
 pipeline never normalises.
 
 Augmentation follows the paper (Ayana et al. 2022): stage 1 uses rotation,
-width and height shifts and horizontal and vertical flips (section 2.1);
-stage 2 uses vertical flips and rotation, and triples the training images
-(120 -> 360 per fold, section 2.2). Augmentation is applied inside each fold
+width and height shifts and flips (sections 2.1 and 2.2 name vertical, then
+horizontal and vertical flips); stage 2 uses vertical flips and rotation, and
+triples the training images (120 -> 360 per fold, sections 2.1 and 2.2). The
+paper makes fixed augmented sets; here copies are drawn afresh each epoch. Augmentation is applied inside each fold
 to the training part only, never before splitting.
 """
 

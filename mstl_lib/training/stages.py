@@ -1,7 +1,7 @@
 """The two transfer stages of the paper, as runnable steps.
 
 - :func:`run_stage1`: ImageNet (or generic, :mod:`mstl_lib.training.generic`) backbone
-  -> cancer-cell-line patches (Ayana et al. 2022, section 2.3, Fig. 3b), once
+  -> cancer-cell-line patches (Ayana et al. 2022, section 2.2, Fig. 3b), once
   per (backbone, optimizer), as the paper repeats its protocol at each stage. Trains on the 7:2:1 split written by
   :func:`mstl_lib.data.patches.build_patch_dataset`, picks the epoch on the
   validation part, evaluates once on the test part, saves ``model.keras``.

@@ -16,8 +16,10 @@ from mstl_lib.visualize.common import (
 )
 
 
-def plot_learning_curves(history, best_epoch: int | None = None, title: str | None = None, *, axes=None) -> Figure:
-    """Loss and accuracy per epoch, training against validation.
+def plot_learning_curves(
+    history, best_epoch: int | None = None, title: str | None = None, *, monitor: str | None = None, axes=None
+) -> Figure:
+    """Loss, accuracy and (where recorded) AUC per epoch, training against validation.
 
     Parameters
     ----------
@@ -33,24 +35,30 @@ def plot_learning_curves(history, best_epoch: int | None = None, title: str | No
     title : str, optional
         Figure title; default, for a whole result, names its arm, CNN,
         optimizer and fold.
+    monitor : str, optional
+        The validation quantity that picked the epoch (a profile's
+        ``monitor``, e.g. ``"val_auc"``); its panel's title says so, so that
+        the reader sees the curve the star was chosen on.
     axes : sequence of matplotlib.axes.Axes, optional
-        Two Axes to draw loss and accuracy into (one when the history has no
-        accuracy).
+        One Axes per panel to draw into.
 
     Returns
     -------
     matplotlib.figure.Figure
-        A loss panel and an accuracy panel (only one when the history lacks
-        the other), training against validation.
+        A panel for each of loss, accuracy and AUC that the history holds,
+        training against validation.
 
     Raises
     ------
     DataError
         An empty history, no ``loss`` nor ``accuracy`` column, columns of
-        different lengths, or a best epoch outside the history.
+        different lengths, a best epoch outside the history, or a
+        ``monitor`` the history does not hold.
     """
     history, best_epoch, title = _unpack_result(history, best_epoch, title)
     panels, n = _check_history(history)
+    if monitor is not None and monitor not in history:
+        raise DataError(f"monitor={monitor!r} is not in the history (it has {', '.join(history)}).")
     epochs = (np.asarray(history["epoch"], dtype=float) + 1) if "epoch" in history else np.arange(1, n + 1)
     if best_epoch is not None:
         best_epoch = check_integer(best_epoch, "best_epoch", minimum=1, maximum=int(epochs.max()))
@@ -59,8 +67,9 @@ def plot_learning_curves(history, best_epoch: int | None = None, title: str | No
         _draw_curve_panel(ax, history, key, epochs, best_epoch)
         ax.set_xlabel("epoch")
         ax.set_ylabel(name.lower())
-        ax.set_title(name)
-        if key == "accuracy":
+        picks = monitor in (key, f"val_{key}")
+        ax.set_title(f"{name} (picks the epoch)" if picks else name, fontweight="bold" if picks else None)
+        if key in ("accuracy", "auc"):
             ax.set_ylim(-0.02, 1.02)
         if n <= 12:
             ax.set_xticks(epochs)
@@ -87,12 +96,12 @@ def _unpack_result(history, best_epoch, title):
 
 
 def _check_history(history) -> tuple[list[tuple[str, str]], int]:
-    """The panels to draw (``(key, name)`` of loss and/or accuracy) and the number of epochs."""
+    """The panels to draw (``(key, name)`` of loss, accuracy and AUC where present) and the number of epochs."""
     if not isinstance(history, dict) or not history:
         raise DataError("history is empty: the run has no finished epoch yet.")
     panels = [
         (key, name)
-        for key, name in (("loss", "Loss"), ("accuracy", "Accuracy"))
+        for key, name in (("loss", "Loss"), ("accuracy", "Accuracy"), ("auc", "AUC"))
         if key in history or f"val_{key}" in history
     ]
     if not panels:

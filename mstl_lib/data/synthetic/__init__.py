@@ -23,7 +23,7 @@ Two generators imitate the two sources of Ayana et al. (2022):
   rejects the debris. The default frame size, 904 x 1224 pixels, is that of a
   real frame of the cell sample.
 
-* **B-mode breast ultrasound images, benign versus malignant** (section 2.2:
+* **B-mode breast ultrasound images, benign versus malignant** (section 2.1:
   the Mendeley breast ultrasound set and the MT-Small set). Each image is a
   smoothed tissue echogenicity map (skin line, subcutaneous fat lobules,
   fibroglandular tissue with Cooper's ligaments, pectoral muscle band) times

@@ -11,7 +11,7 @@ CELL_LINES = ("hela", "mcf7", "h1299")
 """Cell lines of the paper's section 2.1 (HeLa, MCF-7, NCI-H1299)."""
 
 ULTRASOUND_CLASSES = ("benign", "malignant")
-"""Classes of the breast ultrasound sets (section 2.2)."""
+"""Classes of the breast ultrasound sets (section 2.1)."""
 
 CELL_FRAME_SIZE = (904, 1224)
 """Default (height, width) of a microscopy frame, as in the real cell sample."""

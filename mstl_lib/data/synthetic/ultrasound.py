@@ -1,4 +1,4 @@
-"""Synthetic B-mode breast ultrasound, benign vs malignant (paper section 2.2); see the package docstring.
+"""Synthetic B-mode breast ultrasound, benign vs malignant (paper section 2.1); see the package docstring.
 
 Calibration
 -----------

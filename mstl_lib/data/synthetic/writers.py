@@ -50,7 +50,7 @@ def _record(generator: str, seed: int, parameters: dict, classes, counts: dict, 
             + (
                 "section 2.1, bright-field frames of HeLa, MCF-7 and NCI-H1299 cells"
                 if generator == "write_cell_frames"
-                else "section 2.2, breast ultrasound (Mendeley, MT-Small), BI-RADS descriptors"
+                else "section 2.1, breast ultrasound (Mendeley, MT-Small), BI-RADS descriptors"
             )
         ),
     }
