@@ -301,7 +301,8 @@ def write_study_manifest(out_dir: Path, manifest: dict) -> None:
     path = out_dir / STUDY_MANIFEST
     if path.is_file():
         previous = json.loads(path.read_text())
-        differing = [key for key in COMPARED_FIELDS if _comparable(previous.get(key)) != _comparable(manifest[key])]
+        differing = [_differing(key, previous.get(key), manifest[key]) for key in COMPARED_FIELDS]
+        differing = [d for d in differing if d]
         if differing:
             raise DataError(
                 f"{out_dir} holds a study made with other settings (differing: {', '.join(differing)}); its "
@@ -313,6 +314,17 @@ def write_study_manifest(out_dir: Path, manifest: dict) -> None:
         manifest["created"] = datetime.now(timezone.utc).isoformat(timespec="seconds")
     manifest["library_versions"] = library_versions()
     write_json(path, manifest, indent=1)
+
+
+def _differing(key: str, before, now) -> str | None:
+    """``key`` if the two values differ (for a dict, with the sub-fields that do: ``profile (epochs_stage2)``)."""
+    before, now = _comparable(before), _comparable(now)
+    if before == now:
+        return None
+    if isinstance(before, dict) and isinstance(now, dict):
+        fields = sorted(k for k in set(before) | set(now) if before.get(k) != now.get(k))
+        return f"{key} ({', '.join(fields)})"
+    return key
 
 
 def _comparable(value):
