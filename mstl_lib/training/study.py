@@ -188,7 +188,7 @@ def fit_sizes(design: StudyDesign, dataset: ImageDataset, folds, *, explicit: bo
         f"size(s) {', '.join(too_large)} images per class exceed the training part of the smallest fold, which "
         f"holds {largest} images of its smallest class ({dataset.root}: {len(counts)} classes, "
         + ", ".join(f"{k} {v}" for k, v in counts.items())
-        + f"; {design.folds} folds leave about 3/5 of each class for training)."
+        + f"; {design.folds} folds leave about {design.folds - 2}/{design.folds} of each class for training)."
     )
     if explicit:
         raise DataError(f"{message} Fix: use sizes up to {largest} (or 'all'), or add images.")
