@@ -476,6 +476,7 @@ def run_study(
         deterministic=deterministic,
         mixed_precision=mixed_precision,
         jit_compile=jit_compile,
+        study_seed=seed,
     )
     try:
         _run_jobs(train, pending, profile, workers, isolate, out_dir, seed)
