@@ -16,6 +16,7 @@
 from __future__ import annotations
 
 import math
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -56,6 +57,7 @@ def run_stage1(
     mixed_precision: bool = False,
     jit_compile: bool | str = "auto",
     verbose: int | str = "auto",
+    variant=None,
 ) -> dict:
     """Fine-tune an ImageNet backbone on the cell-line patches (MSTL stage 1).
 
@@ -82,11 +84,15 @@ def run_stage1(
         See :func:`mstl_lib.training.fit.get_strategy`.
     mixed_precision, jit_compile
         See :func:`mstl_lib.training.fit.fit_model` (float16 computations, XLA).
+    variant : mstl_lib.training.stage1_variants.Stage1Variant, optional
+        Train the study's control (shuffled labels) or a fraction of the
+        patches instead, into ``out_dir/<backbone>-<optimizer>-<variant name>/``.
 
     Returns
     -------
     dict
-        Summary: paths, best epoch, test accuracy, confusion matrix, classes.
+        Summary: paths, best epoch, test accuracy, confusion matrix, classes
+        (and the variant, for one).
     """
     from sklearn.metrics import confusion_matrix
 
@@ -97,10 +103,11 @@ def run_stage1(
     setting = resolve_weights(profile, weights)
     initial = resolve_initial_weights(setting, backbone, profile, seed=seed)
     set_seed(seed, deterministic)
-    dataset = load_patch_dataset(patch_dir)
-    parts = _patch_parts(patch_dir)
+    dataset, parts = load_patch_dataset(patch_dir), _patch_parts(patch_dir)
     n_classes = len(dataset.class_names)
-    labels = dataset.labels
+    labels, run_dir = dataset.labels, stage1_run_dir(out_dir, backbone, optimizer)
+    if variant is not None:
+        labels, parts, run_dir, profile = _apply_variant(variant, dataset, parts, run_dir, profile)
     load = split_loader(
         dataset.paths,
         labels,
@@ -110,7 +117,6 @@ def run_stage1(
         augmentation="stage1",
         one_hot=n_classes,
     )
-    run_dir = stage1_run_dir(out_dir, backbone, optimizer)
     fit = _fit_stage(
         lambda: build_stage1_model(backbone, n_classes=n_classes, weights=initial, image_size=profile.image_size),
         load(parts["train"], True),
@@ -126,6 +132,7 @@ def run_stage1(
         verbose=verbose,
         mixed_precision=mixed_precision,
         jit_compile=jit_compile,
+        keep_last=variant is not None and variant.epochs is not None,  # the control keeps its last epoch
     )
     predicted = fit.model.predict(load(parts["test"], False), verbose=0).argmax(axis=1)
     truth = labels[parts["test"]]
@@ -138,17 +145,26 @@ def run_stage1(
         "seed": seed,
         "weights": None if setting is None else str(setting),
         "classes": list(dataset.class_names),
-        "n_train": len(parts["train"]),
-        "n_val": len(parts["val"]),
-        "n_test": len(parts["test"]),
+        **{f"n_{name}": len(parts[name]) for name in ("train", "val", "test")},
         "best_epoch": fit.best_epoch,
         "epochs_trained": len(fit.history.get("loss", [])),
         "test_accuracy": float((predicted == truth).mean()),
         "confusion_matrix": confusion_matrix(truth, predicted, labels=np.arange(n_classes)).tolist(),
         "model": str(model_path),
+        "steps_per_epoch": math.ceil(len(parts["train"]) / profile.batch_size),
+        **({} if variant is None else {"variant": variant.to_dict()}),
     }
     write_json(run_dir / "stage1.json", summary)
     return summary
+
+
+def _apply_variant(variant, dataset: ImageDataset, parts: dict, run_dir: Path, profile: Profile):
+    """The labels, parts, run folder and profile of a study variant of stage 1
+    (:mod:`mstl_lib.training.stage1_variants`): the control trains a fixed number of epochs without early stopping."""
+    labels, parts = variant.apply(dataset.labels, dataset.groups, parts)
+    if variant.epochs is not None:
+        profile = replace(profile, epochs_stage1=variant.epochs, patience=None)
+    return labels, parts, run_dir.with_name(f"{run_dir.name}-{variant.name}"), profile
 
 
 def train_fold(
