@@ -1,0 +1,304 @@
+"""The study's evaluation side: corrected repeated-CV statistics, Holm, repeats needed, the study folder
+read back, its figures, its sentences and `mstl report` on it (without TensorFlow)."""
+
+from __future__ import annotations
+
+import json
+import math
+import subprocess
+import sys
+
+import numpy as np
+import pandas as pd
+import pytest
+from scipy import stats as sps
+
+from mstl_lib.errors import DataError
+from mstl_lib.evaluation import study
+from mstl_lib.evaluation.stats import (
+    corrected_resampled_interval,
+    corrected_resampled_ttest,
+    holm_adjust,
+    repeats_needed,
+)
+
+SIZES = ("8", "16", "all")
+N_TRAIN = {"8": 16, "16": 32, "all": 48}
+N_TEST = 16
+REPEATS, FOLDS = 3, 3
+# Mean AUC of each arm at each size. MSTL is 0.10 above CTL at 8 images per class (a fixed shift);
+# MSTL and CTL are identical at "all"; MSTL is 0.02 above the control at 8, under noise.
+BASE = {
+    "scratch": {"8": 0.60, "16": 0.70, "all": 0.85},
+    "ctl": {"8": 0.70, "16": 0.78, "all": 0.88},
+    "control": {"8": 0.78, "16": 0.80, "all": 0.88},
+    "mstl": {"8": 0.80, "16": 0.81, "all": 0.88},
+    "baseline": {"8": 0.62, "16": 0.66, "all": 0.72},
+}
+FRACTIONS = {"mstl": (0.1, 1.0), "control": (1.0,)}
+
+
+def _auc(arm, fraction, size, repeat, fold, rng):
+    shared = 0.02 * math.sin(3 * repeat + fold)  # the (repeat, fold)'s difficulty, shared by every arm
+    if arm in ("mstl", "ctl") and size == "all":
+        return BASE["ctl"]["all"] + shared  # identical arms
+    if arm == "mstl" and fraction == 1.0 and size == "8":
+        return BASE["ctl"]["8"] + shared + 0.10 + 0.002 * rng.standard_normal()
+    if arm == "mstl" and fraction < 1.0:
+        return BASE["mstl"][size] + shared - 0.05 + 0.002 * rng.standard_normal()
+    noise = 0.002 if (arm, size) == ("ctl", "8") else 0.04
+    return BASE[arm][size] + shared + noise * rng.standard_normal()
+
+
+def _units(quantity_size="8"):
+    for arm in BASE:
+        for fraction in FRACTIONS.get(arm, (None,)):
+            sizes = (quantity_size,) if fraction is not None and fraction < 1.0 else SIZES
+            for size in sizes:
+                for repeat in range(REPEATS):
+                    for fold in range(FOLDS):
+                        yield arm, fraction, size, repeat, fold
+
+
+def write_fake_study(out, *, quantity_size="8", seed=0, drop=()):
+    """A study folder as `mstl study` writes it, with known differences (see BASE)."""
+    rng = np.random.default_rng(seed)
+    manifest = {
+        "kind": "study",
+        "profile": {"name": "smoke", "folds": FOLDS},
+        "sizes": [int(s) if s.isdigit() else s for s in SIZES],
+        "repeats": REPEATS,
+        "folds": FOLDS,
+        "arms": list(BASE),
+        "fractions": [0.1, 1.0],
+        "quantity_size": int(quantity_size),
+    }
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "study.json").write_text(json.dumps(manifest))
+    for arm, fraction, size, repeat, fold in _units(quantity_size):
+        auc = float(np.clip(_auc(arm, fraction, size, repeat, fold, rng), 0, 1))
+        if (arm, size, repeat, fold) in drop:
+            continue
+        folder = out / "results" / arm / f"f{fraction if fraction is not None else 1:.2f}" / f"n{size}"
+        path = folder / f"r{repeat}" / f"fold{fold}.json"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        metrics = {"auc": auc, "accuracy": auc - 0.05, "loss": 0.5, "sensitivity": 0.8, "specificity": 0.7}
+        unit = {
+            "arm": arm,
+            "stage1_fraction": fraction,
+            "n_per_class": N_TRAIN[size] // 2,
+            "size_label": size,
+            "repeat": repeat,
+            "fold": fold,
+            "seed": 100 * repeat + fold,
+            "n_train": N_TRAIN[size],
+            "n_val": 8,
+            "n_test": N_TEST,
+            "metrics": {**metrics, "f1": 0.75},
+            "y_true": [0, 1],
+            "y_score": [0.2, 0.7],
+        }
+        path.write_text(json.dumps(unit))
+    return out
+
+
+@pytest.fixture
+def study_dir(tmp_path):
+    return write_fake_study(tmp_path / "study")
+
+
+# --- statistics ---------------------------------------------------------------------------------
+
+
+def test_corrected_interval_hand_computed():
+    # 2 repeats x 3 folds of differences; mean .03, var(ddof=1) by hand
+    d = np.array([0.01, 0.05, 0.03, 0.02, 0.04, 0.03])
+    mean = 0.03
+    var = ((d - mean) ** 2).sum() / 5  # (4 + 4 + 0 + 1 + 1 + 0) e-4 / 5 = 2e-4
+    assert var == pytest.approx(2e-4)
+    ci = corrected_resampled_interval(d, n_train=40, n_test=10)
+    se = math.sqrt((1 / 6 + 10 / 40) * var)
+    assert ci.estimate == pytest.approx(mean)
+    assert ci.df == 5 and ci.n == 6
+    assert ci.standard_error == pytest.approx(se)
+    half = sps.t.ppf(0.975, 5) * se
+    assert (ci.low, ci.high) == (pytest.approx(mean - half), pytest.approx(mean + half))
+    assert ci.statistic == pytest.approx(mean / se)
+    assert ci.pvalue == pytest.approx(2 * sps.t.sf(mean / se, 5))
+
+
+def test_the_ttest_is_the_interval_of_the_differences():
+    rng = np.random.default_rng(1)
+    a, b = rng.uniform(0.7, 0.9, 9), rng.uniform(0.7, 0.9, 9)
+    t, p = corrected_resampled_ttest(a, b, n_train=48, n_test=16)
+    ci = corrected_resampled_interval(a - b, 48, 16)
+    assert (t, p) == (ci.statistic, ci.pvalue)
+    # the p-value is below 0.05 exactly when the 95% interval excludes 0
+    assert (p < 0.05) == (ci.low > 0 or ci.high < 0)
+
+
+def test_identical_arms_give_zero_difference_and_p_one():
+    a = [0.8, 0.7, 0.9, 0.85]
+    ci = corrected_resampled_interval(np.subtract(a, a), 30, 10)
+    assert ci.estimate == 0 and ci.pvalue == 1.0 and ci.statistic == 0.0
+    assert ci.low == ci.high == 0.0
+
+
+def test_a_fixed_shift_excludes_zero():
+    rng = np.random.default_rng(2)
+    b = rng.uniform(0.6, 0.9, 15)
+    a = b + 0.05 + 0.005 * rng.standard_normal(15)
+    ci = corrected_resampled_interval(a - b, 48, 16)
+    assert ci.low > 0 and ci.pvalue < 0.001
+    assert ci.low < 0.05 < ci.high
+
+
+def test_more_repeats_do_not_remove_the_correction_term():
+    rng = np.random.default_rng(3)
+    few, many = rng.normal(0, 0.05, 6), rng.normal(0, 0.05, 600)
+    few_ci = corrected_resampled_interval(few, 40, 10)
+    many_ci = corrected_resampled_interval(many, 40, 10)
+    assert many_ci.standard_error == pytest.approx(math.sqrt(1 / 600 + 0.25) * many_ci.sd)
+    assert many_ci.standard_error > 0.45 * many_ci.sd  # never below sqrt(n_test / n_train) * sd
+    assert few_ci.standard_error > many_ci.standard_error * 0.9
+
+
+def test_interval_input_errors():
+    with pytest.raises(DataError, match="at least 2 finite"):
+        corrected_resampled_interval([0.1], 10, 5)
+    with pytest.raises(DataError, match="at least 2 finite"):
+        corrected_resampled_interval([0.1, np.nan], 10, 5)
+    with pytest.raises(DataError, match="n_train"):
+        corrected_resampled_interval([0.1, 0.2], 0, 5)
+
+
+def test_holm_against_a_hand_computation():
+    p = [0.01, 0.04, 0.03, 0.005]
+    # sorted: .005 (x4 = .02), .01 (x3 = .03), .03 (x2 = .06), .04 (x1 = .04 -> running max .06)
+    expected = [0.03, 0.06, 0.06, 0.02]
+    assert holm_adjust(p) == pytest.approx(expected)
+    assert holm_adjust([0.2, 0.9]) == pytest.approx([0.4, 0.9])
+    assert holm_adjust([0.5, 0.9]) == pytest.approx([1.0, 1.0])  # capped at 1, then the running max
+    assert holm_adjust([0.2]) == pytest.approx([0.2])
+    with_nan = holm_adjust([0.01, np.nan, 0.04])  # an untested comparison does not count
+    assert with_nan[0] == pytest.approx(0.02) and np.isnan(with_nan[1]) and with_nan[2] == pytest.approx(0.04)
+    with pytest.raises(DataError):
+        holm_adjust([1.5])
+
+
+def test_repeats_needed_is_monotone_in_the_spread():
+    needed = [repeats_needed(0.03, sd, folds=5, test_train_ratio=0.05) for sd in (0.01, 0.02, 0.03, 0.04)]
+    assert all(isinstance(r, int) for r in needed)
+    assert needed == sorted(needed) and needed[0] < needed[-1]
+    # a larger difference needs fewer repeats
+    assert repeats_needed(0.06, 0.03, 5, 0.05) <= repeats_needed(0.03, 0.03, 5, 0.05)
+
+
+def test_repeats_needed_meets_its_formula():
+    r = repeats_needed(0.03, 0.03, folds=5, test_train_ratio=0.05)
+    power_at = [
+        0.03 / (0.03 * math.sqrt(1 / (5 * q) + 0.05)) - sps.t.ppf(0.975, 5 * q - 1) - sps.t.ppf(0.8, 5 * q - 1)
+        for q in (r - 1, r)
+    ]
+    assert power_at[0] < 0 <= power_at[1]
+
+
+def test_repeats_needed_none_when_the_correction_term_alone_is_too_wide():
+    # 0.01 / (0.05 * sqrt(0.25)) = 0.4 < 2.80: no number of repeats resolves it
+    assert repeats_needed(0.01, 0.05, folds=5, test_train_ratio=0.25) is None
+    assert repeats_needed(0.0, 0.05, folds=5, test_train_ratio=0.25) is None
+    assert repeats_needed(0.02, 0.0, folds=5, test_train_ratio=0.25) == 1
+
+
+# --- the study folder ---------------------------------------------------------------------------
+
+
+def test_load_study_reads_every_unit(study_dir):
+    frame = study.load_study(study_dir)
+    assert list(frame.columns) == list(study.UNIT_COLUMNS)
+    assert len(frame) == len(list(_units()))
+    assert list(dict.fromkeys(frame["arm"])) == ["scratch", "ctl", "control", "mstl", "baseline"]
+    assert study.size_order(frame["size_label"]) == ["8", "16", "all"]
+    assert frame.loc[frame["arm"] == "ctl", "stage1_fraction"].isna().all()
+    assert set(frame.loc[frame["arm"] == "mstl", "stage1_fraction"]) == {0.1, 1.0}
+    assert frame["auc"].between(0, 1).all()
+
+
+def test_load_study_errors(tmp_path, study_dir):
+    with pytest.raises(DataError, match="study.json"):
+        study.load_study(tmp_path)
+    (tmp_path / "empty").mkdir()
+    (tmp_path / "empty" / "study.json").write_text(json.dumps({"kind": "study"}))
+    with pytest.raises(DataError, match="no study results yet"):
+        study.load_study(tmp_path / "empty")
+    (tmp_path / "grid").mkdir()
+    (tmp_path / "grid" / "study.json").write_text(json.dumps({"kind": "grid"}))
+    with pytest.raises(DataError, match="not a study manifest"):
+        study.load_study(tmp_path / "grid")
+    broken = next((study_dir / "results").rglob("fold0.json"))
+    broken.write_text("{")
+    with pytest.raises(DataError, match=broken.name):
+        study.load_study(study_dir)
+
+
+def test_arm_summary_has_corrected_intervals(study_dir):
+    frame = study.load_study(study_dir)
+    summary = study.arm_summary(frame)
+    row = summary[(summary["arm"] == "scratch") & (summary["size_label"] == "8")].iloc[0]
+    values = frame[(frame["arm"] == "scratch") & (frame["size_label"] == "8")]["auc"]
+    ci = corrected_resampled_interval(values, 48, N_TEST)  # the pool: the whole training part, 48
+    assert row["estimate"] == pytest.approx(values.mean())
+    assert (row["low"], row["high"]) == (pytest.approx(ci.low), pytest.approx(ci.high))
+    assert row["values"] == REPEATS * FOLDS and row["df"] == REPEATS * FOLDS - 1
+    assert row["test_train_ratio"] == pytest.approx(N_TEST / 48)
+    used = study.arm_summary(frame, correction="used")
+    used_row = used[(used["arm"] == "scratch") & (used["size_label"] == "8")].iloc[0]
+    assert used_row["test_train_ratio"] == pytest.approx(N_TEST / 16)
+    assert used_row["high"] - used_row["low"] > row["high"] - row["low"]
+
+
+def test_paired_differences_find_the_known_differences(study_dir):
+    diffs = study.paired_differences(study.load_study(study_dir)).set_index(["arm", "versus", "size_label"])
+    shift = diffs.loc[("mstl", "ctl", "8")]
+    assert shift["estimate"] == pytest.approx(0.10, abs=0.005)
+    assert shift["low"] > 0 and shift["p"] < 0.001
+    same = diffs.loc[("mstl", "ctl", "all")]
+    assert same["estimate"] == 0 and same["p"] == 1.0 and math.isnan(same["repeats_needed"])
+    assert same["values"] == REPEATS * FOLDS and same["df"] == REPEATS * FOLDS - 1
+    assert set(diffs.index.get_level_values("versus")) == {"ctl", "control", "scratch"}
+
+
+def test_differences_pair_by_repeat_and_fold(tmp_path):
+    # a (repeat, fold) missing for CTL leaves that pair out rather than pairing the wrong folds
+    out = write_fake_study(tmp_path / "s", drop={("ctl", "8", 0, 0)})
+    diffs = study.paired_differences(study.load_study(out)).set_index(["arm", "versus", "size_label"])
+    assert diffs.loc[("mstl", "ctl", "8"), "values"] == REPEATS * FOLDS - 1
+    assert diffs.loc[("mstl", "ctl", "8"), "estimate"] == pytest.approx(0.10, abs=0.005)
+
+
+def test_quantity_differences(study_dir):
+    frame = study.load_study(study_dir)
+    quantity = study.quantity_differences(frame, "8")
+    assert len(quantity) == 1
+    row = quantity.iloc[0]
+    assert row["stage1_fraction"] == 0.1 and row["versus_fraction"] == 1.0
+    assert row["estimate"] == pytest.approx(BASE["mstl"]["8"] - 0.05 - BASE["ctl"]["8"] - 0.10, abs=0.005)
+    assert row["high"] < 0  # a tenth of the patches is resolved below all of them
+    assert study.quantity_differences(frame).equals(quantity)  # the size found from the data
+    assert study.quantity_differences(frame[frame["stage1_fraction"] != 0.1]).empty
+
+
+def test_study_table_is_tidy_and_holm_adjusted(study_dir):
+    report = study.study_report(study_dir)
+    table = report.table
+    assert list(table.columns) == list(study.TABLE_COLUMNS)
+    differences = table[table["kind"] == "difference"]
+    assert len(differences) == 3 * len(SIZES) + 1  # three comparisons per size and one fraction
+    assert np.allclose(differences["p_holm"], holm_adjust(differences["p"]))
+    assert (differences["p_holm"] >= differences["p"]).all()
+    assert (differences["resolved"] == (differences["p_holm"] < 0.05)).all()
+    assert len(report.arms) == 5 * len(SIZES)
+    assert list(report.quantity["stage1_fraction"]) == [0.1, 1.0]
+    assert report.quantity_size == "8"
+    path = study.write_study_table(report)
+    assert pd.read_csv(path).shape == table.shape
