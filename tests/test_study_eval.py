@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import math
+import shutil
 import subprocess
 import sys
 
@@ -302,3 +303,163 @@ def test_study_table_is_tidy_and_holm_adjusted(study_dir):
     assert report.quantity_size == "8"
     path = study.write_study_table(report)
     assert pd.read_csv(path).shape == table.shape
+
+
+# --- sentences ----------------------------------------------------------------------------------
+
+
+def _difference(report, arm, versus, size):
+    rows = report.differences
+    return rows[(rows["arm"] == arm) & (rows["versus"] == versus) & (rows["size_label"] == size)].iloc[0]
+
+
+def test_a_resolved_difference_reads_as_a_finding(study_dir):
+    from mstl_lib.teaching.study_text import difference_sentence
+
+    report = study.study_report(study_dir)
+    row = _difference(report, "mstl", "ctl", "8")
+    sentence = difference_sentence(row)
+    assert sentence.startswith("With 8 images per class, MSTL is 0.10")
+    assert "above CTL in test AUC [" in sentence
+    assert f"Holm-adjusted p = {row['p_holm']:.2g}" in sentence
+    assert f"[{row['low']:+.3f}, {row['high']:+.3f}]" in sentence
+
+
+def test_an_unresolved_difference_says_how_many_repeats_would_resolve_it(study_dir):
+    from mstl_lib.teaching.study_text import difference_sentence
+
+    report = study.study_report(study_dir)
+    row = _difference(report, "mstl", "control", "16").copy()
+    assert not row["resolved"]
+    row["repeats_needed"] = 12.0  # as repeats_needed would give for a larger difference
+    sentence = difference_sentence(row)
+    assert "no difference shown between MSTL and Control" in sentence
+    assert "about 12 repeats of the 3-fold cross-validation (this run: 3)" in sentence
+    assert f"a difference of {abs(row['estimate']):.3f}" in sentence
+    row["repeats_needed"] = np.nan  # none would do
+    assert "no number of repeats would resolve" in difference_sentence(row)
+    same = difference_sentence(_difference(report, "mstl", "ctl", "all"))
+    assert "the same AUC on every fold" in same
+
+
+def _two_arm_units(differences, n_test=4, n_train=48):
+    """Units of MSTL and CTL at 16 images per class whose paired differences are ``differences``."""
+    rows = []
+    for j, d in enumerate(differences):
+        for arm, auc in (("ctl", 0.8), ("mstl", 0.8 + d)):
+            rows.append(
+                {"arm": arm, "stage1_fraction": 1.0 if arm == "mstl" else np.nan, "size_label": "16"}
+                | {"n_per_class": 16, "repeat": j // FOLDS, "fold": j % FOLDS, "auc": auc}
+                | {"n_train": n_train, "n_test": n_test}
+            )
+    return pd.DataFrame(rows).reindex(columns=list(study.UNIT_COLUMNS))
+
+
+def test_the_repeats_in_the_sentence_come_from_repeats_needed():
+    from mstl_lib.teaching.study_text import difference_sentence
+
+    z = np.array([-1.5, -1.0, -0.5, 0.0, 0.0, 0.5, 0.5, 1.0, 1.0])
+    z = (z - z.mean()) / z.std(ddof=1)
+    table = study.study_table(_two_arm_units(0.02 + 0.02 * z))
+    row = table[table["kind"] == "difference"].iloc[0]
+    assert row["estimate"] == pytest.approx(0.02) and row["sd"] == pytest.approx(0.02)
+    assert row["p_holm"] > 0.05 and not row["resolved"]
+    expected = repeats_needed(0.02, 0.02, FOLDS, 4 / 48)
+    assert expected is not None and expected > REPEATS
+    assert row["repeats_needed"] == expected
+    sentence = difference_sentence(row)
+    assert f"about {expected} repeats of the 3-fold cross-validation (this run: 3)" in sentence
+    assert "a difference of 0.020" in sentence
+
+
+def test_headline_spells_out_the_closest_comparison_when_nothing_is_resolved(study_dir):
+    from mstl_lib.teaching.study_text import headline, verdicts
+
+    report = study.study_report(study_dir)
+    assert headline(report).startswith("4 of 10 comparisons resolved after Holm's adjustment.")
+    quiet = study.StudyReport(
+        report.out_dir, report.manifest, report.units, report.table.assign(p_holm=1.0, resolved=False)
+    )
+    text = headline(quiet)
+    assert text.startswith("None of the 10 comparisons is resolved after Holm's adjustment. The closest:")
+    assert "repeat" in text
+    assert len(verdicts(report)) == 10
+
+
+# --- figures ------------------------------------------------------------------------------------
+
+
+def test_auc_figure_has_one_line_per_arm(study_dir):
+    from mstl_lib.visualize import plot_study_auc
+
+    report = study.study_report(study_dir)
+    ax = plot_study_auc(report).axes[0]
+    assert len(ax.containers) == 5
+    assert [t.get_text() for t in ax.get_legend().get_texts()] == ["Scratch", "CTL", "Control", "MSTL", "Baseline"]
+    assert [t.get_text() for t in ax.get_xticklabels()] == ["8", "16", "all"]
+    assert "AUC" in ax.get_ylabel() and "per class" in ax.get_xlabel()
+    mstl = ax.containers[3].lines[0]
+    assert np.allclose(sorted(mstl.get_ydata()), sorted(report.arms[report.arms["arm"] == "mstl"]["estimate"]))
+    with pytest.raises(DataError, match="no rows for arm"):
+        plot_study_auc(report, arms=["nope"])
+
+
+def test_difference_figure_has_a_zero_line_and_marks_resolved_points(study_dir):
+    from mstl_lib.visualize import plot_study_differences
+
+    report = study.study_report(study_dir)
+    fig = plot_study_differences(report)
+    assert [ax.get_title() for ax in fig.axes] == ["MSTL - CTL", "MSTL - Control"]
+    ctl = fig.axes[0]
+    zero = [line for line in ctl.lines if list(line.get_ydata()) == [0.0, 0.0]]
+    assert len(zero) == 1
+    resolved = [line for line in ctl.lines if line.get_label() == "resolved after Holm"][0]
+    assert len(resolved.get_xdata()) == 1  # only 8 images per class is resolved against CTL
+    assert len(ctl.containers[0].lines[0].get_xdata()) == 3
+    with pytest.raises(DataError, match="no comparison"):
+        plot_study_differences(report, [("ctl", "mstl")])
+
+
+def test_quantity_figure(study_dir, tmp_path):
+    from mstl_lib.visualize import plot_quantity_curve
+
+    report = study.study_report(study_dir)
+    ax = plot_quantity_curve(report).axes[0]
+    assert len(ax.containers) == 1
+    assert list(ax.containers[0].lines[0].get_xdata()) == [0.1, 1.0]
+    assert {t.get_text() for t in ax.get_legend().get_texts()} == {"MSTL", "CTL", "Control"}
+    assert [t.get_text() for t in ax.get_xticklabels()] == ["10%", "100%"]
+    no_quantity = write_fake_study(tmp_path / "q", quantity_size="16")
+    shutil.rmtree(no_quantity / "results" / "mstl" / "f0.10")
+    with pytest.raises(DataError, match="no quantity experiment"):
+        plot_quantity_curve(study.study_report(no_quantity))
+
+
+# --- mstl report --------------------------------------------------------------------------------
+
+
+def test_mstl_report_on_a_study_loads_no_tensorflow(study_dir):
+    code = (
+        "import sys\n"
+        "from mstl_lib.cli import main\n"
+        f"code = main(['report', {str(study_dir)!r}, '--json'])\n"
+        "loaded = sorted(m for m in ('tensorflow', 'keras') if m in sys.modules)\n"
+        "print('LOADED=' + ','.join(loaded))\n"
+        "sys.exit(code)\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    text, loaded = out.stdout.rsplit("LOADED=", 1)
+    assert loaded.strip() == ""
+    data = json.loads(text)
+    assert data["kind"] == "study" and len(data["verdicts"]) == 10
+    assert data["headline"].startswith("4 of 10 comparisons resolved")
+    assert all(row["kind"] in ("auc", "difference") for row in data["table"])
+
+
+def test_mstl_report_prints_the_study_table(study_dir, capsys):
+    from mstl_lib.cli import main
+
+    assert main(["report", str(study_dir)]) == 0
+    text = capsys.readouterr().out
+    assert "Mean test AUC [95% interval]" in text and "n = all" in text
+    assert "MSTL - CTL" in text and "With 8 images per class, MSTL is 0.10" in text

@@ -59,6 +59,7 @@ __all__ = [
     "corrected_resampled_interval",
     "holm_adjust",
     "repeats_needed",
+    "smallest_resolvable_difference",
     "bootstrap_ci",
 ]
 
@@ -445,14 +446,14 @@ def repeats_needed(
 
     difference = abs(check_number(difference, "difference"))
     sd = check_number(sd, "sd", minimum=0.0)
+    alpha, power = _check_level(alpha, "alpha"), _check_level(power, "power")
     folds = check_integer(folds, "folds", minimum=2)
     ratio = check_number(test_train_ratio, "test_train_ratio", minimum=0.0)
     if difference == 0:
         return None
     if sd == 0:
         return 1
-    at_infinity = stats.norm.ppf(1 - alpha / 2) + stats.norm.ppf(power)
-    if ratio > 0 and difference / (sd * math.sqrt(ratio)) < at_infinity:
+    if difference < smallest_resolvable_difference(sd, ratio, alpha=alpha, power=power):
         return None
     for r in range(1, check_integer(max_repeats, "max_repeats", minimum=1) + 1):
         df = folds * r - 1
@@ -460,6 +461,33 @@ def repeats_needed(
         if difference / (sd * math.sqrt(1.0 / (folds * r) + ratio)) >= needed:
             return r
     return None
+
+
+def smallest_resolvable_difference(
+    sd: float, test_train_ratio: float, *, alpha: float = 0.05, power: float = 0.8
+) -> float:
+    """The smallest difference that any number of repeats could resolve, with this spread.
+
+    As the repeats ``r`` grow, the corrected standard error of
+    :func:`corrected_resampled_interval` falls to ``sd * sqrt(n_test/n_train)``
+    (not to 0) and the t quantiles become normal ones, so
+    :func:`repeats_needed` finds a number of repeats only for::
+
+        |difference| >= (z_{1 - alpha/2} + z_{power}) * sd * sqrt(n_test/n_train)
+
+    (2.80 x ... for the defaults). Below it, more test images per fold, not
+    more repeats, are needed.
+    """
+    from scipy import stats
+
+    sd = check_number(sd, "sd", minimum=0.0)
+    ratio = check_number(test_train_ratio, "test_train_ratio", minimum=0.0)
+    alpha, power = _check_level(alpha, "alpha"), _check_level(power, "power")
+    return float((stats.norm.ppf(1 - alpha / 2) + stats.norm.ppf(power)) * sd * math.sqrt(ratio))
+
+
+def _check_level(value: float, name: str) -> float:
+    return check_number(value, name, minimum=0, maximum=1, include_minimum=False, include_maximum=False)
 
 
 def _auc_rows(y_true, y_score, axis=-1):
