@@ -82,6 +82,9 @@ def test_every_check_is_listed():
         "stage1_model",
         "stage2_head",
         "corrected_ttest",
+        "holm",
+        "corrected_interval",
+        "repeats_needed",
     }
 
 
@@ -153,3 +156,20 @@ def test_corrected_ttest_check():
     context = dict(scores_a=a, scores_b=b, n_train=120, n_test=40)
     assert evaluate("corrected_ttest", (t, p), **context)[0]
     assert not evaluate("corrected_ttest", (t, p / 3), **context)[0]
+
+
+def test_lesson8_checks():
+    assert evaluate("holm", (0.03, 0.06, 0.06, 0.02), pvalues=[0.01, 0.04, 0.03, 0.005])[0]
+    assert not evaluate("holm", (0.01, 0.04, 0.03, 0.005), pvalues=[0.01, 0.04, 0.03, 0.005])[0]
+    d = [0.01, 0.05, 0.03, 0.02, 0.04, 0.03]
+    half = 2.5706 * (((1 / 6) + 0.25) * 2e-4) ** 0.5  # t(0.975, 5) x corrected standard error
+    context = dict(values=d, n_train=40, n_test=10)
+    assert evaluate("corrected_interval", (0.03 - half, 0.03 + half), **context)[0]
+    assert not evaluate("corrected_interval", (0.03 - half / 2, 0.03 + half / 2), **context)[0]
+    assert evaluate("repeats_needed", float("inf"), difference=0.01, sd=0.05, folds=5, test_train_ratio=0.25)[0]
+    assert not evaluate("repeats_needed", 3, difference=0.01, sd=0.05, folds=5, test_train_ratio=0.25)[0]
+    from mstl_lib.evaluation.stats import repeats_needed
+
+    r = repeats_needed(0.03, 0.03, 5, 0.05)
+    assert evaluate("repeats_needed", r, difference=0.03, sd=0.03, folds=5, test_train_ratio=0.05)[0]
+    assert not evaluate("repeats_needed", r + 3, difference=0.03, sd=0.03, folds=5, test_train_ratio=0.05)[0]

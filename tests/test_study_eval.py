@@ -277,6 +277,21 @@ def test_differences_pair_by_repeat_and_fold(tmp_path):
     assert diffs.loc[("mstl", "ctl", "8"), "estimate"] == pytest.approx(0.10, abs=0.005)
 
 
+def test_paired_aucs_give_the_differences_by_hand(study_dir):
+    frame = study.load_study(study_dir)
+    pairs = study.paired_aucs(frame, "mstl", "ctl", "8")
+    assert len(pairs) == REPEATS * FOLDS and list(pairs.columns[:4]) == ["repeat", "fold", "mstl", "ctl"]
+    ci = corrected_resampled_interval(
+        pairs["mstl"] - pairs["ctl"], pairs["n_train_pool"].mean(), pairs["n_test"].mean()
+    )
+    row = study.paired_differences(frame).set_index(["arm", "versus", "size_label"]).loc[("mstl", "ctl", "8")]
+    assert (ci.low, ci.high, ci.pvalue) == (
+        pytest.approx(row["low"]),
+        pytest.approx(row["high"]),
+        pytest.approx(row["p"]),
+    )
+
+
 def test_quantity_differences(study_dir):
     frame = study.load_study(study_dir)
     quantity = study.quantity_differences(frame, "8")

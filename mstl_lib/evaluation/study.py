@@ -59,6 +59,7 @@ __all__ = [
     "size_order",
     "size_text",
     "arm_summary",
+    "paired_aucs",
     "paired_differences",
     "quantity_differences",
     "study_table",
@@ -266,6 +267,23 @@ def arm_summary(frame: pd.DataFrame, *, confidence_level: float = 0.95, correcti
             }
         )
     return pd.DataFrame(rows)
+
+
+def paired_aucs(frame: pd.DataFrame, arm: str, versus: str, size_label) -> pd.DataFrame:
+    """The test AUCs of two arms side by side, one row per (repeat, fold) both have, at one size.
+
+    Arms with a stage 1 enter with all of its patches. Columns ``repeat``,
+    ``fold``, ``<arm>``, ``<versus>``, ``n_train``, ``n_test`` and
+    ``n_train_pool`` (the fold's whole training part), for computing a
+    paired difference by hand.
+    """
+    main = _with_pool(_full_stage1(frame))
+    size = main["size_label"] == str(size_label)
+    columns = ["repeat", "fold", "auc", "n_train", "n_test", "n_train_pool"]
+    a = main[size & (main["arm"] == arm)][columns].rename(columns={"auc": arm})
+    b = main[size & (main["arm"] == versus)][["repeat", "fold", "auc"]].rename(columns={"auc": versus})
+    pairs = a.merge(b, on=["repeat", "fold"])
+    return pairs[["repeat", "fold", arm, versus, "n_train", "n_test", "n_train_pool"]].reset_index(drop=True)
 
 
 def _paired_row(a_rows, b_rows, folds, confidence_level, correction, alpha, power) -> dict:

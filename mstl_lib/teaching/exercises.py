@@ -26,7 +26,10 @@ The checks, by lesson:
 * lesson 5: ``stage2_head`` (the stage-2 head written with Keras);
 * lesson 6: ``corrected_ttest`` (the corrected resampled t-test, as ``(t, p)``);
 * lesson 7: ``last_map_size`` (side of a model's last feature map),
-  ``grad_cam`` (a Grad-CAM heat map written with ``tf.GradientTape``).
+  ``grad_cam`` (a Grad-CAM heat map written with ``tf.GradientTape``);
+* lesson 8: ``holm`` (Holm-adjusted p-values), ``corrected_interval`` (the
+  corrected repeated cross-validation interval, as ``(low, high)``),
+  ``repeats_needed`` (repeats that would resolve a difference).
 """
 
 from __future__ import annotations
@@ -131,6 +134,26 @@ def _ref_corrected_ttest(scores_a, scores_b, n_train: int, n_test: int) -> tuple
     return float(t), float(p)
 
 
+def _ref_holm(pvalues) -> tuple:
+    from mstl_lib.evaluation.stats import holm_adjust
+
+    return tuple(float(p) for p in holm_adjust(pvalues))
+
+
+def _ref_corrected_interval(values, n_train: float, n_test: float, confidence_level: float = 0.95) -> tuple:
+    from mstl_lib.evaluation.stats import corrected_resampled_interval
+
+    ci = corrected_resampled_interval(values, n_train, n_test, confidence_level)
+    return ci.low, ci.high
+
+
+def _ref_repeats_needed(difference: float, sd: float, folds: int, test_train_ratio: float) -> float:
+    from mstl_lib.evaluation.stats import repeats_needed
+
+    needed = repeats_needed(difference, sd, folds, test_train_ratio)
+    return math.inf if needed is None else float(needed)
+
+
 # --- comparisons ------------------------------------------------------------------------------
 
 
@@ -180,6 +203,15 @@ def _cmp_tuple(value, expected, **_):
     for i, (g, e) in enumerate(zip(got, expected)):
         _close(g, e, name=f"number {i + 1}")
     return " / ".join(f"{float(g):g}" for g in got)
+
+
+def _cmp_repeats(value, expected, **_):
+    if math.isinf(expected):
+        if isinstance(value, float) and math.isinf(value):
+            return "no number of repeats would do (inf)"
+        raise _Mismatch(f"no number of repeats resolves this difference (answer float('inf')), not {value!r}.")
+    _close(value, expected)
+    return f"{int(expected)} repeats"
 
 
 def _cmp_boxes(value, expected, **_):
@@ -268,6 +300,9 @@ CHECKS: dict[str, tuple[Callable, Callable, str]] = {
     "stage1_model": (_ref_stage1_model, _cmp_model, "the stage-1 network"),
     "stage2_head": (_ref_stage2_head, _cmp_model, "the stage-2 network"),
     "corrected_ttest": (_ref_corrected_ttest, _cmp_tuple, "the corrected resampled t-test"),
+    "holm": (_ref_holm, _cmp_tuple, "the Holm-adjusted p-values"),
+    "corrected_interval": (_ref_corrected_interval, _cmp_tuple, "the corrected interval"),
+    "repeats_needed": (_ref_repeats_needed, _cmp_repeats, "the repeats needed"),
 }
 """name -> (reference function, comparison, what is checked)."""
 
