@@ -8,6 +8,7 @@ import math
 import shutil
 import subprocess
 import sys
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -399,6 +400,22 @@ def test_headline_spells_out_the_closest_comparison_when_nothing_is_resolved(stu
     assert text.startswith("None of the 10 comparisons is resolved after Holm's adjustment. The closest:")
     assert "repeat" in text
     assert len(verdicts(report)) == 10
+
+
+def test_repeats_summary_names_the_fewest_repeats_and_what_repeats_cannot_do():
+    from mstl_lib.teaching.study_text import repeats_summary
+
+    z = np.array([-1.5, -1.0, -0.5, 0.0, 0.0, 0.5, 0.5, 1.0, 1.0])
+    units = _two_arm_units(0.02 + 0.02 * (z - z.mean()) / z.std(ddof=1))
+    table = study.study_table(units)
+    report = study.StudyReport(Path("."), {}, units, table)
+    expected = repeats_needed(0.02, 0.02, FOLDS, 4 / 48)
+    text = repeats_summary(report)
+    assert text.startswith("1 comparison is not resolved.")
+    assert f"the fewest needed are about {expected}" in text and "with 16 images per class" in text
+    wide = study.study_table(_two_arm_units(0.02 + 0.02 * (z - z.mean()) / z.std(ddof=1), n_test=48))
+    text = repeats_summary(study.StudyReport(Path("."), {}, units, wide))
+    assert "no number of repeats would do" in text
 
 
 # --- figures ------------------------------------------------------------------------------------

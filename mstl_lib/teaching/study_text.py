@@ -23,6 +23,8 @@ __all__ = [
     "auc_sentence",
     "difference_sentence",
     "headline",
+    "repeats_summary",
+    "design_sentence",
     "verdicts",
     "auc_table",
     "difference_table",
@@ -145,6 +147,42 @@ def headline(report: StudyReport, power: float = 0.8) -> str:
     )
 
 
+def repeats_summary(report: StudyReport) -> str:
+    """What the unresolved comparisons would need: more repeats (how many), or more test images.
+
+    From the measured spread of each comparison
+    (:func:`mstl_lib.evaluation.stats.repeats_needed`); the level is that of
+    one comparison (alpha 0.05, 80% power).
+    """
+    rows = pd.concat([report.differences, report.quantity_differences])
+    open_rows = rows[rows["p"].notna() & ~rows["resolved"].astype(bool) & (rows["estimate"] != 0)]
+    if open_rows.empty:
+        return "Every comparison with a non-zero difference is resolved."
+    by_repeats = open_rows[open_rows["repeats_needed"].notna()].sort_values("repeats_needed")
+    text = f"{len(open_rows)} comparison{'s are' if len(open_rows) != 1 else ' is'} not resolved."
+    if not by_repeats.empty:
+        first = by_repeats.iloc[0]
+        a, b = _names(first)
+        text += (
+            f" {len(by_repeats)} of them could be resolved by more repeats at the measured spread; the fewest "
+            f"needed are about {int(first['repeats_needed'])}, for {a} - {b} with {size_text(first['size_label'])} "
+            f"(difference {first['estimate']:+.3f}, this run: {int(first['repeats'])} repeats)."
+        )
+    rest = len(open_rows) - len(by_repeats)
+    if rest:
+        text += (
+            f" For {rest}, no number of repeats would do: the difference is smaller than what repeats can resolve "
+            "with that spread, because the correction term n_test/n_train stays; more test images per fold "
+            "(a larger data set) would be needed."
+        )
+    return text
+
+
+def design_sentence(report: StudyReport) -> str:
+    """The study's design in one sentence, from its manifest and its finished units."""
+    return _manifest_line(report)
+
+
 def _interval_text(row) -> str:
     if not _is_number(row.get("low")):
         return f"{row['estimate']:.3f} (n/a)" if _is_number(row.get("estimate")) else "n/a"
@@ -197,7 +235,7 @@ def format_study_report(report: StudyReport) -> str:
     lines += [auc_table(report).to_string(), ""]
     lines += ["Paired differences (by repeat and fold), corrected resampled t-test, Holm over all rows", ""]
     lines += [difference_table(report).to_string(index=False), ""]
-    lines += [headline(report), ""]
+    lines += [headline(report), "", repeats_summary(report), ""]
     lines += verdicts(report)
     return "\n".join(lines)
 
@@ -211,5 +249,6 @@ def study_report_dict(report: StudyReport) -> dict:
         "units": len(report.units),
         "table": table.to_dict(orient="records"),
         "headline": headline(report),
+        "repeats_summary": repeats_summary(report),
         "verdicts": verdicts(report),
     }
