@@ -22,6 +22,7 @@ __all__ = [
     "arm_label",
     "auc_sentence",
     "difference_sentence",
+    "comparison_sentence",
     "headline",
     "repeats_summary",
     "design_sentence",
@@ -113,6 +114,16 @@ def difference_sentence(row, alpha: float = 0.05, power: float = 0.8) -> str:
         f"{where}, no difference shown between {a} and {b}: {a} - {b} = {row['estimate']:+.3f} {interval} "
         f"(Holm-adjusted p = {row['p_holm']:.2g}, {_design(row)}); {_repeats_clause(row, alpha, power)}"
     )
+
+
+def comparison_sentence(report: StudyReport, versus: str, size_label=None, arm: str = "mstl") -> str:
+    """The sentence of ``arm - versus`` at one size (default: the smallest of the study)."""
+    rows = report.differences
+    size = size_order(rows["size_label"])[0] if size_label is None else str(size_label)
+    match = rows[(rows["arm"] == arm) & (rows["versus"] == versus) & (rows["size_label"] == size)]
+    if match.empty:
+        return f"The study has no comparison {arm_label(arm)} - {arm_label(versus)} with {size_text(size)}."
+    return difference_sentence(match.iloc[0], report.alpha)
 
 
 def verdicts(report: StudyReport, power: float = 0.8) -> list[str]:
