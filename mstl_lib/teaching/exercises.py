@@ -211,7 +211,7 @@ def _cmp_repeats(value, expected, **_):
             return "no number of repeats would do (inf)"
         raise _Mismatch(f"no number of repeats resolves this difference (answer float('inf')), not {value!r}.")
     _close(value, expected)
-    return f"{int(expected)} repeats"
+    return f"{int(expected)} repeat{'s' if expected != 1 else ''}"
 
 
 def _cmp_boxes(value, expected, **_):
