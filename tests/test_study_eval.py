@@ -259,6 +259,15 @@ def test_arm_summary_has_corrected_intervals(study_dir):
     assert used_row["high"] - used_row["low"] > row["high"] - row["low"]
 
 
+def test_intervals_stay_within_the_range_of_an_auc():
+    units = _two_arm_units(np.array([0.2, -0.3, 0.2, -0.3, 0.2, -0.3, 0.2, -0.3, 0.19]), n_test=48)
+    summary = study.arm_summary(units).set_index("arm")
+    raw = corrected_resampled_interval(units[units["arm"] == "mstl"]["auc"], 48, 48)
+    assert raw.high > 1.0  # the t interval passes 1 ...
+    assert summary.loc["mstl", "high"] == 1.0  # ... and the table shows the range's end
+    assert summary.loc["mstl", "low"] == pytest.approx(raw.low)
+
+
 def test_paired_differences_find_the_known_differences(study_dir):
     diffs = study.paired_differences(study.load_study(study_dir)).set_index(["arm", "versus", "size_label"])
     shift = diffs.loc[("mstl", "ctl", "8")]

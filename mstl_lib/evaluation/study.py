@@ -21,6 +21,11 @@ statistics of :mod:`mstl_lib.evaluation.stats`:
 over every comparison made and, for each difference, how many repeats would
 resolve it (:func:`mstl_lib.evaluation.stats.repeats_needed`).
 
+Intervals are those of the t distribution, clipped to the range of the
+quantity (an AUC to [0, 1], a difference of AUCs to [-1, 1]): with a few
+folds and a wide spread the t interval can pass these limits, which says
+that the data cannot place the value, not that an AUC above 1 is possible.
+
 The correction term ``n_test / n_train``
 ----------------------------------------
 Nadeau and Bengio's term stands for the correlation between folds that comes
@@ -205,7 +210,8 @@ def _full_stage1(frame: pd.DataFrame) -> pd.DataFrame:
     return frame[fraction.isna() | np.isclose(fraction.fillna(1.0), 1.0)]
 
 
-def _interval(values, n_train, n_test, confidence_level) -> dict:
+def _interval(values, n_train, n_test, confidence_level, bounds) -> dict:
+    """The corrected interval as table columns; its ends clipped to ``bounds``, the range of the quantity."""
     from mstl_lib.evaluation.stats import corrected_resampled_interval
 
     values = np.asarray(values, dtype=float)
@@ -216,8 +222,8 @@ def _interval(values, n_train, n_test, confidence_level) -> dict:
     return {
         "values": ci.n,
         "estimate": ci.estimate,
-        "low": ci.low,
-        "high": ci.high,
+        "low": float(np.clip(ci.low, *bounds)),
+        "high": float(np.clip(ci.high, *bounds)),
         "sd": ci.sd,
         "df": ci.df,
         "t": ci.statistic,
@@ -252,7 +258,7 @@ def arm_summary(frame: pd.DataFrame, *, confidence_level: float = 0.95, correcti
     keys = ["arm", "stage1_fraction", "size_label"]
     for (arm, fraction, size), group in frame.groupby(keys, dropna=False, sort=False):
         ratio = _ratio(group, correction)
-        stats = _interval(group["auc"], 1.0, ratio, confidence_level)
+        stats = _interval(group["auc"], 1.0, ratio, confidence_level, bounds=(0.0, 1.0))
         stats.pop("t", None), stats.pop("p", None)
         rows.append(
             {
@@ -293,7 +299,7 @@ def _paired_row(a_rows, b_rows, folds, confidence_level, correction, alpha, powe
     pairs = a_rows.merge(b_rows, on=["repeat", "fold"], suffixes=("", "_b"))
     pairs = pairs[np.isfinite(pairs["auc"]) & np.isfinite(pairs["auc_b"])]
     ratio = _ratio(pairs, correction) if len(pairs) else np.nan
-    stats = _interval(pairs["auc"] - pairs["auc_b"], 1.0, ratio, confidence_level)
+    stats = _interval(pairs["auc"] - pairs["auc_b"], 1.0, ratio, confidence_level, bounds=(-1.0, 1.0))
     needed = None
     if "sd" in stats:
         needed = repeats_needed(stats["estimate"], stats["sd"], folds, ratio, alpha=alpha, power=power)

@@ -80,7 +80,8 @@ def _repeats_clause(row, alpha: float, power: float) -> str:
         return (
             f"{spread}, no number of repeats would resolve a difference of {size:.3f}: the correction term "
             f"n_test/n_train = {row['test_train_ratio']:.2f} does not shrink with repeats, so repeats alone "
-            f"resolve only differences above about {smallest:.3f}; more test images per fold would be needed."
+            f"resolve only differences above about {smallest:.3f}; a smaller spread (more test images per fold) "
+            "or a smaller n_test/n_train (more folds) would be needed."
         )
     needed = int(row["repeats_needed"])
     return (
@@ -183,8 +184,8 @@ def repeats_summary(report: StudyReport) -> str:
     if rest:
         text += (
             f" For {rest}, no number of repeats would do: the difference is smaller than what repeats can resolve "
-            "with that spread, because the correction term n_test/n_train stays; more test images per fold "
-            "(a larger data set) would be needed."
+            "with that spread, because the correction term n_test/n_train stays; a smaller spread (more test "
+            "images per fold) or more folds would be needed."
         )
     return text
 
