@@ -38,6 +38,13 @@ BASELINE_CONFIG = ("hog-lbp", "logistic-regression")
 INPUT_SIZE = 75
 """Side of the square network input in pixels: the paper's 75 x 75 (section 2.3), for every backbone."""
 OPTIMIZERS = ("sgd", "adam", "adagrad")
+STUDY_ARMS = ("scratch", "ctl", "mstl", "control", "baseline")
+"""Arms of the study of when the intermediate stage helps (:mod:`mstl_lib.training.study`): the grid's four
+and ``control``, MSTL whose stage 1 saw the same patches with shuffled labels."""
+
+
+STUDY_TUPLES = ("study_sizes", "study_fractions", "study_arms")
+"""The study's fields that hold several values."""
 
 
 @dataclass(frozen=True)
@@ -91,6 +98,22 @@ class Profile:
     generic_categories, generic_per_category, epochs_generic : int
         Size of the generic stage that replaces ImageNet when ``weights`` is
         ``"fractaldb"`` (:mod:`mstl_lib.training.generic`).
+    study_sizes : tuple of int or "all"
+        Training images per class of the study (:mod:`mstl_lib.training.study`);
+        ``"all"``: the fold's whole training part.
+    study_repeats : int
+        Repeats of the study's cross-validation, each with its own folds and
+        initialisations (at least 3).
+    study_folds : int or None
+        Folds of the study's cross-validation; None: ``folds``.
+    study_fractions : tuple of float
+        Shares of the stage-1 training patches for the quantity experiment (1.0: all).
+    study_arms : tuple of str
+        The study's arms, from :data:`STUDY_ARMS`.
+    study_quantity_size : int, "all" or None
+        The size at which the quantity experiment runs; None: the smallest of ``study_sizes``.
+    study_epochs : int or None
+        Stage-2 epochs of each study training; None: ``epochs_stage2``.
     """
 
     name: str
@@ -115,13 +138,21 @@ class Profile:
     generic_categories: int = 0
     generic_per_category: int = 0
     epochs_generic: int = 0
+    study_sizes: tuple = (8, 16, 32, "all")
+    study_repeats: int = 3
+    study_folds: int | None = None
+    study_fractions: tuple = (0.1, 0.33, 1.0)
+    study_arms: tuple = STUDY_ARMS
+    study_quantity_size: int | str | None = None
+    study_epochs: int | None = None
 
     def to_dict(self) -> dict:
         """The profile as a plain dict (for manifests and JSON)."""
         data = asdict(self)
         data["backbones"] = list(self.backbones)
         data["optimizers"] = list(self.optimizers)
-        data["arms"] = list(self.arms)
+        for key in ("arms", *STUDY_TUPLES):
+            data[key] = list(getattr(self, key))
         return data
 
     def with_overrides(self, **overrides) -> Profile:
@@ -131,7 +162,7 @@ class Profile:
         if unknown:
             raise DataError(f"unknown profile field(s) {unknown}; known fields are {sorted(known)}.")
         clean = {k: v for k, v in overrides.items() if v is not None}
-        for key in ("backbones", "optimizers", "arms"):
+        for key in ("backbones", "optimizers", "arms", *STUDY_TUPLES):
             if key in clean:
                 clean[key] = tuple(clean[key])
         return replace(self, **clean)
@@ -159,6 +190,9 @@ PROFILES: dict[str, Profile] = {
         generic_categories=8,
         generic_per_category=16,
         epochs_generic=2,
+        study_sizes=(4, "all"),
+        study_repeats=3,
+        study_fractions=(0.5, 1.0),
     ),
     "lab": Profile(
         name="lab",

@@ -156,8 +156,9 @@ class ResumableCheckpoint(keras.callbacks.BackupAndRestore):
     the training state, at most every ``min_interval`` seconds, and at the end.
     """
 
-    def __init__(self, backup_dir, best_path, *, monitor="val_loss", mode="min", min_interval=60.0):
+    def __init__(self, backup_dir, best_path, *, monitor="val_loss", mode="min", min_interval=60.0, keep_last=False):
         super().__init__(str(backup_dir), save_freq="epoch", delete_checkpoint=True)
+        self.keep_last = bool(keep_last)
         self.best_path = Path(best_path)
         self.best_record = self.best_path.with_suffix("").with_suffix(".json")
         self.monitor, self.mode, self.min_interval = monitor, mode, float(min_interval)
@@ -167,6 +168,8 @@ class ResumableCheckpoint(keras.callbacks.BackupAndRestore):
         self._last_save = time.monotonic()
 
     def _improved(self, value) -> bool:
+        if self.keep_last:
+            return True
         if value is None or math.isnan(value):
             return False
         if self.best_value is None:
@@ -301,6 +304,7 @@ def fit_model(
     mixed_precision: bool = False,
     jit_compile: bool | str = "auto",
     verbose: int | str = "auto",
+    keep_last: bool = False,
 ) -> FitResult:
     """Compile and train a freshly built model; resume if the run was interrupted.
 
@@ -356,6 +360,10 @@ def fit_model(
         model supports it and never on a CPU.
     verbose : int or "auto"
         Keras progress output.
+    keep_last : bool
+        Keep the last epoch's weights instead of the best validation epoch's
+        (the study's control stage, :mod:`mstl_lib.training.stage1_variants`,
+        whose validation labels are shuffled and pick nothing).
     """
     epochs = check_integer(epochs, "epochs", minimum=1)
     if not (isinstance(jit_compile, bool) or jit_compile == "auto"):
@@ -387,7 +395,9 @@ def fit_model(
     backup_dir = run_dir / "backup"
     resume_epoch = _resume_epoch(backup_dir)
     _truncate_history(history_path, resume_epoch)
-    checkpoint = ResumableCheckpoint(backup_dir, best_path, monitor=monitor, mode=mode, min_interval=backup_interval)
+    checkpoint = ResumableCheckpoint(
+        backup_dir, best_path, monitor=monitor, mode=mode, min_interval=backup_interval, keep_last=keep_last
+    )
     callbacks = [checkpoint, LearningRateLogger(), keras.callbacks.CSVLogger(str(history_path), append=True)]
     if patience is not None:
         callbacks.append(keras.callbacks.EarlyStopping(monitor=monitor, mode=mode, patience=int(patience)))
@@ -396,7 +406,7 @@ def fit_model(
     if checkpoint.best_weights is None and best_path.is_file():
         _load_weights_quietly(model, best_path)  # the best epoch came before a resumption and was not beaten
     values = history.get(monitor, [])
-    best_epoch = _best_epoch(values, mode)
+    best_epoch = len(values) if keep_last else _best_epoch(values, mode)
     write_json(
         done_path,
         {

@@ -16,6 +16,7 @@
 from __future__ import annotations
 
 import math
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -56,6 +57,7 @@ def run_stage1(
     mixed_precision: bool = False,
     jit_compile: bool | str = "auto",
     verbose: int | str = "auto",
+    variant=None,
 ) -> dict:
     """Fine-tune an ImageNet backbone on the cell-line patches (MSTL stage 1).
 
@@ -82,11 +84,15 @@ def run_stage1(
         See :func:`mstl_lib.training.fit.get_strategy`.
     mixed_precision, jit_compile
         See :func:`mstl_lib.training.fit.fit_model` (float16 computations, XLA).
+    variant : mstl_lib.training.stage1_variants.Stage1Variant, optional
+        Train the study's control (shuffled labels) or a fraction of the
+        patches instead, into ``out_dir/<backbone>-<optimizer>-<variant name>/``.
 
     Returns
     -------
     dict
-        Summary: paths, best epoch, test accuracy, confusion matrix, classes.
+        Summary: paths, best epoch, test accuracy, confusion matrix, classes
+        (and the variant, for one).
     """
     from sklearn.metrics import confusion_matrix
 
@@ -101,6 +107,13 @@ def run_stage1(
     parts = _patch_parts(patch_dir)
     n_classes = len(dataset.class_names)
     labels = dataset.labels
+    run_dir = stage1_run_dir(out_dir, backbone, optimizer)
+    keep_last = False
+    if variant is not None:
+        labels, parts = variant.apply(labels, dataset.groups, parts)
+        run_dir = run_dir.with_name(f"{run_dir.name}-{variant.name}")
+        if variant.epochs is not None:
+            profile, keep_last = replace(profile, epochs_stage1=variant.epochs, patience=None), True
     load = split_loader(
         dataset.paths,
         labels,
@@ -110,7 +123,6 @@ def run_stage1(
         augmentation="stage1",
         one_hot=n_classes,
     )
-    run_dir = stage1_run_dir(out_dir, backbone, optimizer)
     fit = _fit_stage(
         lambda: build_stage1_model(backbone, n_classes=n_classes, weights=initial, image_size=profile.image_size),
         load(parts["train"], True),
@@ -126,6 +138,7 @@ def run_stage1(
         verbose=verbose,
         mixed_precision=mixed_precision,
         jit_compile=jit_compile,
+        keep_last=keep_last,
     )
     predicted = fit.model.predict(load(parts["test"], False), verbose=0).argmax(axis=1)
     truth = labels[parts["test"]]
@@ -146,7 +159,10 @@ def run_stage1(
         "test_accuracy": float((predicted == truth).mean()),
         "confusion_matrix": confusion_matrix(truth, predicted, labels=np.arange(n_classes)).tolist(),
         "model": str(model_path),
+        "steps_per_epoch": math.ceil(len(parts["train"]) / profile.batch_size),
     }
+    if variant is not None:
+        summary["variant"] = variant.to_dict()
     write_json(run_dir / "stage1.json", summary)
     return summary
 
