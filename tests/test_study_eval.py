@@ -219,7 +219,7 @@ def test_load_study_reads_every_unit(study_dir):
     frame = study.load_study(study_dir)
     assert list(frame.columns) == list(study.UNIT_COLUMNS)
     assert len(frame) == len(list(_units()))
-    assert list(dict.fromkeys(frame["arm"])) == ["scratch", "ctl", "control", "mstl", "baseline"]
+    assert list(dict.fromkeys(frame["arm"])) == ["scratch", "ctl", "mstl", "control", "baseline"]
     assert study.size_order(frame["size_label"]) == ["8", "16", "all"]
     assert frame.loc[frame["arm"] == "ctl", "stage1_fraction"].isna().all()
     assert set(frame.loc[frame["arm"] == "mstl", "stage1_fraction"]) == {0.1, 1.0}
@@ -436,10 +436,10 @@ def test_auc_figure_has_one_line_per_arm(study_dir):
     report = study.study_report(study_dir)
     ax = plot_study_auc(report).axes[0]
     assert len(ax.containers) == 5
-    assert [t.get_text() for t in ax.get_legend().get_texts()] == ["Scratch", "CTL", "Control", "MSTL", "Baseline"]
+    assert [t.get_text() for t in ax.get_legend().get_texts()] == ["Scratch", "CTL", "MSTL", "Control", "Baseline"]
     assert [t.get_text() for t in ax.get_xticklabels()] == ["8", "16", "all"]
     assert "AUC" in ax.get_ylabel() and "per class" in ax.get_xlabel()
-    mstl = ax.containers[3].lines[0]
+    mstl = ax.containers[2].lines[0]
     assert np.allclose(sorted(mstl.get_ydata()), sorted(report.arms[report.arms["arm"] == "mstl"]["estimate"]))
     with pytest.raises(DataError, match="no rows for arm"):
         plot_study_auc(report, arms=["nope"])

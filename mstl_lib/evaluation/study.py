@@ -50,6 +50,7 @@ import numpy as np
 import pandas as pd
 
 from mstl_lib.errors import DataError
+from mstl_lib.profiles import STUDY_ARMS
 from mstl_lib.validation import check_choice
 
 __all__ = [
@@ -74,8 +75,6 @@ __all__ = [
 
 STUDY_MANIFEST = "study.json"
 """The study folder's manifest: profile, sizes, repeats, folds, arms, fractions, quantity size."""
-STUDY_ARMS = ("scratch", "ctl", "control", "mstl", "baseline")
-"""The arms of a study in the order tables show them: no transfer, one stage, the control stage, MSTL."""
 COMPARISONS = (("mstl", "ctl"), ("mstl", "control"), ("mstl", "scratch"))
 """The paired differences at each size: MSTL against one stage, against a stage on shuffled labels, against none."""
 UNIT_COLUMNS = (
