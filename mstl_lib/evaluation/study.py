@@ -209,7 +209,7 @@ def _full_stage1(frame: pd.DataFrame) -> pd.DataFrame:
     return frame[fraction.isna() | np.isclose(fraction.fillna(1.0), 1.0)]
 
 
-def _interval(values, n_train, n_test, confidence_level, bounds) -> dict:
+def _interval(values, test_train_ratio, confidence_level, bounds) -> dict:
     """The corrected interval as table columns; its ends clipped to ``bounds``, the range of the quantity."""
     from mstl_lib.evaluation.stats import corrected_resampled_interval
 
@@ -217,7 +217,7 @@ def _interval(values, n_train, n_test, confidence_level, bounds) -> dict:
     values = values[np.isfinite(values)]
     if values.size < 2:
         return {"values": int(values.size), "estimate": float(values.mean()) if values.size else np.nan}
-    ci = corrected_resampled_interval(values, n_train, n_test, confidence_level)
+    ci = corrected_resampled_interval(values, n_train=1.0, n_test=test_train_ratio, confidence_level=confidence_level)
     return {
         "values": ci.n,
         "estimate": ci.estimate,
@@ -257,8 +257,9 @@ def arm_summary(frame: pd.DataFrame, *, confidence_level: float = 0.95, correcti
     keys = ["arm", "stage1_fraction", "size_label"]
     for (arm, fraction, size), group in frame.groupby(keys, dropna=False, sort=False):
         ratio = _ratio(group, correction)
-        stats = _interval(group["auc"], 1.0, ratio, confidence_level, bounds=(0.0, 1.0))
-        stats.pop("t", None), stats.pop("p", None)
+        stats = _interval(group["auc"], ratio, confidence_level, bounds=(0.0, 1.0))
+        for untested in ("t", "p"):  # an AUC is not tested against 0
+            stats.pop(untested, None)
         rows.append(
             {
                 "arm": arm,
@@ -298,7 +299,7 @@ def _paired_row(a_rows, b_rows, folds, confidence_level, correction, alpha, powe
     pairs = a_rows.merge(b_rows, on=["repeat", "fold"], suffixes=("", "_b"))
     pairs = pairs[np.isfinite(pairs["auc"]) & np.isfinite(pairs["auc_b"])]
     ratio = _ratio(pairs, correction) if len(pairs) else np.nan
-    stats = _interval(pairs["auc"] - pairs["auc_b"], 1.0, ratio, confidence_level, bounds=(-1.0, 1.0))
+    stats = _interval(pairs["auc"] - pairs["auc_b"], ratio, confidence_level, bounds=(-1.0, 1.0))
     needed = None
     if "sd" in stats:
         needed = repeats_needed(stats["estimate"], stats["sd"], folds, ratio, alpha=alpha, power=power)
