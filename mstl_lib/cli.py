@@ -18,7 +18,7 @@ from mstl_lib.quiet import import_tensorflow_quietly, quiet_this_process
 from mstl_lib.teaching.book import CELL_TIMEOUTS
 
 COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {}
-TENSORFLOW_COMMANDS = ("pretrain", "grid")
+TENSORFLOW_COMMANDS = ("pretrain", "grid", "study")
 """Sub-commands that train in this process: TensorFlow is imported quietly before they start."""
 
 
@@ -94,12 +94,36 @@ def run_pretrain(args: argparse.Namespace) -> int:
         verbose=0 if args.quiet else ("auto" if sys.stdout.isatty() else 2),
         **_training_options(args, profile),
     )
-    print(
-        f"Stage 1 {summary['backbone']} ({summary['optimizer']}, profile {summary['profile']}): "
+    print(_stage1_line(summary))
+    if args.study_stages:
+        _pretrain_study_stages(args, profile)
+    return 0
+
+
+def _stage1_line(summary: dict) -> str:
+    variant = f" [{summary['variant']['name']}]" if summary.get("variant") else ""
+    return (
+        f"Stage 1{variant} {summary['backbone']} ({summary['optimizer']}, profile {summary['profile']}): "
         f"test accuracy {100 * summary['test_accuracy']:.1f}% on {summary['n_test']} patches, "
         f"best epoch {summary['best_epoch']}; model saved to {summary['model']}"
     )
-    return 0
+
+
+def _pretrain_study_stages(args: argparse.Namespace, profile) -> None:
+    """``--study-stages``: the shuffled-label control and the patch fractions of the study, beside the real run."""
+    from mstl_lib.training.study import train_study_stages
+
+    summaries = train_study_stages(
+        args.cells,
+        args.out,
+        backbone=args.backbone or profile.backbones[0],
+        optimizer=args.optimizer or profile.optimizers[0],
+        verbose=0,
+        **_training_options(args, profile),
+    )
+    for name, summary in summaries.items():
+        if name != "real":
+            print(_stage1_line(summary))
 
 
 def _load_ultrasound(args: argparse.Namespace):
@@ -136,6 +160,32 @@ def run_grid_command(args: argparse.Namespace) -> int:
         **_training_options(args, profile),
     )
     print(format_report(results))
+    return 0
+
+
+@command("study")
+def run_study_command(args: argparse.Namespace) -> int:
+    from mstl_lib.training.study import run_study
+
+    profile = _profile(args, "study_epochs")
+    results = run_study(
+        _load_ultrasound(args),
+        args.out,
+        stage1_dir=args.stage1,
+        profile=profile,
+        seed=args.seed,
+        sizes=args.sizes,
+        repeats=args.repeats,
+        arms=args.arms,
+        deterministic=args.deterministic,
+        workers=args.workers,
+        shard=args.shard,
+        overwrite=args.overwrite,
+        progress=_progress(args),
+        mixed_precision=args.mixed_precision,
+        jit_compile="auto" if args.xla is None else args.xla,
+    )
+    print(f"{len(results)} study results in {args.out}; `mstl report {args.out}` reads them.")
     return 0
 
 
@@ -303,6 +353,12 @@ def _pretrain_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--out", required=True, help="stage-1 folder; the model goes to OUT/<backbone>-<optimizer>/model.keras"
     )
+    p.add_argument(
+        "--study-stages",
+        action="store_true",
+        help="also train what `mstl study` needs: the same stage on shuffled labels (OUT/<backbone>-<optimizer>-"
+        "control) and on the profile's fractions of the patches (...-fraction0.10, ...)",
+    )
     _add_training_options(p)
 
 
@@ -337,6 +393,47 @@ def _grid_arguments(p: argparse.ArgumentParser) -> None:
         "same --out; 'auto' reads a SLURM array (SLURM_ARRAY_TASK_ID, _COUNT, _MIN) or a Kubernetes "
         "Indexed Job (JOB_COMPLETION_INDEX with MSTL_SHARD_COUNT)",
     )
+    _add_training_options(p)
+
+
+def _add_parallel_options(p: argparse.ArgumentParser) -> None:
+    """``--workers`` and ``--shard`` of the study (as the grid's, one job being one arm and stage-1 fraction)."""
+    p.add_argument(
+        "--workers",
+        type=int,
+        default=1,
+        metavar="N",
+        help="arms trained at once, each in its own process (memory growth on a GPU); default 1",
+    )
+    p.add_argument(
+        "--shard",
+        default=None,
+        metavar="K/N",
+        help="run only the K-th of N disjoint parts of the study (K from 1), all writing into the same --out; "
+        "'auto' reads a SLURM array or a Kubernetes Indexed Job, as `mstl grid --shard auto`",
+    )
+
+
+def _study_arguments(p: argparse.ArgumentParser) -> None:
+    from mstl_lib.profiles import STUDY_ARMS
+
+    p.add_argument("us", help="ultrasound dataset folder (benign/ and malignant/)")
+    p.add_argument("--kind", choices=DATASET_KINDS, default="busi", help="dataset layout (default busi)")
+    p.add_argument(
+        "--stage1", default=None, help="stage-1 folder from `mstl pretrain --study-stages` (needed for mstl, control)"
+    )
+    p.add_argument("--out", required=True, help="study folder (results are added one by one; rerun to resume)")
+    p.add_argument(
+        "--sizes",
+        nargs="+",
+        default=None,
+        help="training images per class, or 'all' (default: the profile's, larger ones than the data "
+        "allow skipped with a note; sizes given here that the data cannot give are refused)",
+    )
+    p.add_argument("--repeats", type=int, default=None, help="repeats of the cross-validation (default: profile's)")
+    p.add_argument("--arms", nargs="+", choices=STUDY_ARMS, default=None, help="default: the profile's")
+    p.add_argument("--overwrite", action="store_true", help="delete OUT first and start again")
+    _add_parallel_options(p)
     _add_training_options(p)
 
 
@@ -397,6 +494,11 @@ SUBCOMMANDS: dict[str, tuple[str, Callable[[argparse.ArgumentParser], None]]] = 
         "Stage 2 (MSTL), CTL, training from scratch and a classical baseline over backbones x "
         "optimizers x folds (paper Table 1); resumable.",
         _grid_arguments,
+    ),
+    "study": (
+        "When does the intermediate stage help? Scratch, CTL, MSTL, a shuffled-label control and the "
+        "baseline over training-set sizes and repeated cross-validation; resumable.",
+        _study_arguments,
     ),
     "book": ("Execute every notebook with papermill and build the HTML book (_build/html).", _book_arguments),
     "student-edition": (

@@ -189,7 +189,7 @@ def _check_fold(dataset, fold) -> None:
 
 
 def run_baseline_fold(
-    dataset, fold, *, seed: int = 0, image_size: int = INPUT_SIZE, profile=None, C_grid=C_GRID
+    dataset, fold, *, seed: int = 0, image_size: int = INPUT_SIZE, profile=None, C_grid=C_GRID, features=None
 ) -> dict:
     """Fit and test the HOG + LBP logistic-regression baseline on one fold.
 
@@ -209,6 +209,10 @@ def run_baseline_fold(
         baseline with the grid; None by default.
     C_grid : sequence of float, optional
         Candidate values of ``C``; default :data:`C_GRID`.
+    features : numpy.ndarray, optional
+        :func:`hog_lbp_features` of every image of ``dataset`` at ``image_size``,
+        computed once for many folds (the study); default: computed here for
+        the fold's images.
 
     Returns
     -------
@@ -248,10 +252,12 @@ def run_baseline_fold(
     paths, labels = np.array(dataset.paths, dtype=object), dataset.labels
     train, val, test = (np.asarray(getattr(fold, name)) for name in ("train", "val", "test"))
 
-    def features(indices):
+    def features_of(indices):
+        if features is not None:
+            return features[indices]
         return hog_lbp_features(np.stack([load_image(p, image_size) for p in paths[indices]]))
 
-    x_train, x_val = features(train), features(val)
+    x_train, x_val = features_of(train), features_of(val)
     val_auc = {}
     for c in grid:  # choose C on the validation part only
         model = _pipeline(c, seed).fit(x_train, labels[train])
@@ -259,7 +265,7 @@ def run_baseline_fold(
     best_c = max(grid, key=lambda c: (val_auc[c], -c))  # ties: the stronger regularisation
     final = _pipeline(best_c, seed).fit(np.vstack([x_train, x_val]), np.concatenate([labels[train], labels[val]]))
     y_true = labels[test]
-    y_score = final.predict_proba(features(test))[:, 1].astype(float)  # the one look at the test part
+    y_score = final.predict_proba(features_of(test))[:, 1].astype(float)  # the one look at the test part
     fpr, tpr, _ = roc_curve(y_true, y_score)
     return {
         "tl": "baseline",
