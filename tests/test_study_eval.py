@@ -457,6 +457,8 @@ def test_difference_figure_has_a_zero_line_and_marks_resolved_points(study_dir):
     resolved = [line for line in ctl.lines if line.get_label() == "resolved after Holm"][0]
     assert len(resolved.get_xdata()) == 1  # only 8 images per class is resolved against CTL
     assert len(ctl.containers[0].lines[0].get_xdata()) == 3
+    control_labels = [line.get_label() for line in fig.axes[1].lines]
+    assert "resolved after Holm" not in control_labels  # nothing resolved against the control
     with pytest.raises(DataError, match="no comparison"):
         plot_study_differences(report, [("ctl", "mstl")])
 

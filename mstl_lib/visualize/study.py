@@ -146,7 +146,8 @@ def plot_study_differences(
             label="difference (95% interval)",
         )
         resolved = panel[panel["resolved"].fillna(False).astype(bool)]
-        ax.plot(resolved["x"], resolved["estimate"], "o", color=color, label="resolved after Holm")
+        if not resolved.empty:
+            ax.plot(resolved["x"], resolved["estimate"], "o", color=color, label="resolved after Holm")
         label = f"{display_label(ARM_LABELS, arm)} - {display_label(ARM_LABELS, versus)}"
         ax.set_title(label)
         ax.set_ylabel(f"{label}, test AUC")
