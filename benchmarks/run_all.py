@@ -42,6 +42,7 @@ FIGURES = {
     "memory": "bench_memory",
     "gpu": "bench_gpu",
     "lab": "bench_lab",
+    "study": "bench_study",
 }
 DEFAULT_OUT = BENCH_DIR / "results"
 DEFAULT_PAGE = REPO_ROOT / "book" / "benchmarks.md"

@@ -193,6 +193,7 @@ PROFILES: dict[str, Profile] = {
         study_sizes=(4, "all"),
         study_repeats=3,
         study_fractions=(0.5, 1.0),
+        study_epochs=1,
     ),
     "lab": Profile(
         name="lab",
@@ -214,6 +215,14 @@ PROFILES: dict[str, Profile] = {
         generic_categories=64,
         generic_per_category=60,
         epochs_generic=10,
+        # the study: 3 folds x 3 repeats of 100 + 100 images leave 33 training images per class ("all"); sized so
+        # that every arm, size and repeat, with the control and fraction stage-1 runs, fits in 15 minutes on a
+        # 2-core CPU (benchmarks/bench_study.py)
+        study_sizes=(8, 16, "all"),
+        study_repeats=3,
+        study_folds=3,
+        study_fractions=(0.1, 0.33, 1.0),
+        study_epochs=15,
     ),
     "paper": Profile(
         name="paper",

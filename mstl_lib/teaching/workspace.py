@@ -83,6 +83,10 @@ class Workspace:
     def grid_dir(self) -> Path:
         return self.root / "grid"
 
+    @property
+    def study_dir(self) -> Path:
+        return self.root / "study"
+
     # --- steps ----------------------------------------------------------------------
     def _build_once(self, final: Path, build) -> Path:
         if final.is_dir():
@@ -207,6 +211,42 @@ class Workspace:
         return run_grid(
             dataset,
             self.grid_dir,
+            stage1_dir=self.stage1_dir,
+            profile=self.profile,
+            seed=self.seed,
+            progress=self.progress,
+            **options,
+        )
+
+    def study_stage1(self, backbone: str | None = None, optimizer: str | None = None) -> dict:
+        """The stage-1 runs of the study (the real one, its shuffled-label control, the profile's patch
+        fractions), each trained on first use in its own process; returns their summaries by name."""
+        from mstl_lib.training.study import train_study_stages
+
+        backbone, optimizer = self._configuration(backbone, optimizer)
+        return train_study_stages(
+            self.patches(),
+            self.stage1_dir,
+            profile=self.profile,
+            backbone=backbone,
+            optimizer=optimizer,
+            seed=self.seed,
+            isolate=True,
+            verbose=0,
+        )
+
+    def run_study(self, **options) -> list[dict]:
+        """The study of when the intermediate stage helps (:func:`mstl_lib.training.study.run_study`), in
+        :attr:`study_dir`, resumed where it stopped; its stage-1 runs are trained first where missing."""
+        from mstl_lib.training.study import run_study
+
+        arms = options.get("arms") or self.profile.study_arms
+        if {"mstl", "control"} & set(arms):
+            self.study_stage1()
+        dataset, _ = self.ultrasound()
+        return run_study(
+            dataset,
+            self.study_dir,
             stage1_dir=self.stage1_dir,
             profile=self.profile,
             seed=self.seed,

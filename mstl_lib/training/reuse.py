@@ -109,6 +109,7 @@ class ReusableModel:
         inner._learning_rate.decay_steps = self.steps_per_epoch
         self.model.optimizer.build(self.model.trainable_variables)
         self._optimizer_start = [v.numpy() for v in self.model.optimizer.variables]
+        self._start = None
 
     def start(self, seed: int, steps_per_epoch: int) -> None:
         """Put in the starting state of a new training: the weights a model built with ``seed`` starts from,
@@ -123,13 +124,15 @@ class ReusableModel:
         """
         from mstl_lib.training.fit import dtype_policy_scope, with_dtype_policy
 
-        random.seed(int(seed))
-        np.random.seed(int(seed))
-        with self.strategy.scope(), dtype_policy_scope(self.policy):
-            fresh = with_dtype_policy(self.build(), self.policy)
-        for target, source in zip(self.model.variables, fresh.variables, strict=True):
-            target.assign(source.value)
-        del fresh
+        if self._start is None or self._start[0] != seed:  # trainings of one seed in a row build once
+            random.seed(int(seed))
+            np.random.seed(int(seed))
+            with self.strategy.scope(), dtype_policy_scope(self.policy):
+                fresh = with_dtype_policy(self.build(), self.policy)
+            self._start = (seed, [v.numpy() for v in fresh.variables])
+            del fresh
+        for target, value in zip(self.model.variables, self._start[1], strict=True):
+            target.assign(value)
         for variable, value in zip(self.model.optimizer.variables, self._optimizer_start, strict=True):
             variable.assign(value)
         self.steps_per_epoch.assign(float(max(int(steps_per_epoch), 1)))

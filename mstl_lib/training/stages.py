@@ -103,17 +103,11 @@ def run_stage1(
     setting = resolve_weights(profile, weights)
     initial = resolve_initial_weights(setting, backbone, profile, seed=seed)
     set_seed(seed, deterministic)
-    dataset = load_patch_dataset(patch_dir)
-    parts = _patch_parts(patch_dir)
+    dataset, parts = load_patch_dataset(patch_dir), _patch_parts(patch_dir)
     n_classes = len(dataset.class_names)
-    labels = dataset.labels
-    run_dir = stage1_run_dir(out_dir, backbone, optimizer)
-    keep_last = False
+    labels, run_dir = dataset.labels, stage1_run_dir(out_dir, backbone, optimizer)
     if variant is not None:
-        labels, parts = variant.apply(labels, dataset.groups, parts)
-        run_dir = run_dir.with_name(f"{run_dir.name}-{variant.name}")
-        if variant.epochs is not None:
-            profile, keep_last = replace(profile, epochs_stage1=variant.epochs, patience=None), True
+        labels, parts, run_dir, profile = _apply_variant(variant, dataset, parts, run_dir, profile)
     load = split_loader(
         dataset.paths,
         labels,
@@ -138,7 +132,7 @@ def run_stage1(
         verbose=verbose,
         mixed_precision=mixed_precision,
         jit_compile=jit_compile,
-        keep_last=keep_last,
+        keep_last=variant is not None and variant.epochs is not None,  # the control keeps its last epoch
     )
     predicted = fit.model.predict(load(parts["test"], False), verbose=0).argmax(axis=1)
     truth = labels[parts["test"]]
@@ -151,20 +145,26 @@ def run_stage1(
         "seed": seed,
         "weights": None if setting is None else str(setting),
         "classes": list(dataset.class_names),
-        "n_train": len(parts["train"]),
-        "n_val": len(parts["val"]),
-        "n_test": len(parts["test"]),
+        **{f"n_{name}": len(parts[name]) for name in ("train", "val", "test")},
         "best_epoch": fit.best_epoch,
         "epochs_trained": len(fit.history.get("loss", [])),
         "test_accuracy": float((predicted == truth).mean()),
         "confusion_matrix": confusion_matrix(truth, predicted, labels=np.arange(n_classes)).tolist(),
         "model": str(model_path),
         "steps_per_epoch": math.ceil(len(parts["train"]) / profile.batch_size),
+        **({} if variant is None else {"variant": variant.to_dict()}),
     }
-    if variant is not None:
-        summary["variant"] = variant.to_dict()
     write_json(run_dir / "stage1.json", summary)
     return summary
+
+
+def _apply_variant(variant, dataset: ImageDataset, parts: dict, run_dir: Path, profile: Profile):
+    """The labels, parts, run folder and profile of a study variant of stage 1
+    (:mod:`mstl_lib.training.stage1_variants`): the control trains a fixed number of epochs without early stopping."""
+    labels, parts = variant.apply(dataset.labels, dataset.groups, parts)
+    if variant.epochs is not None:
+        profile = replace(profile, epochs_stage1=variant.epochs, patience=None)
+    return labels, parts, run_dir.with_name(f"{run_dir.name}-{variant.name}"), profile
 
 
 def train_fold(

@@ -301,7 +301,8 @@ def write_study_manifest(out_dir: Path, manifest: dict) -> None:
     path = out_dir / STUDY_MANIFEST
     if path.is_file():
         previous = json.loads(path.read_text())
-        differing = [key for key in COMPARED_FIELDS if _comparable(previous.get(key)) != _comparable(manifest[key])]
+        differing = [_differing(key, previous.get(key), manifest[key]) for key in COMPARED_FIELDS]
+        differing = [d for d in differing if d]
         if differing:
             raise DataError(
                 f"{out_dir} holds a study made with other settings (differing: {', '.join(differing)}); its "
@@ -313,6 +314,17 @@ def write_study_manifest(out_dir: Path, manifest: dict) -> None:
         manifest["created"] = datetime.now(timezone.utc).isoformat(timespec="seconds")
     manifest["library_versions"] = library_versions()
     write_json(path, manifest, indent=1)
+
+
+def _differing(key: str, before, now) -> str | None:
+    """``key`` if the two values differ (for a dict, with the sub-fields that do: ``profile (epochs_stage2)``)."""
+    before, now = _comparable(before), _comparable(now)
+    if before == now:
+        return None
+    if isinstance(before, dict) and isinstance(now, dict):
+        fields = sorted(k for k in set(before) | set(now) if before.get(k) != now.get(k))
+        return f"{key} ({', '.join(fields)})"
+    return key
 
 
 def _comparable(value):
@@ -475,25 +487,27 @@ def run_study(
 
 
 def _run_jobs(train, pending, profile: Profile, workers: int, isolate: bool, out_dir: Path, seed: int) -> None:
-    """The pending units, one job per (arm, stage-1 fraction); networks in child processes, the baseline here."""
+    """The pending units, grouped by (arm, stage-1 fraction): the baseline in this process, the network arms
+    in one child process one after another (TensorFlow starts once), or with ``workers`` > 1 each in its own."""
     from mstl_lib.training.grid import _prepare_initial_weights, _train_in_parallel
 
-    jobs = {}
+    groups = {}
     for unit in pending:
-        jobs.setdefault(unit.job, []).append(unit)
-    if ("ctl", None) in jobs:
+        groups.setdefault(unit.job, []).append(unit)
+    if ("ctl", None) in groups:
         _prepare_initial_weights(profile, [profile.backbones[0]], 0, isolate, out_dir)
-    jobs = [(key, jobs[key]) for key in jobs]
+    networks = [(key, units) for key, units in groups.items() if key[0] != "baseline"]
+    jobs = [([(key, units)],) for key, units in groups.items() if key[0] == "baseline"]
     if workers == 1:
+        jobs += [(networks,)] if networks else []
         for job in jobs:
             train(*job)
     else:
-        _train_in_parallel(train, jobs, workers)
+        _train_in_parallel(train, jobs + [([group],) for group in networks], workers)
 
 
 def _study_job(
-    key,
-    units,
+    groups,
     *,
     dataset,
     out_dir: Path,
@@ -505,26 +519,25 @@ def _study_job(
     deterministic: bool,
     **training,
 ) -> None:
-    """Train the ``units`` of one (arm, fraction): the baseline here, a network arm in a child process."""
+    """Train ``groups`` (``[((arm, fraction), units), ...]``): the baseline here, network arms in a child process."""
     import time
 
     from mstl_lib.training.child import run_in_child
     from mstl_lib.training.grid import GPU_MEMORY_GROWTH
 
-    arm, fraction = key
-    bar.set_postfix_str(f"{arm} {fraction_label(fraction)}")
-    paths = [unit_path(out_dir, u.arm, u.fraction, u.size, u.repeat, u.fold.index) for u in units]
+    (arm, fraction), units = groups[0]
+    bar.set_postfix_str(", ".join(f"{a} {fraction_label(f)}" for (a, f), _ in groups))
     if arm == "baseline":
         run_baseline_units(dataset, units, out_dir, image_size=profile.image_size, on_result=lambda: bar.update(1))
         return
-    from mstl_lib.training.study_units import train_study_job
+    from mstl_lib.training.study_units import train_study_groups
 
-    options = dict(
-        profile=profile, stage1_model=models.get(key), deterministic=deterministic, launched=time.time(), **training
-    )
+    options = dict(profile=profile, deterministic=deterministic, launched=time.time(), **training)
+    groups = [(key, units, models.get(key)) for key, units in groups]
     if not isolate:
-        train_study_job(dataset, units, out_dir, arm, fraction, on_result=lambda: bar.update(1), **options)
+        train_study_groups(dataset, groups, out_dir, on_result=lambda: bar.update(1), **options)
         return
+    paths = [unit_path(out_dir, u.arm, u.fraction, u.size, u.repeat, u.fold.index) for _, us, _ in groups for u in us]
     done = [0]
 
     def advance():
@@ -532,16 +545,15 @@ def _study_job(
         bar.update(finished - done[0])
         done[0] = finished
 
-    log_dir = out_dir / "runs" / f"{arm}-{fraction_label(fraction)}"
+    log_dir = out_dir / "runs"
     log_dir.mkdir(parents=True, exist_ok=True)
+    name = "networks" if len(groups) > 1 else f"{arm}-{fraction_label(fraction)}"
     run_in_child(
-        train_study_job,
+        train_study_groups,
         dataset,
-        units,
+        groups,
         out_dir,
-        arm,
-        fraction,
-        log_path=log_dir / "train.log",
+        log_path=log_dir / f"{name}.log",
         on_wait=advance,
         env=GPU_MEMORY_GROWTH if workers > 1 else None,
         **options,

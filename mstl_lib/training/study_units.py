@@ -40,6 +40,24 @@ def arm_builder(arm: str, profile, *, backbone: str, stage1_model=None, seed: in
     return lambda: build_stage2_model(stage1)
 
 
+def train_study_groups(dataset, groups, out_dir, *, launched: float | None = None, **options) -> int:
+    """Train several (arm, stage-1 fraction) groups one after another in this process (TensorFlow started once).
+
+    ``groups``: ``[((arm, fraction), units, stage-1 model or None), ...]``;
+    ``options`` go to :func:`train_study_job`. Returns the number of trainings.
+    """
+    import keras
+
+    trained = 0
+    for (arm, fraction), units, stage1_model in groups:
+        trained += train_study_job(
+            dataset, units, out_dir, arm, fraction, stage1_model=stage1_model, launched=launched, **options
+        )
+        launched = None  # the process started once
+        keras.backend.clear_session()
+    return trained
+
+
 def train_study_job(
     dataset,
     units,
