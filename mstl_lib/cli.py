@@ -194,6 +194,10 @@ def run_report(args: argparse.Namespace) -> int:
     import json
 
     from mstl_lib.evaluation.report import format_report, report_dict
+    from mstl_lib.evaluation.study import is_study_folder
+
+    if is_study_folder(args.dir):
+        return _print_study_report(args)
     from mstl_lib.evaluation.results import load_manifest, load_results
 
     results = load_results(args.dir)
@@ -201,6 +205,18 @@ def run_report(args: argparse.Namespace) -> int:
     print(
         json.dumps(report_dict(results, manifest), indent=2) if args.json else format_report(results, manifest=manifest)
     )
+    return 0
+
+
+def _print_study_report(args: argparse.Namespace) -> int:
+    """``mstl report`` on a study folder (``study.json``): AUC by size, paired differences, verdicts."""
+    import json
+
+    from mstl_lib.evaluation.study import study_report
+    from mstl_lib.teaching.study_text import format_study_report, study_report_dict
+
+    report = study_report(args.dir)
+    print(json.dumps(study_report_dict(report), indent=2) if args.json else format_study_report(report))
     return 0
 
 
@@ -456,7 +472,7 @@ def _student_edition_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def _report_arguments(p: argparse.ArgumentParser) -> None:
-    p.add_argument("dir", help="grid folder")
+    p.add_argument("dir", help="grid folder, or study folder (with study.json)")
     p.add_argument("--json", action="store_true", help="print one JSON object")
 
 
@@ -489,7 +505,10 @@ SUBCOMMANDS: dict[str, tuple[str, Callable[[argparse.ArgumentParser], None]]] = 
         "Write the notebooks without solution cells and outputs, for students.",
         _student_edition_arguments,
     ),
-    "report": ("Print Table 1 and the MSTL-vs-CTL statistics of a grid folder.", _report_arguments),
+    "report": (
+        "Print Table 1 and the MSTL-vs-CTL statistics of a grid folder, or the report of a study folder.",
+        _report_arguments,
+    ),
 }
 """Every sub-command: its help text and the function adding its arguments, in ``mstl --help`` order."""
 

@@ -30,7 +30,7 @@ No transfer, one stage, two stages, then the classical baseline.
 """
 FIGURE_ARMS = ("mstl", "ctl", "scratch", "baseline")
 """The arms in the order of the paper's figures (Figs. 4-6): the proposed method first."""
-ARM_LABELS = {"scratch": "Scratch", "ctl": "CTL", "mstl": "MSTL", "baseline": "Baseline"}
+ARM_LABELS = {"scratch": "Scratch", "ctl": "CTL", "mstl": "MSTL", "baseline": "Baseline", "control": "Control"}
 """How each arm is named in tables, figures and sentences."""
 NETWORK_ARMS = ARMS[:3]
 """The arms that train a network (the baseline is HOG + LBP + logistic regression)."""

@@ -2,10 +2,11 @@
 
 ==================  ===========================================================
 :mod:`.metrics`     accuracy, AUC, sensitivity, specificity, F1, the ROC curve (section 2.4), fold summaries
-:mod:`.stats`       the paper's t-test, the corrected resampled t-test, bootstrap CIs
+:mod:`.stats`       the paper's t-test, the corrected resampled t-test and interval, Holm, bootstrap CIs
 :mod:`.diagnostics` is a classifier usable? collapse checks before any picture
 :mod:`.results`     a grid folder's per-fold results and manifest, read back
 :mod:`.report`      Table 1, the comparisons and their verdicts, from a grid folder
+:mod:`.study`       a study folder read back: AUC against target-set size, paired differences, Holm
 :mod:`.leakage`     how leaks between splits inflate accuracy
 :mod:`.thresholds`  AUC against accuracy on one fold: threshold and calibration
 ==================  ===========================================================
@@ -18,7 +19,15 @@ from mstl_lib.evaluation.leakage import leakage_experiment
 from mstl_lib.evaluation.metrics import binary_metrics, roc_auc, roc_curve, summarize_folds
 from mstl_lib.evaluation.report import format_report, grid_statistics, report_dict, table1
 from mstl_lib.evaluation.results import load_manifest, load_results, result_path
-from mstl_lib.evaluation.stats import bootstrap_ci, corrected_resampled_ttest, paper_ttest
+from mstl_lib.evaluation.stats import (
+    bootstrap_ci,
+    corrected_resampled_interval,
+    corrected_resampled_ttest,
+    holm_adjust,
+    paper_ttest,
+    repeats_needed,
+)
+from mstl_lib.evaluation.study import load_study, study_report, study_table
 
 __all__ = [
     "summarize_predictions",
@@ -35,6 +44,12 @@ __all__ = [
     "load_results",
     "result_path",
     "bootstrap_ci",
+    "corrected_resampled_interval",
     "corrected_resampled_ttest",
+    "holm_adjust",
     "paper_ttest",
+    "repeats_needed",
+    "load_study",
+    "study_report",
+    "study_table",
 ]

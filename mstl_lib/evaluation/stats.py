@@ -16,6 +16,16 @@ add:
   plain paired t-test over folds treats folds as independent although their
   training sets overlap, which makes it too liberal; the correction inflates
   the variance by ``n_test / n_train``.
+* :func:`corrected_resampled_interval`: the same corrected variance for one
+  series of per-fold values (one arm's AUCs, or the differences of two
+  arms), over repeats x folds of repeated cross-validation (Bouckaert and
+  Frank 2004): the mean, its interval, ``t`` and ``p``. The t-test above is
+  this interval's test of the paired differences; there is one
+  implementation.
+* :func:`holm_adjust`: Holm's step-down adjustment of the p-values of a
+  family of comparisons.
+* :func:`repeats_needed`: how many repeats of the cross-validation would
+  resolve a difference of the size observed, from the measured spread.
 * :func:`bootstrap_ci`: a bootstrap confidence interval of AUC or accuracy
   on one test set, resampling (label, score) pairs with
   ``scipy.stats.bootstrap``; the AUC of every resample is
@@ -45,7 +55,12 @@ __all__ = [
     "TTestResult",
     "BootstrapCI",
     "paper_ttest",
+    "CorrectedInterval",
     "corrected_resampled_ttest",
+    "corrected_resampled_interval",
+    "holm_adjust",
+    "repeats_needed",
+    "smallest_resolvable_difference",
     "bootstrap_ci",
 ]
 
@@ -55,6 +70,47 @@ class TTestResult(NamedTuple):
 
     statistic: float
     pvalue: float
+
+
+@dataclass(frozen=True)
+class CorrectedInterval:
+    """A mean over resampled folds with its corrected interval and test against zero.
+
+    Attributes
+    ----------
+    estimate : float
+        Mean of the values.
+    low, high : float
+        Interval bounds at ``confidence_level``.
+    statistic, pvalue : float
+        ``t = estimate / standard_error`` and its two-sided p-value
+        (the test of "the true mean is 0").
+    df : int
+        Degrees of freedom, ``J - 1`` for ``J`` values.
+    standard_error : float
+        ``sqrt((1/J + n_test/n_train) * sd**2)``.
+    sd : float
+        Sample standard deviation of the values (ddof=1).
+    n : int
+        ``J``, the number of values.
+    confidence_level : float
+        E.g. 0.95.
+    """
+
+    estimate: float
+    low: float
+    high: float
+    statistic: float
+    pvalue: float
+    df: int
+    standard_error: float
+    sd: float
+    n: int
+    confidence_level: float
+
+    def __iter__(self):
+        """Unpacks as ``low, high``."""
+        return iter((self.low, self.high))
 
 
 @dataclass(frozen=True)
@@ -180,16 +236,19 @@ def paper_ttest(mstl_accs, ctl_accs, paired: bool = True, equal_var: bool = True
 def corrected_resampled_ttest(scores_a, scores_b, n_train: int, n_test: int) -> TTestResult:
     """Nadeau-Bengio corrected resampled t-test for two models on the same folds.
 
-    With ``d_j = a_j - b_j`` over the ``k`` folds::
+    With ``d_j = a_j - b_j`` over the ``J`` folds::
 
-        t = mean(d) / sqrt((1/k + n_test/n_train) * var(d, ddof=1)),  df = k - 1,
+        t = mean(d) / sqrt((1/J + n_test/n_train) * var(d, ddof=1)),  df = J - 1,
 
     and a two-sided p-value from Student's t distribution. With
     ``n_test / n_train -> 0`` this is the ordinary paired t-test
     (``scipy.stats.ttest_rel``); the extra term accounts for the overlap of
     the training sets, which makes fold scores correlated. For k-fold
     cross-validation ``n_test / n_train = 1 / (k - 1)`` (1/4 for the paper's
-    five folds).
+    five folds). For ``r`` repeats of k-fold cross-validation pass all
+    ``J = k * r`` paired scores: ``1/(k r) + n_test/n_train`` and
+    ``df = k r - 1`` (Bouckaert and Frank 2004). The test is that of
+    :func:`corrected_resampled_interval` applied to the differences.
 
     Parameters
     ----------
@@ -217,20 +276,219 @@ def corrected_resampled_ttest(scores_a, scores_b, n_train: int, n_test: int) -> 
     Bouckaert, R. R. and Frank, E. (2004). Evaluating the replicability of
     significance tests for comparing learning algorithms. PAKDD 2004.
     """
-    from scipy import stats
-
     a, b = _paired_arrays(scores_a, scores_b)
     n_train = check_integer(n_train, "n_train", minimum=1)
     n_test = check_integer(n_test, "n_test", minimum=1)
-    d = a - b
-    degenerate = _degenerate(d)
+    result = corrected_resampled_interval(a - b, n_train=n_train, n_test=n_test)
+    return TTestResult(result.statistic, result.pvalue)
+
+
+def corrected_resampled_interval(
+    values, n_train: float, n_test: float, confidence_level: float = 0.95
+) -> CorrectedInterval:
+    """Mean of per-fold values with the corrected resampled variance: interval and test against 0.
+
+    For ``J`` values ``x_j`` from ``r`` repeats of ``k``-fold cross-validation
+    (``J = k r``; ``r = 1`` for plain cross-validation)::
+
+        se = sqrt((1/J + n_test/n_train) * var(x, ddof=1)),   df = J - 1,
+        interval = mean(x) +- t_{df, (1 + confidence_level)/2} * se,
+        t = mean(x) / se, two-sided p from Student's t with df.
+
+    The naive ``var/J`` treats the folds as independent; they share training
+    and (across repeats) test images, and ``n_test/n_train`` is the heuristic
+    correlation term of Nadeau and Bengio (2003), kept for repeated
+    cross-validation by Bouckaert and Frank (2004). It does not shrink with
+    more repeats: repeats narrow the interval only down to
+    ``sqrt(n_test/n_train) * sd``.
+
+    With ``x`` the paired differences of two models this is the corrected
+    resampled t-test (:func:`corrected_resampled_ttest`); with ``x`` one
+    model's scores, the interval of its mean score.
+
+    Parameters
+    ----------
+    values : array-like of float
+        One value per (repeat, fold), at least 2, finite.
+    n_train, n_test : float
+        Training and test set sizes of one fold (> 0; a mean over folds is fine).
+    confidence_level : float, default 0.95
+        In (0, 1).
+
+    Returns
+    -------
+    CorrectedInterval
+        When every value is equal, the interval is that value and
+        ``t = 0, p = 1`` (all zero) or ``t = +-inf, p = 0``.
+
+    Raises
+    ------
+    DataError
+        Fewer than 2 values, nan, non-positive sizes or a bad confidence level.
+
+    References
+    ----------
+    Nadeau and Bengio (2003), section 5 (corrected resampled t); Bouckaert and
+    Frank (2004), section 3 (corrected repeated k-fold cross-validation test).
+    """
+    from scipy import stats
+
+    x = np.asarray(values, dtype=float).ravel()
+    if x.size < 2 or not np.all(np.isfinite(x)):
+        raise DataError(f"values must hold at least 2 finite numbers (one per repeat and fold), got {x.size}.")
+    n_train = check_number(n_train, "n_train", minimum=0, include_minimum=False)
+    n_test = check_number(n_test, "n_test", minimum=0, include_minimum=False)
+    confidence_level = check_number(
+        confidence_level, "confidence_level", minimum=0, maximum=1, include_minimum=False, include_maximum=False
+    )
+    n, mean = x.size, float(x.mean())
+    sd = float(x.std(ddof=1)) if np.any(x != x[0]) else 0.0
+    se = math.sqrt(1.0 / n + n_test / n_train) * sd
+    df = n - 1
+    degenerate = _degenerate(x)
     if degenerate is not None:
-        return degenerate
-    k = d.size
-    variance = d.var(ddof=1)
-    t = d.mean() / math.sqrt((1.0 / k + n_test / n_train) * variance)
-    p = 2.0 * stats.t.sf(abs(t), df=k - 1)
-    return TTestResult(float(t), float(min(1.0, p)))
+        t, p = degenerate
+    else:
+        t = mean / se
+        p = min(1.0, float(2.0 * stats.t.sf(abs(t), df=df)))
+    half = float(stats.t.ppf(0.5 + confidence_level / 2.0, df)) * se
+    return CorrectedInterval(mean, mean - half, mean + half, float(t), p, df, se, sd, n, confidence_level)
+
+
+def holm_adjust(pvalues) -> np.ndarray:
+    """Holm's step-down adjusted p-values for a family of comparisons.
+
+    Sort the ``m`` p-values, ``p_(1) <= ... <= p_(m)``; the adjusted value of
+    the ``i``-th smallest is ``max_{j <= i} min(1, (m - j + 1) p_(j))``.
+    Rejecting where the adjusted value is below ``alpha`` keeps the chance of
+    any false "difference" in the family at most ``alpha``, and rejects at
+    least as often as Bonferroni's ``m p``.
+
+    Parameters
+    ----------
+    pvalues : array-like of float
+        In [0, 1]; nan (a comparison that could not be tested) stays nan and
+        does not count in ``m``.
+
+    Returns
+    -------
+    numpy.ndarray
+        Adjusted p-values in the input's order.
+
+    References
+    ----------
+    Holm, S. (1979). A simple sequentially rejective multiple test procedure.
+    Scandinavian Journal of Statistics 6, 65-70.
+    """
+    p = np.asarray(pvalues, dtype=float).ravel()
+    tested = np.flatnonzero(np.isfinite(p))
+    if np.any((p[tested] < 0) | (p[tested] > 1)):
+        raise DataError("p-values must lie in [0, 1].")
+    adjusted = np.full(p.shape, np.nan)
+    order = tested[np.argsort(p[tested], kind="stable")]
+    m = order.size
+    stepped = np.maximum.accumulate((m - np.arange(m)) * p[order])
+    adjusted[order] = np.minimum(1.0, stepped)
+    return adjusted
+
+
+def repeats_needed(
+    difference: float,
+    sd: float,
+    folds: int,
+    test_train_ratio: float,
+    *,
+    alpha: float = 0.05,
+    power: float = 0.8,
+    max_repeats: int = 1000,
+) -> int | None:
+    """Repeats of k-fold cross-validation that would resolve a difference, from the measured spread.
+
+    The smallest ``r`` for which the corrected resampled t-test
+    (:func:`corrected_resampled_interval`) of ``J = k r`` paired differences
+    with mean ``difference`` and standard deviation ``sd`` reaches the
+    power ``power`` at the two-sided level ``alpha``, with the usual
+    approximation of the power of a t-test::
+
+        |difference| / (sd * sqrt(1/(k r) + n_test/n_train))
+            >= t_{1 - alpha/2, k r - 1} + t_{power, k r - 1}.
+
+    It assumes the spread of the differences stays what was measured and the
+    true difference is the observed one. Because ``n_test/n_train`` does not
+    shrink with repeats, no number of repeats suffices when
+    ``|difference| / (sd * sqrt(n_test/n_train)) < z_{1 - alpha/2} + z_{power}``
+    (2.80 for the defaults): then more test images per fold, not more repeats,
+    are needed, and the answer is None. The level is that of one comparison;
+    inside a Holm family the smallest p-value faces ``alpha / m``.
+
+    Parameters
+    ----------
+    difference : float
+        Observed mean difference.
+    sd : float
+        Standard deviation (ddof=1) of the paired differences over repeats x folds.
+    folds : int
+        ``k``.
+    test_train_ratio : float
+        ``n_test / n_train`` of one fold (>= 0).
+    alpha, power : float
+        Two-sided level and wanted power.
+    max_repeats : int
+        Search limit; None beyond it.
+
+    Returns
+    -------
+    int or None
+        Repeats (>= 1); 1 when ``sd`` is 0 and the difference is not; None
+        when no number up to ``max_repeats`` (or none at all) resolves it, or
+        when the difference is 0.
+    """
+    from scipy import stats
+
+    difference = abs(check_number(difference, "difference"))
+    sd = check_number(sd, "sd", minimum=0.0)
+    alpha, power = _check_level(alpha, "alpha"), _check_level(power, "power")
+    folds = check_integer(folds, "folds", minimum=2)
+    ratio = check_number(test_train_ratio, "test_train_ratio", minimum=0.0)
+    if difference == 0:
+        return None
+    if sd == 0:
+        return 1
+    if difference < smallest_resolvable_difference(sd, ratio, alpha=alpha, power=power):
+        return None
+    for r in range(1, check_integer(max_repeats, "max_repeats", minimum=1) + 1):
+        df = folds * r - 1
+        needed = stats.t.ppf(1 - alpha / 2, df) + stats.t.ppf(power, df)
+        if difference / (sd * math.sqrt(1.0 / (folds * r) + ratio)) >= needed:
+            return r
+    return None
+
+
+def smallest_resolvable_difference(
+    sd: float, test_train_ratio: float, *, alpha: float = 0.05, power: float = 0.8
+) -> float:
+    """The smallest difference that any number of repeats could resolve, with this spread.
+
+    As the repeats ``r`` grow, the corrected standard error of
+    :func:`corrected_resampled_interval` falls to ``sd * sqrt(n_test/n_train)``
+    (not to 0) and the t quantiles become normal ones, so
+    :func:`repeats_needed` finds a number of repeats only for::
+
+        |difference| >= (z_{1 - alpha/2} + z_{power}) * sd * sqrt(n_test/n_train)
+
+    (2.80 x ... for the defaults). Below it, more test images per fold, not
+    more repeats, are needed.
+    """
+    from scipy import stats
+
+    sd = check_number(sd, "sd", minimum=0.0)
+    ratio = check_number(test_train_ratio, "test_train_ratio", minimum=0.0)
+    alpha, power = _check_level(alpha, "alpha"), _check_level(power, "power")
+    return float((stats.norm.ppf(1 - alpha / 2) + stats.norm.ppf(power)) * sd * math.sqrt(ratio))
+
+
+def _check_level(value: float, name: str) -> float:
+    return check_number(value, name, minimum=0, maximum=1, include_minimum=False, include_maximum=False)
 
 
 def _auc_rows(y_true, y_score, axis=-1):

@@ -12,6 +12,9 @@ and returns the :class:`matplotlib.figure.Figure`:
 :func:`plot_optimizer_backbone_effects`   Fig. 5, accuracy by optimizer and CNN
 :func:`plot_feature_maps`                 Fig. 6, MSTL vs CTL feature maps
 :func:`plot_gradcam`                      Grad-CAM heat map over an image
+:func:`plot_study_auc`                    lesson 8, test AUC against target-set size
+:func:`plot_study_differences`            lesson 8, paired differences against size
+:func:`plot_quantity_curve`               lesson 8, AUC against the share of stage-1 patches
 ========================================  ==========================================
 
 The figures are built with matplotlib's object API (``Figure()``, never
@@ -41,6 +44,7 @@ from mstl_lib.visualize.evaluation import (
 )
 from mstl_lib.visualize.features import overlay_heatmap, plot_feature_maps, plot_gradcam
 from mstl_lib.visualize.images import plot_image_grid, plot_segmentation_steps
+from mstl_lib.visualize.study import plot_quantity_curve, plot_study_auc, plot_study_differences
 from mstl_lib.visualize.training import plot_learning_curves
 
 __all__ = [
@@ -60,4 +64,7 @@ __all__ = [
     "plot_feature_maps",
     "plot_gradcam",
     "overlay_heatmap",
+    "plot_study_auc",
+    "plot_study_differences",
+    "plot_quantity_curve",
 ]
