@@ -497,10 +497,16 @@ def pipeline(cluster, work, files, env, times, started, timeout) -> dict:
     if reference is None:
         problems.append("stage 1 did not complete, so the unsharded run never started")
     else:
-        finish(reference, reference_log, "the unsharded grid", max(60, timeout - (time.monotonic() - started)))
-        times["unsharded_s"] = round(time.monotonic() - clock["reference"], 1)
-        problems += compare_grids(evaluate(work, env, out_expression), reference_dir)
+        try:
+            finish(reference, reference_log, "the unsharded grid", max(60, timeout - (time.monotonic() - started)))
+            times["unsharded_s"] = round(time.monotonic() - clock["reference"], 1)
+        except CheckError as error:
+            problems.append(str(error).replace(str(work), "."))
     sharded = evaluate(work, env, out_expression)
+    problems += compare_grids(sharded, reference_dir) if not problems else []
+    report_written = (sharded / "report.json").is_file() and (sharded / "report.txt").is_file()
+    if not report_written:
+        problems.append("the report job wrote no report.txt and report.json")
     times["total_s"] = round(time.monotonic() - started, 1)
     return {
         "jobs": jobs,
@@ -509,7 +515,7 @@ def pipeline(cluster, work, files, env, times, started, timeout) -> dict:
         "slurm": cluster.version(),
         "times_s": times,
         "folds": {"sharded": len(result_files(sharded)), "unsharded": len(result_files(reference_dir))},
-        "report_written": (sharded / "report.json").is_file() and (sharded / "report.txt").is_file(),
+        "report_written": report_written,
         "shard_log_lines": [last_line(log_path(work, r), work) for r in rows if r["job"] == "grid"],
         "problems": problems,
         "equal": not problems,
@@ -523,7 +529,7 @@ def render(record: dict) -> str:
     """The record as the Markdown between the page's markers."""
     when = record["measured_at"][:16].replace("T", " ")
     verdict = "equal" if record["equal"] else "**not equal**"
-    times, jobs, s = record["times_s"], record["jobs"], record["settings"]
+    times, s = record["times_s"], record["settings"]
     lines = [
         f"The last run of `{COMMAND}` ({when} UTC, {record['slurm']}, {record['machine']['cpus']} CPUs, "
         f"commit {record['revision']}): profile `{s['profile']}`, {len(s['backbones']) * len(s['optimizers'])} "
@@ -543,8 +549,7 @@ def render(record: dict) -> str:
         )
     lines += ["", "The last line of each shard's log:", "", "```text", *record["shard_log_lines"], "```"]
     if record["problems"]:
-        lines += ["", "What differed:", "", *[f"- {p}" for p in record["problems"]]]
-    assert jobs  # the ids are in the table
+        lines += ["", "What went wrong:", "", *[f"- {' '.join(p.split())}" for p in record["problems"]]]
     return "\n".join(lines)
 
 

@@ -326,3 +326,11 @@ def test_a_node_that_never_becomes_idle_fails_in_time_and_the_daemons_are_stoppe
     assert len(processes) == 3 and all(p.poll() is None for p in processes)
     cluster.stop()
     assert all(p.poll() is not None for p in processes) and not cluster.processes
+
+
+def test_render_only_rewrites_the_page_from_the_json(tmp_path):
+    record, page = tmp_path / "slurm.json", tmp_path / "cluster.md"
+    record.write_text(json.dumps(_record()))
+    page.write_text(f"{slurm_check.RECORD_START} -->\n{slurm_check.RECORD_END}\n")
+    assert slurm_check.main(["--render-only", "--out", str(record), "--page", str(page)]) == 0
+    assert slurm_check.render(_record()) in page.read_text()
