@@ -537,7 +537,7 @@ def render(record: dict) -> str:
         f"one unsharded run of the same grid {record['folds']['unsharded']}; every fold's metrics, labels and "
         f"scores are {verdict}. From submission to the report's end: {times['pipeline_s']:.0f} s; the unsharded "
         f"run, started when stage 1 ended and run beside the shards: {times.get('unsharded_s', 0):.0f} s; "
-        f"the whole check, SLURM's start included: {times['total_s']:.0f} s.",
+        f"the whole check, SLURM's start included: {times['total_s']:.0f} s{_load(record['machine'])}.",
         "",
         "| job | id | array task | state | start | seconds |",
         "|---|---|---|---|---|---|",
@@ -553,6 +553,14 @@ def render(record: dict) -> str:
     return "\n".join(lines)
 
 
+def _load(machine: dict) -> str:
+    """The load average during the run, which the times depend on (other work shares the CPUs)."""
+    load = machine.get("load_average")
+    if not load:
+        return ""
+    return f", with the machine's load average at {load[0]} when the check started and {load[-1]} when it ended"
+
+
 def write_page(record: dict, page: Path = PAGE) -> None:
     text = page.read_text()
     start, end = text.find(RECORD_START), text.find(RECORD_END)
@@ -563,7 +571,13 @@ def write_page(record: dict, page: Path = PAGE) -> None:
 
 
 def machine() -> dict:
-    return {"cpus": os.cpu_count(), "platform": platform.platform(), "python": platform.python_version()}
+    """The CPUs, the system and the one-minute load average (at the start; the end's is added after the run)."""
+    return {
+        "cpus": os.cpu_count(),
+        "platform": platform.platform(),
+        "python": platform.python_version(),
+        "load_average": [round(os.getloadavg()[0], 1)],
+    }
 
 
 def revision() -> str:
@@ -590,6 +604,7 @@ def main(argv=None) -> int:
         record = {"schema": 1, "measured_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
                   "command": COMMAND, "machine": machine(), "revision": revision()}  # fmt: skip
         record.update(run_check(work, args.timeout))
+        record["machine"]["load_average"] = [record["machine"]["load_average"][0], round(os.getloadavg()[0], 1)]
     except (CheckError, subprocess.TimeoutExpired) as error:
         print(f"slurm check: could not run: {error}", file=sys.stderr)
         return 2
