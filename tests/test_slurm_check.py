@@ -168,7 +168,7 @@ def test_the_grid_job_runs_the_shards_with_the_grid_options(cluster_folder):
     shared = f"{folder}/shared"
     assert calls == [
         f"mstl grid {shared}/data/synth/ultrasound --kind busi --profile smoke --backbones resnet10 --optimizers adam "
-        f"sgd --stage1 {shared}/runs/stage1 --out {shared}/runs/grid --shard auto -q --deterministic --epochs 1"
+        f"sgd --stage1 {shared}/runs/stage1 --out {shared}/runs/grid --shard auto -q --deterministic"
     ]
 
 
