@@ -2,7 +2,7 @@
 
 As root on Debian (or Ubuntu), with the project's environment active:
 
-    python .ci/slurm_check.py                  # about five minutes on 2 CPU cores
+    python .ci/slurm_check.py                  # minutes; book/cluster.md shows the last run's times
     python .ci/slurm_check.py --render-only    # rewrite the record on book/cluster.md from the JSON
 
 What it does, in a temporary folder it removes at the end:
@@ -346,16 +346,36 @@ def bash(work: Path, script: str, env: dict, *, log: Path, args=()) -> subproces
     """Start ``script`` in bash in ``work``, its output into ``log``."""
     with open(log, "w") as out:
         return subprocess.Popen(
-            ["bash", "-c", script, "bash", *args], cwd=work, env=env, stdout=out, stderr=subprocess.STDOUT, text=True
+            ["bash", "-c", script, "bash", *args],
+            cwd=work,
+            env=env,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            text=True,
+            start_new_session=True,  # its own process group: stop_group() ends mstl and its training children too
         )
+
+
+def stop_group(process: subprocess.Popen | None) -> None:
+    """End a process started by :func:`bash` and everything it started (SIGTERM, then SIGKILL)."""
+    if process is None or process.poll() is not None:
+        return
+    for sig in (signal.SIGTERM, signal.SIGKILL):
+        try:
+            os.killpg(process.pid, sig)
+            process.wait(10)
+            return
+        except ProcessLookupError:
+            return
+        except subprocess.TimeoutExpired:
+            continue
 
 
 def finish(process: subprocess.Popen, log: Path, what: str, timeout: float) -> str:
     try:
         process.wait(timeout)
     except subprocess.TimeoutExpired:
-        process.kill()
-        process.wait(5)
+        stop_group(process)
         raise CheckError(f"{what} did not finish in {timeout:.0f} s. Its log: {log}") from None
     text = log.read_text(errors="replace")
     if process.returncode != 0:
@@ -455,20 +475,24 @@ def run_check(work: Path, timeout: float) -> dict:
         (work / path).parent.mkdir(parents=True, exist_ok=True)
         (work / path).write_text(content)
     cluster = SingleNodeSlurm(work / "slurm", cpus=os.cpu_count() or 1)
-    times = {}
+    times, running = {}, []
     try:
         cluster.start()
         times["start_slurm_s"] = round(time.monotonic() - started, 1)
         env = {**cluster.env, "VIRTUAL_ENV": sys.prefix, "PATH": f"{Path(sys.prefix) / 'bin'}:{os.environ['PATH']}"}
-        return pipeline(cluster, work, files, env, times, started, timeout)
+        return pipeline(cluster, work, files, env, times, started, timeout, running)
     finally:
+        for process in running:  # on an error or an interruption: the unsharded run too
+            stop_group(process)
         cluster.stop()
 
 
-def pipeline(cluster, work, files, env, times, started, timeout) -> dict:
+def pipeline(cluster, work, files, env, times, started, timeout, running: list) -> dict:
+    """From ``bash cluster/smoke.sh`` to the verdict; the processes it starts go into ``running``."""
     marks = time.monotonic()
     submit_log = work / "smoke.log"
-    output = finish(bash(work, f"bash {ENTRY}", env, log=submit_log), submit_log, ENTRY, timeout)
+    running.append(bash(work, f"bash {ENTRY}", env, log=submit_log))
+    output = finish(running[-1], submit_log, ENTRY, timeout)
     jobs = submitted_jobs(output)
     times["data_weights_submit_s"] = round(time.monotonic() - marks, 1)
     config = settings(work, env)
@@ -480,7 +504,8 @@ def pipeline(cluster, work, files, env, times, started, timeout) -> dict:
 
     def start_reference():
         clock["reference"] = time.monotonic()
-        return bash(work, script, env, log=reference_log)
+        running.append(bash(work, script, env, log=reference_log))
+        return running[-1]
 
     submitted = time.monotonic()
     n_stage1 = len(config["backbones"]) * len(config["optimizers"])
