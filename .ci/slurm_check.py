@@ -558,8 +558,8 @@ def render(record: dict) -> str:
     lines = [
         f"The last run of `{COMMAND}` ({when} UTC, {record['slurm']}, {record['machine']['cpus']} CPUs, "
         f"commit {record['revision']}): profile `{s['profile']}`, {len(s['backbones']) * len(s['optimizers'])} "
-        f"stage-1 tasks, {s['shards']} shards. The shards' folder holds {record['folds']['sharded']} folds and "
-        f"one unsharded run of the same grid {record['folds']['unsharded']}; every fold's metrics, labels and "
+        f"stage-1 tasks, {s['shards']} shards. The shards wrote {record['folds']['sharded']} fold results, one "
+        f"unsharded run of the same grid {record['folds']['unsharded']}; every fold's metrics, labels and "
         f"scores are {verdict}. From submission to the report's end: {times['pipeline_s']:.0f} s; the unsharded "
         f"run, started when stage 1 ended and run beside the shards: {times.get('unsharded_s', 0):.0f} s; "
         f"the whole check, SLURM's start included: {times['total_s']:.0f} s{_load(record['machine'])}.",
