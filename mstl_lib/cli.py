@@ -143,7 +143,7 @@ def _load_ultrasound(args: argparse.Namespace):
 @command("grid")
 def run_grid_command(args: argparse.Namespace) -> int:
     from mstl_lib.evaluation.report import format_report
-    from mstl_lib.training.grid import run_grid
+    from mstl_lib.training.grid import count_grid_units, parse_shard, run_grid, shard_summary
 
     profile = _profile(args, "epochs_stage2")
     results = run_grid(
@@ -159,7 +159,14 @@ def run_grid_command(args: argparse.Namespace) -> int:
         shard=args.shard,
         **_training_options(args, profile),
     )
-    print(format_report(results))
+    shard = parse_shard(args.shard)
+    if shard is None:
+        print(format_report(results))
+    else:  # a part of the grid: its own Table 1 would look like a failed run
+        units = count_grid_units(
+            profile, arms=args.arms, backbones=args.backbones, optimizers=args.optimizers, n_folds=args.folds
+        )
+        print(shard_summary(shard, len(results), units, args.out))
     return 0
 
 

@@ -20,8 +20,10 @@ from mstl_lib.profiles import get_profile
 from mstl_lib.training.grid import (
     GPU_MEMORY_GROWTH,
     _grid_units,
+    count_grid_units,
     parse_shard,
     run_grid,
+    shard_summary,
     shard_units,
 )
 
@@ -118,6 +120,33 @@ def test_shards_are_disjoint_and_cover_the_grid(n):
     assert max(map(len, parts)) - min(map(len, parts)) <= 1
     assert shard_units(units, None) == units
     assert parts == [shard_units(units, (k, n)) for k in range(1, n + 1)]  # the same every time
+
+
+def test_count_grid_units_applies_the_profile_defaults_as_run_grid_does():
+    smoke = get_profile("smoke")
+    expected = len(_grid_units(smoke.arms, smoke.backbones, smoke.optimizers, range(smoke.folds)))
+    assert count_grid_units("smoke") == expected == 12  # 3 network arms x 3 folds, and the baseline's 3
+    assert count_grid_units("smoke", optimizers=("adam", "sgd")) == 21
+    assert count_grid_units("smoke", arms=("baseline",), n_folds=5) == 5
+    assert count_grid_units("paper") == 90
+
+
+def test_shard_summary_names_the_shard_its_units_and_the_report_to_run():
+    line = shard_summary((2, 2), 6, 12, "runs/grid")
+    assert line == "shard 2/2: 6 of 12 units trained; run `mstl report runs/grid` when all shards are done"
+
+
+def test_a_shard_prints_what_it_did_and_an_unsharded_run_prints_table_1(tmp_path, capsys):
+    write_ultrasound_set(tmp_path / "us", 6, seed=0, progress=False)
+    grid = ["grid", str(tmp_path / "us"), "--arms", "baseline", "--folds", "3", "-q"]
+    assert main([*grid, "--out", str(tmp_path / "sharded"), "--shard", "2/2"]) == 0
+    printed = capsys.readouterr().out.strip().splitlines()
+    assert printed[-1] == (
+        f"shard 2/2: 1 of 3 units trained; run `mstl report {tmp_path / 'sharded'}` when all shards are done"
+    )
+    assert not any("Folds" in line for line in printed)  # no partial Table 1
+    assert main([*grid, "--out", str(tmp_path / "whole")]) == 0
+    assert "Folds" in capsys.readouterr().out  # the whole grid: Table 1 as before
 
 
 def test_cli_takes_workers_shard_and_precision_flags():

@@ -231,6 +231,25 @@ def shard_units(units: Sequence, shard: tuple[int, int] | None) -> list:
     return [unit for index, unit in enumerate(units) if index % n == k - 1]
 
 
+def count_grid_units(profile="smoke", *, arms=None, backbones=None, optimizers=None, n_folds=None) -> int:
+    """How many (arm, backbone, optimizer, fold) units :func:`run_grid` has with these arguments (same defaults)."""
+    profile = get_profile(profile)
+    folds = range(int(n_folds or profile.folds))
+    return len(
+        _grid_units(arms or profile.arms, backbones or profile.backbones, optimizers or profile.optimizers, folds)
+    )
+
+
+def shard_summary(shard: tuple[int, int], n_done: int, n_units: int, out_dir) -> str:
+    """The last line of a shard's log: its part of the grid, and what to run once every shard is done.
+
+    A shard holds only part of the folds, so its own Table 1 would read like a
+    failed run; ``mstl report`` reads the merged folder.
+    """
+    k, n = shard
+    return f"shard {k}/{n}: {n_done} of {n_units} units trained; run `mstl report {out_dir}` when all shards are done"
+
+
 def _check_stage1(stage1_dir, backbones, optimizers) -> None:
     if stage1_dir is None:
         raise DataError("MSTL needs stage-1 models: pass stage1_dir (CLI: --stage1), or leave MSTL out (--arms).")
