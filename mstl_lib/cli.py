@@ -153,7 +153,10 @@ def run_report(args: argparse.Namespace) -> int:
     from mstl_lib.evaluation.report import format_report, report_dict
     from mstl_lib.evaluation.results import load_manifest, load_results
 
-    results = load_results(args.dir)
+    def skip(error) -> None:
+        print(f"mstl report: warning: {error} Skipped: the report leaves it out.", file=sys.stderr)
+
+    results = load_results(args.dir, on_corrupt=skip)
     manifest = load_manifest(args.dir)
     print(
         json.dumps(report_dict(results, manifest), indent=2) if args.json else format_report(results, manifest=manifest)
