@@ -64,11 +64,20 @@ def _holder(lock_path: Path) -> str:
         return "another process (it has not yet written who it is)"
 
 
+def _command() -> str:
+    """This process's command line, as typed: ``mstl grid ...`` or ``python -m mstl_lib grid ...``."""
+    if not sys.argv or not sys.argv[0]:
+        return "python"
+    program = Path(sys.argv[0])
+    name = f"python -m {program.parent.name}" if program.name == "__main__.py" else program.name
+    return " ".join([name, *sys.argv[1:]])
+
+
 def _this_process() -> str:
     return json.dumps(
         {
             "pid": os.getpid(),
-            "command": " ".join([Path(sys.argv[0]).name, *sys.argv[1:]]) if sys.argv and sys.argv[0] else "python",
+            "command": _command(),
             "started": datetime.now(timezone.utc).isoformat(timespec="seconds"),
         }
     )
