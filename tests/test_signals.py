@@ -23,6 +23,11 @@ from mstl_lib.training.child import run_in_child
 pytestmark = pytest.mark.slow
 
 
+def default_sigint() -> None:
+    """In the started process: SIGINT as in a terminal (a background job of a shell inherits it ignored)."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def children_of(pid: int) -> list[int]:
     """The pids of the processes whose parent is ``pid`` (from /proc)."""
     found = []
@@ -92,6 +97,7 @@ def test_a_signal_to_the_grid_stops_its_child_and_writes_nothing_after(tmp_path,
         stderr=subprocess.PIPE,
         text=True,
         env={**os.environ, "TMPDIR": str(temporary)},
+        preexec_fn=default_sigint,
     )
     wait_for(
         lambda: (out / "runs" / "scratch-resnet10-adam" / "fold0").is_dir() and children_of(grid.pid), process=grid
@@ -161,6 +167,7 @@ def test_ctrl_c_in_mstl_book_prints_one_line(tmp_path):
         stderr=subprocess.PIPE,
         text=True,
         start_new_session=True,
+        preexec_fn=default_sigint,
     )
     wait_for(lambda: (tmp_path / "started").is_file(), process=book)
     kernels = children_of(book.pid)
@@ -179,6 +186,7 @@ def test_an_interrupted_synth_leaves_nothing_the_rerun_refuses(tmp_path):
         stderr=subprocess.PIPE,
         text=True,
         start_new_session=True,
+        preexec_fn=default_sigint,
     )
     wait_for(lambda: any((out / "cells.partial").glob("*/*.png")), process=synth)
     os.killpg(synth.pid, signal.SIGINT)
