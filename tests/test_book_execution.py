@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import time
 
 import nbformat
@@ -132,7 +133,7 @@ def test_progress_shows_the_running_cell_on_a_terminal_only(tmp_path, monkeypatc
     root = lesson_root(tmp_path, "import time\ntime.sleep(2.5)\nprint('slept')")
     terminal = io.StringIO()
     monkeypatch.setattr("sys.stderr", terminal)
-    error, lines, _ = run(root, cell_timeout=60, progress=True)
+    error, lines, _ = run(root, cell_timeout=math.inf, progress=True)  # as with --no-timeout
     assert error is None
     shown = terminal.getvalue()
     # papermill's parameters cell comes after the lesson's: the sleeping cell is the third of three

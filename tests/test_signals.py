@@ -133,14 +133,24 @@ run_in_child(time.sleep, 120)
 """
 
 
-def test_a_child_dies_with_its_killed_parent(tmp_path):
-    parent = subprocess.Popen([sys.executable, "-c", KILL_PARENT])
+def test_a_child_dies_with_its_killed_parent_and_its_folder_goes_with_the_next_job(tmp_path, monkeypatch):
+    import tempfile
+
+    from mstl_lib.profiles import get_profile
+
+    temporary = tmp_path / "tmp"
+    temporary.mkdir()
+    parent = subprocess.Popen([sys.executable, "-c", KILL_PARENT], env={**os.environ, "TMPDIR": str(temporary)})
     wait_for(lambda: children_of(parent.pid), timeout=60)
     time.sleep(1.0)  # the child has asked to die with its parent
     child = children_of(parent.pid)[0]
     parent.kill()
     parent.wait()
     assert gone(child)
+    assert [p.name.split("-")[2] for p in temporary.glob("mstl-child-*")] == [str(parent.pid)]  # SIGKILL: no cleanup
+    monkeypatch.setattr(tempfile, "tempdir", str(temporary))
+    assert run_in_child(get_profile, "smoke").name == "smoke"
+    assert not list(temporary.glob("mstl-child-*"))  # the next job removed it
 
 
 def _book_root(tmp_path: Path) -> Path:

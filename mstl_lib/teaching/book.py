@@ -7,11 +7,13 @@ builds the HTML book with Jupyter Book 1.x, warnings as errors. The book
 itself executes nothing (``execute_notebooks: "off"``): what it shows is what
 the notebooks computed, for the profile printed on each page.
 
-No run waits forever. Every cell has a time limit (``--cell-timeout``, by
-default :data:`CELL_TIMEOUTS` of the profile), and a watchdog
+No run waits forever unless asked to. Every cell has a time limit
+(``--cell-timeout``, by default :data:`CELL_TIMEOUTS` of the profile;
+``--no-timeout`` lifts it explicitly), and a watchdog
 (:class:`CellStall`) ends a lesson whose kernel died, stopped answering its
 heartbeat, or never took up a request, with a message that names the
-lesson, the cell and the fix. A request the kernel never took up (a known
+lesson, the cell and the fix. On a terminal, :class:`CellProgress` shows
+the running cell and the time. A request the kernel never took up (a known
 Jupyter fault: the kernel sits idle and no reply comes) is retried once from
 a fresh kernel. Each kernel's own standard error goes to
 ``BUILD/logs/<lesson>.kernel.log``; its real lines (not TensorFlow's start-up
@@ -319,7 +321,8 @@ def _stall_fix(stall: CellStall, notebook: Path, profile: str, cell_timeout: flo
         "; if the cell is just slow on this machine, raise the limit with "
         f"`--cell-timeout SECONDS` (now {cell_timeout:g} s)."
         if stall.kind == "timeout"
-        else f"; if it happens again, raise `--cell-timeout` (now {cell_timeout:g} s) or look at the kernel's log."
+        else "; if it happens again, look at the kernel's log"
+        + ("." if cell_timeout == math.inf else f" or raise `--cell-timeout` (now {cell_timeout:g} s).")
     )
 
 

@@ -12,7 +12,8 @@ interrupted (Ctrl-C, SIGTERM) or fails while the child runs, the child is
 stopped (SIGTERM, then SIGKILL) before the parent goes on, so nothing is
 written after the parent has reported the interruption; if the parent itself
 is killed, Linux stops the child too (``PR_SET_PDEATHSIG``). The temporary
-folder is removed on every way out.
+folder is removed on every way out; one left by a parent killed with SIGKILL
+is removed by the next job.
 """
 
 from __future__ import annotations
@@ -30,6 +31,8 @@ from pathlib import Path
 from mstl_lib.errors import DataError, MSTLError
 from mstl_lib.quiet import quiet_environment
 
+FOLDER_PREFIX = "mstl-child-"
+"""Temporary folders of a job are named ``mstl-child-<parent pid>-<random>``."""
 STOP_GRACE_SECONDS = 5.0
 """How long a child asked to stop (SIGTERM) may take before it is killed."""
 _RUNNING: set[subprocess.Popen] = set()
@@ -64,7 +67,8 @@ def run_in_child(function, *args, log_path=None, on_wait=None, env=None, **kwarg
         With the child's message if it raised one of the library's errors, or
         if the child died (its last log lines are included).
     """
-    with tempfile.TemporaryDirectory(prefix="mstl-child-") as folder:
+    _remove_orphaned_folders()
+    with tempfile.TemporaryDirectory(prefix=f"{FOLDER_PREFIX}{os.getpid()}-") as folder:
         job, result = Path(folder) / "job.pkl", Path(folder) / "result.pkl"
         job.write_bytes(pickle.dumps((function.__module__, function.__qualname__, args, kwargs)))
         log = open(log_path, "a") if log_path else subprocess.DEVNULL
@@ -93,6 +97,22 @@ def run_in_child(function, *args, log_path=None, on_wait=None, env=None, **kwarg
     if kind == "DataError":
         raise DataError(value)
     raise MSTLError(f"{kind} in the training process: {value}")
+
+
+def _remove_orphaned_folders() -> None:
+    """Remove job folders whose parent process is gone (killed with SIGKILL, which no cleanup survives)."""
+    import shutil
+
+    for folder in Path(tempfile.gettempdir()).glob(f"{FOLDER_PREFIX}*-*"):
+        pid = folder.name[len(FOLDER_PREFIX) :].split("-", 1)[0]
+        if not pid.isdigit() or int(pid) == os.getpid():
+            continue
+        try:
+            os.kill(int(pid), 0)
+        except ProcessLookupError:
+            shutil.rmtree(folder, ignore_errors=True)
+        except PermissionError:  # alive, another user's
+            pass
 
 
 def _wait(child: subprocess.Popen, on_wait) -> None:
