@@ -21,6 +21,7 @@ from mstl_lib.errors import MSTLError
 from mstl_lib.training.child import run_in_child
 
 pytestmark = pytest.mark.slow
+PARAMETERS = 'profile = "smoke"\nwork_dir = None\nseed = 0\nweights = "profile"\nprogress = False'
 
 
 def default_sigint() -> None:
@@ -127,9 +128,9 @@ def test_a_child_killed_like_the_oom_killer_does_is_reported_as_memory(tmp_path)
 
 
 KILL_PARENT = """
-import sys, time
+import os, sys
 from mstl_lib.training.child import run_in_child
-run_in_child(time.sleep, 120)
+run_in_child(os.system, "touch " + sys.argv[1] + "; sleep 30")
 """
 
 
@@ -140,13 +141,15 @@ def test_a_child_dies_with_its_killed_parent_and_its_folder_goes_with_the_next_j
 
     temporary = tmp_path / "tmp"
     temporary.mkdir()
-    parent = subprocess.Popen([sys.executable, "-c", KILL_PARENT], env={**os.environ, "TMPDIR": str(temporary)})
-    wait_for(lambda: children_of(parent.pid), timeout=60)
-    time.sleep(1.0)  # the child has asked to die with its parent
+    running = tmp_path / "running"
+    parent = subprocess.Popen(
+        [sys.executable, "-c", KILL_PARENT, str(running)], env={**os.environ, "TMPDIR": str(temporary)}
+    )
+    wait_for(running.is_file)  # the job runs: the child has asked to die with its parent
     child = children_of(parent.pid)[0]
     parent.kill()
     parent.wait()
-    assert gone(child)
+    assert gone(child, timeout=30)
     assert [p.name.split("-")[2] for p in temporary.glob("mstl-child-*")] == [str(parent.pid)]  # SIGKILL: no cleanup
     monkeypatch.setattr(tempfile, "tempdir", str(temporary))
     assert run_in_child(get_profile, "smoke").name == "smoke"
@@ -155,7 +158,7 @@ def test_a_child_dies_with_its_killed_parent_and_its_folder_goes_with_the_next_j
 
 def _book_root(tmp_path: Path) -> Path:
     notebook = nbformat.v4.new_notebook()
-    parameters = nbformat.v4.new_code_cell('profile = "smoke"\nwork_dir = None\nseed = 0\nweights = "profile"')
+    parameters = nbformat.v4.new_code_cell(PARAMETERS)
     parameters.metadata["tags"] = ["parameters"]
     started = tmp_path / "started"
     notebook.cells = [
