@@ -8,11 +8,14 @@ status 2, never as a traceback.
 from __future__ import annotations
 
 import argparse
+import signal
 import sys
 from collections.abc import Callable, Sequence
+from contextlib import contextmanager
 
 from mstl_lib import __version__
-from mstl_lib.errors import MSTLError
+from mstl_lib.arguments import check_arguments, for_the_command_line
+from mstl_lib.errors import MSTLError, Terminated
 from mstl_lib.profiles import ALL_BACKBONES, ARMS, OPTIMIZERS, PROFILES
 from mstl_lib.quiet import import_tensorflow_quietly, quiet_this_process
 from mstl_lib.teaching.book import CELL_TIMEOUTS
@@ -91,9 +94,12 @@ def run_pretrain(args: argparse.Namespace) -> int:
         backbone=args.backbone or profile.backbones[0],
         optimizer=args.optimizer or profile.optimizers[0],
         weights=profile.weights,
+        overwrite=args.overwrite,
         verbose=0 if args.quiet else ("auto" if sys.stdout.isatty() else 2),
         **_training_options(args, profile),
     )
+    if summary.get("reused"):
+        print("Stage 1 was already trained with these settings; reusing it (nothing trained or written).")
     print(_stage1_line(summary))
     if args.study_stages:
         _pretrain_study_stages(args, profile)
@@ -157,6 +163,7 @@ def run_grid_command(args: argparse.Namespace) -> int:
         progress=_progress(args),
         workers=args.workers,
         shard=args.shard,
+        overwrite=args.overwrite,
         **_training_options(args, profile),
     )
     shard = parse_shard(args.shard)
@@ -207,7 +214,10 @@ def run_report(args: argparse.Namespace) -> int:
         return _print_study_report(args)
     from mstl_lib.evaluation.results import load_manifest, load_results
 
-    results = load_results(args.dir)
+    def skip(error) -> None:
+        print(f"mstl report: warning: {error} Skipped: the report leaves it out.", file=sys.stderr)
+
+    results = load_results(args.dir, on_corrupt=skip)
     manifest = load_manifest(args.dir)
     print(
         json.dumps(report_dict(results, manifest), indent=2) if args.json else format_report(results, manifest=manifest)
@@ -240,9 +250,19 @@ def run_book(args: argparse.Namespace) -> int:
         weights=args.weights,
         execute=not args.no_execute,
         only=args.only,
-        cell_timeout=args.cell_timeout,
+        cell_timeout=_cell_timeout(args),
+        progress=not args.quiet and sys.stderr.isatty(),
     )
     return 0
+
+
+def _cell_timeout(args: argparse.Namespace) -> float | None:
+    """``--cell-timeout``, infinity for ``--no-timeout``, None (the profile's) for neither."""
+    from mstl_lib.errors import DataError
+
+    if args.no_timeout and args.cell_timeout is not None:
+        raise DataError("--no-timeout and --cell-timeout contradict each other. Fix: give one of them.")
+    return float("inf") if args.no_timeout else args.cell_timeout
 
 
 @command("student-edition")
@@ -366,6 +386,12 @@ def _pretrain_arguments(p: argparse.ArgumentParser) -> None:
         help="also train what `mstl study` needs: the same stage on shuffled labels (OUT/<backbone>-<optimizer>-"
         "control) and on the profile's fractions of the patches (...-fraction0.10, ...)",
     )
+    p.add_argument(
+        "--overwrite",
+        action="store_true",
+        help="delete a run of this backbone and optimizer already in OUT and train it again (default: reuse "
+        "it if it was made with the same settings, refuse otherwise)",
+    )
     _add_training_options(p)
 
 
@@ -374,6 +400,12 @@ def _grid_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--kind", choices=DATASET_KINDS, default="busi", help="dataset layout (default busi)")
     p.add_argument("--stage1", default=None, help="stage-1 folder from `mstl pretrain` (needed for MSTL)")
     p.add_argument("--out", required=True, help="grid folder (results are added fold by fold; rerun to resume)")
+    p.add_argument(
+        "--overwrite",
+        action="store_true",
+        help="delete the results already in OUT and start the grid again (default: resume them if they were "
+        "made with the same settings, refuse otherwise); not with --shard",
+    )
     p.add_argument("--backbones", nargs="+", choices=ALL_BACKBONES, default=None, help="default: the profile's")
     p.add_argument("--optimizers", nargs="+", choices=OPTIMIZERS, default=None, help="default: the profile's")
     p.add_argument("--folds", type=int, default=None, help="outer folds (default: the profile's; paper 5)")
@@ -459,10 +491,15 @@ def _book_arguments(p: argparse.ArgumentParser) -> None:
         type=float,
         default=None,
         metavar="SECONDS",
-        help="time limit of one notebook cell; a cell past it, or a kernel that dies or stops answering, "
-        "ends the run with the lesson, the cell and the fix (default per profile: "
+        help="time limit of one notebook cell, more than 0; a cell past it, or a kernel that dies or stops "
+        "answering, ends the run with the lesson, the cell and the fix (default per profile: "
         + ", ".join(f"{name} {seconds:g} s" for name, seconds in CELL_TIMEOUTS.items())
         + ")",
+    )
+    p.add_argument(
+        "--no-timeout",
+        action="store_true",
+        help="no time limit per cell (the watchdog still ends a lesson whose kernel dies or stops answering)",
     )
     p.add_argument(
         "--weights",
@@ -536,19 +573,57 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+@contextmanager
+def _sigterm_as_exception():
+    """SIGTERM (a scheduler, ``kill``) raises :class:`Terminated` here, so that cleanup runs as for Ctrl-C."""
+
+    def stop(signum, frame):
+        raise Terminated()
+
+    try:
+        previous = signal.signal(signal.SIGTERM, stop)
+    except ValueError:  # not the main thread: leave signals alone
+        yield
+        return
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+RESUME_HINT = {"pretrain": "rerun the same command to resume", "grid": "rerun the same command to resume"}
+"""What to do after an interruption, for commands that resume where they stopped."""
+
+
 def main(argv: Sequence[str] | None = None) -> int:
-    """Run ``mstl`` with ``argv`` (default: ``sys.argv[1:]``); returns the exit status."""
+    """Run ``mstl`` with ``argv`` (default: ``sys.argv[1:]``); returns the exit status.
+
+    Library errors and system errors (a full disk, a read-only folder) are one
+    line and exit status 2; Ctrl-C exits with 130 and SIGTERM with 143, each
+    with one line, after the training processes have been stopped.
+    """
     args = build_parser().parse_args(argv)
     quiet_this_process()  # before TensorFlow loads, here or in a kernel or training process started from here
+    name = f"mstl {args.command}"
+    hint = RESUME_HINT.get(args.command)
     try:
-        if args.command in TENSORFLOW_COMMANDS:
-            import_tensorflow_quietly()
-        return COMMANDS[args.command](args)
+        with _sigterm_as_exception():
+            check_arguments(args)  # before any work or any write
+            if args.command in TENSORFLOW_COMMANDS:
+                import_tensorflow_quietly()
+            return COMMANDS[args.command](args)
     except MSTLError as error:
-        print(f"mstl {args.command}: error: {error}", file=sys.stderr)
+        print(f"{name}: error: {for_the_command_line(str(error))}", file=sys.stderr)
         return 2
+    except OSError as error:  # a full disk, a read-only folder, a file where a folder should be
+        where = f"{error.filename}: " if getattr(error, "filename", None) else ""
+        print(f"{name}: error: {where}{error.strerror or error}", file=sys.stderr)
+        return 2
+    except Terminated:
+        print(f"{name}: terminated (SIGTERM)" + (f"; {hint}" if hint else ""), file=sys.stderr)
+        return 128 + signal.SIGTERM
     except KeyboardInterrupt:
-        print(f"mstl {args.command}: interrupted", file=sys.stderr)
+        print(f"{name}: interrupted" + (f"; {hint}" if hint else ""), file=sys.stderr)
         return 130
 
 

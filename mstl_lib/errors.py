@@ -40,6 +40,14 @@ class ImageReadError(DataError):
         super().__init__(message)
 
 
+class Terminated(KeyboardInterrupt):
+    """The process was asked to stop (SIGTERM, from a scheduler or ``kill``).
+
+    Raised by the command line's signal handler so that, as for Ctrl-C, every
+    ``finally`` runs: training children are stopped, temporary folders removed.
+    """
+
+
 class OutputExistsError(MSTLError, FileExistsError):
     """A writer was pointed at an output that already holds data."""
 

@@ -34,7 +34,7 @@ def prepare_output_dir(path, overwrite: bool = False) -> Path:
     """
     path = Path(path)
     if path.exists() and not path.is_dir():
-        raise OutputExistsError(path)
+        raise DataError(f"{path} is a file, not a folder; nothing was written. Fix: choose a folder path.")
     if path.is_dir() and any(path.iterdir()):
         if not overwrite:
             raise OutputExistsError(path)

@@ -26,7 +26,16 @@ __all__ = [
     "check_seed",
     "as_rng",
     "check_existing_path",
+    "check_output_folder",
+    "check_weights_setting",
+    "MAX_SEED",
 ]
+
+MAX_SEED = 2**32 - 1
+"""The largest seed NumPy's global generator (which ``keras.utils.set_random_seed`` seeds) accepts."""
+WEIGHTS_NAMES = ("profile", "imagenet", "fractaldb", "none", "None")
+"""The named starting weights (:func:`mstl_lib.profiles.resolve_weights`); anything else must be a weights file."""
+HDF5_SIGNATURE = b"\x89HDF\r\n\x1a\n"
 
 
 def _bounds_text(minimum, maximum, include_minimum: bool, include_maximum: bool) -> str:
@@ -119,9 +128,9 @@ def check_choices(values, name: str, choices: Iterable, *, lower: bool = True) -
     return values
 
 
-def check_seed(seed) -> int:
-    """A random seed: a non-negative integer."""
-    return check_integer(seed, "seed", minimum=0)
+def check_seed(seed, name: str = "seed") -> int:
+    """A random seed: an integer in [0, 2**32 - 1] (:data:`MAX_SEED`)."""
+    return check_integer(seed, name, minimum=0, maximum=MAX_SEED)
 
 
 def as_rng(rng) -> np.random.Generator:
@@ -151,4 +160,66 @@ def check_existing_path(path, name: str, *, kind: str = "folder", fix: str = "ch
         other = "file" if path.is_file() else "folder" if path.is_dir() else None
         found = f"is a {other}, not a {kind}" if other else f"no such {kind}"
         raise DataError(f"{path}: {found} (the {name}). Fix: {fix}")
+    return path
+
+
+def check_weights_setting(weights, name: str = "weights"):
+    """Starting weights: one of :data:`WEIGHTS_NAMES`, None, or an existing, readable HDF5 (``.h5``) file.
+
+    Checked before any work, so that a typo does not surface after hours of
+    other training. Whether ImageNet's files can be had is checked where they
+    are loaded (:mod:`mstl_lib.models.weights`).
+
+    Raises
+    ------
+    DataError
+        An unknown name, or a path that is not a readable ``.h5`` file.
+    """
+    if weights is None or (isinstance(weights, str) and weights in WEIGHTS_NAMES):
+        return weights
+    if not isinstance(weights, (str, Path)):
+        raise DataError(f"{name} must be a name or a path to a weights file, got {weights!r}.")
+    path = Path(weights).expanduser()
+    names = ", ".join(repr(w) for w in WEIGHTS_NAMES[:-1])
+    if not path.name.endswith(".h5"):
+        raise DataError(f"unknown {name} {str(weights)!r}. Fix: give one of {names}, or a path to a '.h5' file.")
+    if not path.is_file():
+        raise DataError(f"{path}: no such weights file (the {name}). Fix: check the path, or give one of {names}.")
+    try:
+        with open(path, "rb") as handle:
+            signature = handle.read(len(HDF5_SIGNATURE))
+    except OSError as error:
+        raise DataError(
+            f"{path}: the weights file cannot be read ({error.strerror}). Fix: check its permissions."
+        ) from None
+    if signature != HDF5_SIGNATURE:
+        raise DataError(f"{path}: not an HDF5 weights file (truncated, or another format). Fix: make or copy it again.")
+    return path
+
+
+def check_output_folder(path, name: str) -> Path:
+    """``path`` as a ``Path`` that can be (or is) a folder this process can write in.
+
+    A missing folder is fine (writers create it, and any missing parents);
+    refused are a path that is a file, one below a file, and one whose nearest
+    existing folder is read-only.
+
+    Raises
+    ------
+    DataError
+        Naming the path, what is wrong and the fix.
+    """
+    import os
+
+    if path is None or (isinstance(path, str) and not path.strip()):
+        raise DataError(f"{name} must be a path to a folder, got {path!r}.")
+    path = Path(path).expanduser()
+    existing = path
+    while not existing.exists() and existing != existing.parent:
+        existing = existing.parent
+    if not existing.is_dir():
+        where = "is a file" if existing == path else f"is below {existing}, which is a file"
+        raise DataError(f"{path} {where}, not a folder (the {name}). Fix: choose a folder path.")
+    if not os.access(existing, os.W_OK | os.X_OK):
+        raise DataError(f"{existing} is read-only for this user (the {name} {path}). Fix: choose a writable folder.")
     return path

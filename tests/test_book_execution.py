@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import time
 
 import nbformat
@@ -123,3 +124,37 @@ def test_mstl_book_takes_a_cell_timeout():
 
     assert build_parser().parse_args(["book", "--cell-timeout", "42"]).cell_timeout == 42
     assert build_parser().parse_args(["book"]).cell_timeout is None  # the profile's default
+
+
+@pytest.mark.slow
+def test_progress_shows_the_running_cell_on_a_terminal_only(tmp_path, monkeypatch):
+    import io
+
+    root = lesson_root(tmp_path, "import time\ntime.sleep(2.5)\nprint('slept')")
+    terminal = io.StringIO()
+    monkeypatch.setattr("sys.stderr", terminal)
+    error, lines, _ = run(root, cell_timeout=math.inf, progress=True)  # as with --no-timeout
+    assert error is None
+    shown = terminal.getvalue()
+    # papermill's parameters cell comes after the lesson's: the sleeping cell is the third of three
+    assert "\r\x1b[K  cell 3 of 3 (`import time`) 0 s, lesson" in shown
+    assert "\r\x1b[K  cell 3 of 3 (`import time`) 2 s, lesson" in shown  # updated in place while it runs
+    assert shown.endswith("\r\x1b[K")  # the line is cleared when the lesson ends
+    assert not any("cell 3 of 3" in line for line in lines)  # the log gets nothing extra
+
+    quiet = io.StringIO()
+    monkeypatch.setattr("sys.stderr", quiet)
+    assert run(root, cell_timeout=60)[0] is None
+    assert "cell " not in quiet.getvalue()
+
+
+def test_mstl_book_shows_progress_only_on_a_terminal(monkeypatch, tmp_path):
+    from mstl_lib import cli
+    from mstl_lib.teaching import book as book_module
+
+    seen = {}
+    monkeypatch.setattr(book_module, "build_book", lambda **options: seen.update(options))
+    for terminal, expected in ((False, False), (True, True)):
+        monkeypatch.setattr("sys.stderr.isatty", lambda terminal=terminal: terminal, raising=False)
+        assert cli.main(["book", "--build-dir", str(tmp_path / "b")]) == 0
+        assert seen["progress"] is expected

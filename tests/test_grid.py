@@ -124,7 +124,7 @@ def test_grid_refuses_a_folder_of_another_configuration(workdir):
     if not (out / "manifest.json").is_file():
         pytest.skip("needs the grid of the previous test")
     other = replace(PROFILE, epochs_stage2=2)
-    with pytest.raises(DataError, match="different profile"):
+    with pytest.raises(DataError, match=r"profile.epochs_stage2: 1 there, 2 now"):
         run_grid(load_busi(workdir / "us"), out, stage1_dir=workdir / "stage1", profile=other, progress=False)
 
 
@@ -170,7 +170,7 @@ def test_mixed_precision_mstl_trains_and_is_kept_apart_from_float32(workdir):
     if not (out / "manifest.json").is_file():
         pytest.skip("needs the grid of the first test")
     dataset = load_busi(workdir / "us")
-    with pytest.raises(DataError, match="different mixed_precision"):
+    with pytest.raises(DataError, match="mixed_precision: False there, True now"):
         run_grid(dataset, out, stage1_dir=workdir / "stage1", profile=PROFILE, mixed_precision=True, progress=False)
     # the float32 stage-1 model is given the mixed policy; the loss-scaled optimizer's schedule is still logged
     results = run_grid(

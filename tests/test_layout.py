@@ -17,7 +17,16 @@ MAX_FUNCTION_LINES = 60
 
 @pytest.mark.parametrize(
     "package",
-    ["mstl_lib.data", "mstl_lib.evaluation", "mstl_lib.profiles", "mstl_lib.validation", "mstl_lib.cli"],
+    [
+        "mstl_lib.data",
+        "mstl_lib.evaluation",
+        "mstl_lib.profiles",
+        "mstl_lib.validation",
+        "mstl_lib.cli",
+        "mstl_lib.provenance",
+        "mstl_lib.locks",
+        "mstl_lib.integrity",
+    ],
 )
 def test_importing_does_not_load_tensorflow(package):
     """Data work, evaluation and the command line's start (``mstl report``, ``mstl --help``) need no TensorFlow."""

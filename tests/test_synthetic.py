@@ -453,3 +453,17 @@ def test_error_messages_name_the_choices():
         syn.make_ultrasound_image("normal", 0)
     with pytest.raises(DataError, match=r"\[0, 1\]"):
         syn.make_ultrasound_image("benign", 0, difficulty=3)
+
+
+def test_write_synthetic_goes_through_partial_folders(tmp_path):
+    leftover = tmp_path / "data" / "cells.partial" / "hela"
+    leftover.mkdir(parents=True)
+    (leftover / "half.png").write_bytes(b"")  # left by an interrupted run
+    paths = syn.write_synthetic(tmp_path / "data", "smoke", seed=2, progress=False)
+    assert sorted(p.name for p in (tmp_path / "data").iterdir()) == ["cells", "ultrasound"]
+    assert not (paths["cells"] / "hela" / "half.png").exists()
+    first = (paths["ultrasound"] / "benign" / "benign (1).png").read_bytes()
+    syn.write_synthetic(tmp_path / "data", "smoke", seed=3, overwrite=True, progress=False)
+    assert sorted(p.name for p in (tmp_path / "data").iterdir()) == ["cells", "ultrasound"]
+    assert (paths["ultrasound"] / "benign" / "benign (1).png").read_bytes() != first
+    assert json.loads((paths["cells"] / "synthetic.json").read_text())["seed"] == 3

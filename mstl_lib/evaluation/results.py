@@ -7,10 +7,11 @@ benchmarks read them here without loading TensorFlow.
 
 from __future__ import annotations
 
-import json
+from collections.abc import Callable
 from pathlib import Path
 
 from mstl_lib.errors import DataError
+from mstl_lib.integrity import CorruptFileError, read_json
 
 __all__ = ["GRID_MANIFEST", "result_path", "load_manifest", "load_results"]
 
@@ -31,11 +32,42 @@ def _check_grid_folder(out_dir) -> Path:
 
 
 def load_manifest(out_dir) -> dict:
-    """The grid folder's manifest (profile, seed, folds, data fingerprint, versions)."""
-    return json.loads((_check_grid_folder(out_dir) / GRID_MANIFEST).read_text())
+    """The grid folder's manifest (profile, seed, folds, data fingerprint, versions).
 
-
-def load_results(out_dir) -> list[dict]:
-    """Every per-fold result written under ``out_dir/results``, in a stable order."""
+    Raises
+    ------
+    CorruptFileError
+        The manifest is empty or truncated (named, with the fix).
+    """
     out_dir = _check_grid_folder(out_dir)
-    return [json.loads(p.read_text()) for p in sorted((out_dir / "results").glob("*/fold*.json"))]
+    return read_json(
+        out_dir / GRID_MANIFEST,
+        fix=f"rerun the `mstl grid` command that made {out_dir} (same settings): it writes the manifest again "
+        "and keeps the finished results.",
+    )
+
+
+CORRUPT_RESULT_FIX = (
+    "rerun the `mstl grid` command that made this folder: it moves the file aside and retrains that fold."
+)
+
+
+def load_results(out_dir, *, on_corrupt: Callable[[CorruptFileError], None] | None = None) -> list[dict]:
+    """Every per-fold result written under ``out_dir/results``, in a stable order.
+
+    Parameters
+    ----------
+    on_corrupt : callable, optional
+        Called with the error of each result file that cannot be read whole
+        (truncated, empty), which is then left out. Default: raise it.
+    """
+    out_dir = _check_grid_folder(out_dir)
+    results = []
+    for path in sorted((out_dir / "results").glob("*/fold*.json")):
+        try:
+            results.append(read_json(path, fix=CORRUPT_RESULT_FIX))
+        except CorruptFileError as error:
+            if on_corrupt is None:
+                raise
+            on_corrupt(error)
+    return results

@@ -68,6 +68,7 @@ from pathlib import Path
 import keras
 
 from mstl_lib.errors import DataError
+from mstl_lib.integrity import check_keras_archive
 from mstl_lib.models.preprocessing import PREPROCESS_LAYER, PREPROCESSING_MODES, BackbonePreprocessing
 from mstl_lib.models.weights import check_backbone, check_weights_argument
 from mstl_lib.profiles import ALL_BACKBONES, BACKBONES, INPUT_SIZE, LAB_BACKBONES
@@ -506,6 +507,7 @@ def load_model(path, compile: bool = True) -> keras.Model:
         raise DataError(f"{path}: expected a '.keras' file written by model.save().")
     if not path.is_file():
         raise DataError(f"{path}: model file not found. Fix: check the path.")
+    check_keras_archive(path, fix="make it again (for a stage-1 model: `mstl pretrain ... --overwrite`).")
     return keras.models.load_model(path, compile=compile, safe_mode=True)
 
 

@@ -7,11 +7,13 @@ builds the HTML book with Jupyter Book 1.x, warnings as errors. The book
 itself executes nothing (``execute_notebooks: "off"``): what it shows is what
 the notebooks computed, for the profile printed on each page.
 
-No run waits forever. Every cell has a time limit (``--cell-timeout``, by
-default :data:`CELL_TIMEOUTS` of the profile), and a watchdog
+No run waits forever unless asked to. Every cell has a time limit
+(``--cell-timeout``, by default :data:`CELL_TIMEOUTS` of the profile;
+``--no-timeout`` lifts it explicitly), and a watchdog
 (:class:`CellStall`) ends a lesson whose kernel died, stopped answering its
 heartbeat, or never took up a request, with a message that names the
-lesson, the cell and the fix. A request the kernel never took up (a known
+lesson, the cell and the fix. On a terminal, :class:`CellProgress` shows
+the running cell and the time. A request the kernel never took up (a known
 Jupyter fault: the kernel sits idle and no reply comes) is retried once from
 a fresh kernel. Each kernel's own standard error goes to
 ``BUILD/logs/<lesson>.kernel.log``; its real lines (not TensorFlow's start-up
@@ -24,6 +26,7 @@ noise) are printed after the lesson.
 from __future__ import annotations
 
 import contextlib
+import math
 import os
 import shutil
 import subprocess
@@ -38,6 +41,7 @@ from mstl_lib.errors import DataError
 from mstl_lib.outputs import prepare_output_dir
 from mstl_lib.profiles import get_profile
 from mstl_lib.quiet import FRAMEWORK_NOISE, noise_pattern, quiet_environment, real_lines
+from mstl_lib.validation import check_number
 
 BOOK_FILES = ("_config.yml", "_toc.yml", "references.bib")
 BOOK_DIRS = ("book", "_static")
@@ -64,6 +68,7 @@ ENGINE_NAME = "mstl-watchdog"
 
 __all__ = [
     "CELL_TIMEOUTS",
+    "CellProgress",
     "CellStall",
     "FRAMEWORK_NOISE",
     "build_book",
@@ -140,6 +145,13 @@ def list_notebooks(root: Path) -> list[Path]:
     return notebooks
 
 
+def check_cell_timeout(seconds) -> float:
+    """A cell time limit: more than 0 seconds (``math.inf``: none)."""
+    if seconds == math.inf:
+        return seconds
+    return check_number(seconds, "cell_timeout (CLI: --cell-timeout)", minimum=0, include_minimum=False)
+
+
 def cell_timeout_for(profile: str) -> int:
     """The default time limit of one cell for ``profile`` (:data:`CELL_TIMEOUTS`)."""
     return CELL_TIMEOUTS[get_profile(profile).name]
@@ -149,6 +161,37 @@ def _first_line(source: str) -> str:
     lines = [line.strip() for line in source.splitlines() if line.strip() and not line.strip().startswith("#")]
     line = lines[0] if lines else source.strip()
     return line if len(line) <= 70 else line[:67] + "..."
+
+
+class CellProgress:
+    """The cell a lesson is running, on one terminal line rewritten in place.
+
+    Called by the watchdog when a cell starts and about once a second while it
+    runs: ``cell 5 of 23 (`first line`) 12 s, lesson 80 s``. :func:`build_book`
+    uses it only when standard error is a terminal (``mstl book`` on a
+    console); in a log file it would repeat line after line.
+    """
+
+    def __init__(self, stream=None):
+        self.stream = stream if stream is not None else sys.stderr
+        self.started = monotonic()
+        self.shown = False
+
+    def __call__(self, index: int, count: int, source: str, elapsed: float) -> None:
+        text = (
+            f"  cell {index + 1} of {count} (`{_first_line(source)}`) {elapsed:.0f} s, "
+            f"lesson {monotonic() - self.started:.0f} s"
+        )
+        width = shutil.get_terminal_size((100, 20)).columns - 1
+        self.stream.write("\r\x1b[K" + text[:width])
+        self.stream.flush()
+        self.shown = True
+
+    def close(self) -> None:
+        """Clear the line (the lesson's own lines follow)."""
+        if self.shown:
+            self.stream.write("\r\x1b[K")
+            self.stream.flush()
 
 
 def _lesson_key(notebook: Path) -> str:
@@ -168,6 +211,7 @@ def execute_notebooks(
     cell_timeout: float | None = None,
     log_dir: Path | None = None,
     log=print,
+    progress: bool = False,
 ) -> list[Path]:
     """Execute the notebooks with papermill into ``out_dir``; return the executed paths.
 
@@ -177,8 +221,12 @@ def execute_notebooks(
     Parameters
     ----------
     cell_timeout : float, optional
-        Time limit of one cell in seconds; default :func:`cell_timeout_for`
-        the profile.
+        Time limit of one cell in seconds, more than 0; default
+        :func:`cell_timeout_for` the profile; ``math.inf`` for none (the
+        watchdog still ends a lesson whose kernel dies or stops answering).
+    progress : bool
+        Show the cell being run and the time on standard error
+        (:class:`CellProgress`; for a terminal).
     log_dir : path-like, optional
         Folder of the kernels' logs (``<lesson>.kernel.log``); default
         ``out_dir/../logs``.
@@ -192,7 +240,7 @@ def execute_notebooks(
         once from a fresh kernel first (and the log says so).
     """
     profile = get_profile(profile).name
-    cell_timeout = cell_timeout_for(profile) if cell_timeout is None else cell_timeout
+    cell_timeout = cell_timeout_for(profile) if cell_timeout is None else check_cell_timeout(cell_timeout)
     out_dir.mkdir(parents=True, exist_ok=True)
     log_dir = Path(log_dir) if log_dir else out_dir.parent / "logs"
     parameters = {"profile": profile, "work_dir": str(work_dir), "seed": seed, "progress": False, "weights": weights}
@@ -204,7 +252,15 @@ def execute_notebooks(
         kernel_log = log_dir / f"{notebook.stem}.kernel.log"
         started = time.perf_counter()
         log(f"Executing {notebook.name} (profile {profile}) ...")
-        _run_lesson(notebook, target, parameters, kernel_name, cell_timeout, kernel_log, log)
+        cells = CellProgress() if progress else None
+        try:
+            _run_lesson(notebook, target, parameters, kernel_name, cell_timeout, kernel_log, log, cells)
+        except KeyboardInterrupt:
+            _drop_interrupted_cell_reports()
+            raise
+        finally:
+            if cells is not None:
+                cells.close()
         _tidy_executed(target)
         for line in _kernel_messages(kernel_log):
             log(f"  kernel: {line}")
@@ -213,7 +269,9 @@ def execute_notebooks(
     return executed
 
 
-def _run_lesson(notebook: Path, target: Path, parameters: dict, kernel_name, cell_timeout, kernel_log, log) -> None:
+def _run_lesson(
+    notebook: Path, target: Path, parameters: dict, kernel_name, cell_timeout, kernel_log, log, on_cell=None
+) -> None:
     """Execute one lesson, retrying once from a fresh kernel when a request was dropped; raise the fix."""
     for attempt in (1, 2):
         try:
@@ -224,6 +282,7 @@ def _run_lesson(notebook: Path, target: Path, parameters: dict, kernel_name, cel
                 kernel_name=kernel_name,
                 cell_timeout=cell_timeout,
                 kernel_log=kernel_log,
+                on_cell=on_cell,
             )
             return
         except CellStall as stall:
@@ -244,13 +303,27 @@ def _run_lesson(notebook: Path, target: Path, parameters: dict, kernel_name, cel
             ) from None
 
 
+def _drop_interrupted_cell_reports() -> None:
+    """After Ctrl-C, keep the cell's own error (the kernel got the signal too) off the terminal.
+
+    The cell's task ends with the kernel's ``KeyboardInterrupt`` after the run
+    was abandoned; asyncio would print it, with the kernel's whole traceback,
+    as "Task exception was never retrieved" when the task is collected.
+    """
+    import logging
+
+    logging.getLogger("asyncio").setLevel(logging.CRITICAL + 1)
+    logging.getLogger("papermill").setLevel(logging.CRITICAL + 1)
+
+
 def _stall_fix(stall: CellStall, notebook: Path, profile: str, cell_timeout: float) -> str:
     """What to do about a cell that did not finish."""
     return f"Fix: rerun this lesson with `mstl book --profile {profile} --only {_lesson_key(notebook)}`" + (
         "; if the cell is just slow on this machine, raise the limit with "
         f"`--cell-timeout SECONDS` (now {cell_timeout:g} s)."
         if stall.kind == "timeout"
-        else f"; if it happens again, raise `--cell-timeout` (now {cell_timeout:g} s) or look at the kernel's log."
+        else "; if it happens again, look at the kernel's log"
+        + ("." if cell_timeout == math.inf else f" or raise `--cell-timeout` (now {cell_timeout:g} s).")
     )
 
 
@@ -307,8 +380,12 @@ def execute_notebook(
     kernel_log=None,
     ack_seconds: float | None = None,
     heartbeat_seconds: float | None = None,
+    on_cell=None,
 ) -> None:
     """Execute one notebook with papermill, under the watchdog; write it to ``target``.
+
+    ``on_cell(index, count, source, elapsed)`` is called when a cell starts
+    and about once a second while it runs (:class:`CellProgress`).
 
     The kernel gets the quiet environment (:func:`mstl_lib.quiet.quiet_environment`)
     and writes its own standard output and error to ``kernel_log``.
@@ -342,8 +419,9 @@ def execute_notebook(
             progress_bar=False,
             request_save_on_cell_execute=False,
             engine_name=ENGINE_NAME,
-            execution_timeout=cell_timeout,
+            execution_timeout=None if cell_timeout == math.inf else cell_timeout,
             kernel_log=log_file,
+            on_cell=on_cell,
             partial_output=str(target),
             ack_seconds=ACK_SECONDS if ack_seconds is None else ack_seconds,
             heartbeat_seconds=HEARTBEAT_SECONDS if heartbeat_seconds is None else heartbeat_seconds,
@@ -371,8 +449,18 @@ class _WatchdogClient:
     ``PapermillNotebookClient``.
     """
 
-    def __init__(self, nb_man, *, kernel_log=None, ack_seconds=ACK_SECONDS, heartbeat_seconds=HEARTBEAT_SECONDS, **kw):
+    def __init__(
+        self,
+        nb_man,
+        *,
+        kernel_log=None,
+        ack_seconds=ACK_SECONDS,
+        heartbeat_seconds=HEARTBEAT_SECONDS,
+        on_cell=None,
+        **kw,
+    ):
         super().__init__(nb_man, **kw)
+        self.on_cell = on_cell
         self.kernel_log = kernel_log
         self.ack_seconds = ack_seconds
         self.heartbeat_seconds = heartbeat_seconds
@@ -391,6 +479,7 @@ class _WatchdogClient:
         self.acknowledged = False
         self.current_cell_index = cell_index
         self.cell_started = monotonic()
+        self._report(cell)
         try:
             return await super().async_execute_cell(cell, cell_index, execution_count, store_history)
         except DeadKernelError:
@@ -400,6 +489,11 @@ class _WatchdogClient:
         except CellStall:
             self.shutdown_kernel = "immediate"  # a stopped kernel cannot shut itself down
             raise
+
+    def _report(self, cell) -> None:
+        """Tell ``on_cell`` which cell runs and for how long (the hook of :class:`CellProgress`)."""
+        if self.on_cell is not None and cell.cell_type == "code":
+            self.on_cell(self.current_cell_index, len(self.nb.cells), cell.source, monotonic() - self.cell_started)
 
     async def async_wait_for_reply(self, msg_id, cell=None):
         if cell is not None:
@@ -439,6 +533,7 @@ class _WatchdogClient:
                 continue  # the reply to a nudge, or a late one to an earlier request
             now = monotonic()
             waited = now - started
+            self._report(cell)
             if not await ensure_async(self.km.is_alive()):
                 raise CellStall("died", self.current_cell_index, cell.source, waited)
             silent_since = None if self.kc.hb_channel.is_beating() else (silent_since or now)
@@ -641,6 +736,7 @@ def build_book(
     only: list[str] | None = None,
     cell_timeout: float | None = None,
     log=print,
+    progress: bool = False,
 ) -> Path:
     """Execute every notebook and build the HTML book; return ``.../_build/html``.
 
@@ -663,7 +759,9 @@ def build_book(
         False rebuilds the HTML from notebooks executed earlier.
     cell_timeout : float, optional
         Time limit of one cell in seconds (default: :data:`CELL_TIMEOUTS` of
-        the profile); see :func:`execute_notebooks`.
+        the profile; ``math.inf``: none); see :func:`execute_notebooks`.
+    progress : bool
+        Show each lesson's running cell and time (for a terminal); see :func:`execute_notebooks`.
     """
     root = find_book_root(root)
     build_dir = Path(build_dir) if build_dir else root / "_build"
@@ -687,6 +785,7 @@ def build_book(
                 cell_timeout=cell_timeout,
                 log_dir=build_dir / "logs",
                 log=log,
+                progress=progress,
             )
     missing = [nb.name for nb in list_notebooks(root) if not (stage / "notebooks" / nb.name).is_file()]
     if missing:

@@ -25,12 +25,12 @@ import json
 import math
 import os
 import shutil
-from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
 
 from mstl_lib.errors import DataError
+from mstl_lib.locks import exclusive
 from mstl_lib.outputs import write_json
 from mstl_lib.profiles import Profile, get_profile
 
@@ -93,7 +93,7 @@ def ensure_generic_weights(
     if path.is_file():
         return path
     path.parent.mkdir(parents=True, exist_ok=True)
-    with _exclusive(path.with_name(path.name + ".lock")):  # parallel jobs (shards, pretrain arrays) train it once
+    with exclusive(path.with_name(path.name + ".lock")):  # parallel jobs (shards, pretrain arrays) train it once
         if path.is_file():
             return path
         log(
@@ -111,25 +111,6 @@ def ensure_generic_weights(
         f"{p.generic_categories} categories (chance {1 / p.generic_categories:.2f})."
     )
     return path
-
-
-@contextmanager
-def _exclusive(lock_path: Path):
-    """Hold an exclusive ``flock`` on ``lock_path`` inside the block; other processes wait.
-
-    A no-op where the system has no ``flock``.
-    """
-    try:
-        import fcntl
-    except ImportError:  # not POSIX
-        yield
-        return
-    with open(lock_path, "a") as handle:
-        fcntl.flock(handle, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(handle, fcntl.LOCK_UN)
 
 
 def _split(labels: np.ndarray, seed: int) -> tuple[np.ndarray, np.ndarray]:

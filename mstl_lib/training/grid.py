@@ -27,11 +27,11 @@ Two ways to spread the grid (the book's chapter on clusters shows both):
 
 from __future__ import annotations
 
-import hashlib
-import json
 import os
 import platform
 import re
+import shutil
+import sys
 from collections.abc import Mapping, Sequence
 from concurrent.futures import FIRST_EXCEPTION, ThreadPoolExecutor, wait
 from datetime import datetime, timezone
@@ -44,25 +44,24 @@ from mstl_lib.data.datasets import ImageDataset
 from mstl_lib.data.splits import cross_validation_folds
 from mstl_lib.errors import DataError
 from mstl_lib.evaluation.results import GRID_MANIFEST, result_path
+from mstl_lib.integrity import CorruptFileError, check_keras_archive, read_json, set_aside
+from mstl_lib.locks import writer_locks
 from mstl_lib.outputs import write_json
 from mstl_lib.profiles import ALL_BACKBONES, ARMS, BASELINE_CONFIG, INPUT_SIZE, OPTIMIZERS, Profile, get_profile
-from mstl_lib.training.child import run_in_child
+from mstl_lib.provenance import check_reusable, data_fingerprint, file_fingerprint
+from mstl_lib.training.child import run_in_child, stop_all_children
 from mstl_lib.training.stages import stage1_model_path, train_fold
-from mstl_lib.validation import check_choices, check_integer
+from mstl_lib.validation import check_choices, check_integer, check_output_folder, check_seed, check_weights_setting
 
 JSON_INDENT = 1
 """Indentation of the manifest and the results (one-space: results hold long lists of scores)."""
 MANIFEST_DEFAULTS = {"mixed_precision": False}
 """Values of settings that manifests written before the setting existed stand for."""
-
-
-def data_fingerprint(dataset: ImageDataset) -> str:
-    """SHA-256 over every image's relative path, label, group and bytes."""
-    digest = hashlib.sha256()
-    for record in sorted(dataset.records, key=lambda r: str(r.path)):
-        digest.update(f"{record.path.relative_to(dataset.root).as_posix()}|{record.label}|{record.group}\n".encode())
-        digest.update(hashlib.sha256(record.path.read_bytes()).digest())
-    return digest.hexdigest()
+NOT_COMPARED = ("created", "grid", "versions")
+"""Manifest entries that do not decide the results: when, which configurations so far, library versions."""
+LOCK_DIR = ".locks"
+"""Folder of the grid's lock files, one per (arm, backbone, optimizer, fold) being trained."""
+CORRUPT_RESULT_FIX = "nothing to do: it is moved aside and that fold is trained again"
 
 
 def library_versions() -> dict[str, str]:
@@ -250,45 +249,69 @@ def shard_summary(shard: tuple[int, int], n_done: int, n_units: int, out_dir) ->
     return f"shard {k}/{n}: {n_done} of {n_units} units trained; run `mstl report {out_dir}` when all shards are done"
 
 
-def _check_stage1(stage1_dir, backbones, optimizers) -> None:
+def _check_stage1(stage1_dir, backbones, optimizers) -> dict:
+    """The fingerprint of every stage-1 model MSTL starts from, each checked whole before any training.
+
+    Returns ``{"<backbone>-<optimizer>": sha256}``, recorded in the manifest
+    (MSTL's results depend on the model they start from).
+    """
     if stage1_dir is None:
         raise DataError("MSTL needs stage-1 models: pass stage1_dir (CLI: --stage1), or leave MSTL out (--arms).")
-    missing = [
-        str(stage1_model_path(stage1_dir, b, o))
-        for b in backbones
-        for o in optimizers
-        if not stage1_model_path(stage1_dir, b, o).is_file()
-    ]
+    paths = {f"{b}-{o}": stage1_model_path(stage1_dir, b, o) for b in backbones for o in optimizers}
+    missing = [str(path) for path in paths.values() if not path.is_file()]
     if missing:
         raise DataError(
             f"no stage-1 model at {', '.join(missing)}. Fix: run `mstl pretrain CELLS --backbone B "
             f"--optimizer O --out {stage1_dir}` for each, first (the paper trains stage 1 per CNN and "
             "optimizer)."
         )
+    fix = f"train it again with `mstl pretrain CELLS --backbone B --optimizer O --out {stage1_dir} --overwrite`."
+    return {name: file_fingerprint(check_keras_archive(path, fix=fix)) for name, path in paths.items()}
+
+
+def _compared(manifest: dict) -> dict:
+    """The manifest's entries that decide the results (not the profile's description, nor the data's folder)."""
+    compared = {k: v for k, v in manifest.items() if k not in NOT_COMPARED}
+    compared["profile"] = {k: v for k, v in manifest["profile"].items() if k != "description"}
+    compared["dataset"] = {k: v for k, v in manifest["dataset"].items() if k != "root"}
+    return compared
 
 
 def _write_manifest(out_dir: Path, manifest: dict, arms, backbones, optimizers) -> None:
-    """Write ``manifest.json``, refusing a folder made for other data or settings."""
+    """Write ``manifest.json``, refusing a folder made for other data or settings (:func:`check_reusable`)."""
     manifest_path = out_dir / GRID_MANIFEST
     configurations = set(product(arms, backbones, optimizers))
     if manifest_path.is_file():
-        previous = json.loads(manifest_path.read_text())
-        for key in ("profile", "seed", "n_folds", "dataset", "folds", "mixed_precision"):
-            if previous.get(key, MANIFEST_DEFAULTS.get(key)) != manifest[key]:
-                raise DataError(
-                    f"{out_dir} holds a grid run with a different {key}; its results cannot be mixed with this one. "
-                    "Fix: choose a new output folder, or rerun with the same data and settings to finish it (a "
-                    "lesson's work folder made by an older version of a profile, e.g. _build/work/lab: delete it, and "
-                    "the lessons recompute it)."
-                )
+        previous = read_json(
+            manifest_path,
+            fix=f"move it aside and rerun with the settings it was made with, or choose a new --out, or pass "
+            f"--overwrite to delete {out_dir} and start again",
+        )
+        check_reusable(out_dir, previous, _compared(manifest), what="a grid run", defaults=MANIFEST_DEFAULTS)
         manifest["created"] = previous.get("created")
         configurations |= set(map(tuple, previous.get("grid", [])))
+        manifest["stage1"] = {**previous.get("stage1", {}), **manifest["stage1"]}
         # shards write this file concurrently: whichever rename comes last leaves an equally valid manifest
     else:
         manifest["created"] = datetime.now(timezone.utc).isoformat(timespec="seconds")
     manifest["grid"] = sorted(configurations)
     manifest["versions"] = library_versions()
     write_json(manifest_path, manifest, indent=JSON_INDENT)
+
+
+def _lock_paths(out_dir: Path, units) -> list[Path]:
+    return [out_dir / LOCK_DIR / f"{tl}-{b}-{o}-fold{f.index}.lock" for tl, b, o, f in units]
+
+
+def _clear_grid(out_dir: Path) -> None:
+    """Delete everything in a grid folder but its lock files (``--overwrite``)."""
+    for path in out_dir.iterdir() if out_dir.is_dir() else ():
+        if path.name == LOCK_DIR:
+            continue
+        if path.is_dir() and not path.is_symlink():
+            shutil.rmtree(path)
+        else:
+            path.unlink()
 
 
 def run_grid(
@@ -311,6 +334,7 @@ def run_grid(
     shard=None,
     mixed_precision: bool = False,
     jit_compile: bool | str = "auto",
+    overwrite: bool = False,
 ) -> list[dict]:
     """Run (or finish) the cross-validated grid of the paper's Table 1.
 
@@ -363,8 +387,21 @@ def run_grid(
         ``mstl report`` then reads the merged folder.
     mixed_precision, jit_compile
         Float16 computations and XLA, see :func:`mstl_lib.training.fit.fit_model`.
-        ``mixed_precision`` is recorded in the manifest, and a folder trained
-        with the other setting is refused.
+        Recorded in the manifest with ``deterministic`` and ``strategy``.
+    overwrite : bool
+        Delete what ``out_dir`` holds first and start again (not with
+        ``shard``). Without it, a folder whose manifest records other settings
+        (any field: profile, seed, folds, data fingerprint, stage-1 models,
+        ``deterministic``, precision...) is refused, naming each differing
+        field (:func:`mstl_lib.provenance.check_reusable`), before anything
+        is written.
+
+    Every argument is checked before any work. The run holds a lock on each
+    (arm, backbone, optimizer, fold) it trains (:func:`mstl_lib.locks.writer_locks`):
+    a second run that would train one of them is refused, naming this one,
+    while shards of one grid write the same folder side by side. A result
+    file that cannot be read whole (a truncated JSON) is reported, moved
+    aside (``*.corrupt``) and its fold trained again.
 
     Returns
     -------
@@ -372,47 +409,66 @@ def run_grid(
         Every result of this run's units (the whole grid, or this shard's
         part of it), finished earlier or now.
     """
-    from tqdm.auto import tqdm
-
     profile = get_profile(profile)
     backbones = check_choices(backbones or profile.backbones, "backbone(s)", ALL_BACKBONES)
     optimizers = check_choices(optimizers or profile.optimizers, "optimizer(s)", OPTIMIZERS)
     arms = check_choices(arms or profile.arms, "arm(s)", ARMS)
-    n_folds = int(n_folds or profile.folds)
+    n_folds = profile.folds if n_folds is None else check_integer(n_folds, "n_folds (CLI: --folds)", minimum=2)
+    seed = check_seed(seed)
+    check_integer(profile.epochs_stage2, "epochs_stage2 (CLI: --epochs)", minimum=1)
     shard = parse_shard(shard)
     workers = _check_workers(workers, isolate)
-    if "mstl" in arms:
-        _check_stage1(stage1_dir, backbones, optimizers)
+    if overwrite and shard is not None:
+        raise DataError(
+            "overwrite=True (CLI: --overwrite) with a shard would delete the other shards' results. Fix: clear "
+            "the folder once (e.g. run shard 1 alone with --overwrite and no other running), then start the shards."
+        )
+    _check_initial_weights(profile, backbones if "ctl" in arms else ())
+    stage1 = _check_stage1(stage1_dir, backbones, optimizers) if "mstl" in arms else {}
+    out_dir = check_output_folder(out_dir, "out_dir (CLI: --out)")
     folds = cross_validation_folds(dataset.labels, dataset.groups, n_folds=n_folds, seed=seed)
-    out_dir = Path(out_dir)
     manifest = _grid_manifest(dataset, profile, seed, n_folds, folds, mixed_precision)
-    _write_manifest(out_dir, manifest, arms, backbones, optimizers)
+    manifest.update(deterministic=bool(deterministic), strategy=strategy, jit_compile=jit_compile, stage1=stage1)
+    all_units = _grid_units(arms, backbones, optimizers, folds)
+    units = shard_units(all_units, shard)
+    with writer_locks(
+        _lock_paths(out_dir, all_units if overwrite else units),
+        output=out_dir,
+        fix="wait for that run to end, or give it another --out (the shards of one grid, --shard K/N, write "
+        "one folder side by side).",
+    ):
+        if overwrite:
+            _clear_grid(out_dir)
+        _write_manifest(out_dir, manifest, arms, backbones, optimizers)
+        return _run_units(
+            units,
+            out_dir,
+            progress=progress,
+            desc="Grid" if shard is None else f"Grid shard {shard[0]}/{shard[1]}",
+            workers=workers,
+            dataset=dataset,
+            isolate=isolate,
+            env=GPU_MEMORY_GROWTH if workers > 1 else None,
+            profile=profile,
+            stage1_dir=stage1_dir,
+            seed=seed,
+            deterministic=deterministic,
+            strategy=strategy,
+            verbose=verbose,
+            mixed_precision=mixed_precision,
+            jit_compile=jit_compile,
+        )
 
-    units = shard_units(_grid_units(arms, backbones, optimizers, folds), shard)
+
+def _run_units(units, out_dir: Path, *, progress: bool, desc: str, workers: int, **train_options) -> list[dict]:
+    """Train every unit without a (whole) result, ``workers`` configurations at a time; return all results."""
+    from tqdm.auto import tqdm
+
+    profile, seed, isolate = train_options["profile"], train_options["seed"], train_options["isolate"]
     if any(tl == "ctl" for tl, *_ in units):
         _prepare_initial_weights(profile, sorted({b for tl, b, *_ in units if tl == "ctl"}), seed, isolate, out_dir)
-    bar = tqdm(
-        total=len(units),
-        desc="Grid" if shard is None else f"Grid shard {shard[0]}/{shard[1]}",
-        unit="fold",
-        disable=not progress,
-    )
-    train = partial(
-        _train_job,
-        dataset=dataset,
-        out_dir=out_dir,
-        bar=bar,
-        isolate=isolate,
-        env=GPU_MEMORY_GROWTH if workers > 1 else None,
-        profile=profile,
-        stage1_dir=stage1_dir,
-        seed=seed,
-        deterministic=deterministic,
-        strategy=strategy,
-        verbose=verbose,
-        mixed_precision=mixed_precision,
-        jit_compile=jit_compile,
-    )
+    bar = tqdm(total=len(units), desc=desc, unit="fold", disable=not progress)
+    train = partial(_train_job, out_dir=out_dir, bar=bar, **train_options)
     try:
         jobs = _pending_jobs(units, out_dir, bar)
         if workers == 1:
@@ -422,7 +478,17 @@ def run_grid(
             _train_in_parallel(train, jobs, workers)
     finally:
         bar.close()
-    return [json.loads(result_path(out_dir, *unit[:3], unit[3].index).read_text()) for unit in units]
+    return [read_json(result_path(out_dir, *unit[:3], unit[3].index), fix=CORRUPT_RESULT_FIX) for unit in units]
+
+
+def _check_initial_weights(profile: Profile, ctl_backbones) -> None:
+    """CTL's starting weights, checked before any training: a name or a readable file; ImageNet's files at hand."""
+    check_weights_setting(profile.weights, "weights (CLI: --weights)")
+    if profile.weights == "imagenet":
+        from mstl_lib.models.weights import check_weights_argument
+
+        for backbone in ctl_backbones:
+            check_weights_argument("imagenet", backbone)
 
 
 def _grid_manifest(
@@ -453,11 +519,24 @@ def _pending_jobs(units, out_dir: Path, bar) -> list[tuple]:
     jobs = []
     for configuration in dict.fromkeys((tl, b, o) for tl, b, o, _ in units):
         mine = [f for t, b, o, f in units if (t, b, o) == configuration]
-        pending = [f for f in mine if not result_path(out_dir, *configuration, f.index).is_file()]
+        pending = [f for f in mine if not _whole_result(result_path(out_dir, *configuration, f.index))]
         bar.update(len(mine) - len(pending))
         if pending:
             jobs.append((configuration, pending))
     return jobs
+
+
+def _whole_result(path: Path) -> bool:
+    """Whether ``path`` holds a readable result; a corrupt one is reported and moved aside (to be trained again)."""
+    if not path.is_file():
+        return False
+    try:
+        read_json(path, fix=CORRUPT_RESULT_FIX)
+    except CorruptFileError as error:
+        moved = set_aside(path)
+        print(f"warning: {error}; moved to {moved.name}, and this fold is trained again.", file=sys.stderr)
+        return False
+    return True
 
 
 def _train_job(configuration, pending, *, dataset, out_dir: Path, bar, isolate: bool, env, **options) -> None:
@@ -517,9 +596,10 @@ def _train_in_parallel(train, jobs, workers: int) -> None:
         futures = [pool.submit(train, *job) for job in jobs]
         try:
             finished, _ = wait(futures, return_when=FIRST_EXCEPTION)
-        except BaseException:  # KeyboardInterrupt: start nothing more
+        except BaseException:  # KeyboardInterrupt, SIGTERM: start nothing more, stop what runs
             for future in futures:
                 future.cancel()
+            stop_all_children()
             raise
         failed = [f for f in futures if f in finished and f.exception() is not None]
         if failed:

@@ -17,20 +17,38 @@ from __future__ import annotations
 
 import math
 from dataclasses import replace
+import shutil
 from pathlib import Path
 
 import numpy as np
 
 from mstl_lib.data.datasets import ImageDataset
 from mstl_lib.errors import DataError
+from mstl_lib.integrity import check_keras_archive, read_json
+from mstl_lib.locks import writer_locks
 from mstl_lib.outputs import write_json
 from mstl_lib.profiles import NETWORK_ARMS, Profile, get_profile, resolve_weights
+from mstl_lib.provenance import check_reusable, data_fingerprint
 from mstl_lib.training.fit import fit_model, get_strategy, set_seed
 from mstl_lib.training.generic import resolve_initial_weights
 from mstl_lib.training.inputs import STAGE2_MULTIPLIER, split_loader
-from mstl_lib.validation import check_choice
+from mstl_lib.validation import check_choice, check_integer, check_output_folder, check_seed, check_weights_setting
 
 STAGE1_MODEL = "model.keras"
+STAGE1_SUMMARY = "stage1.json"
+STAGE1_SETTINGS = "settings.json"
+"""Written when a stage-1 run starts, so that an interrupted run resumes only with the same settings."""
+STAGE1_PROFILE_FIELDS = (
+    "image_size",
+    "batch_size",
+    "learning_rate",
+    "decay_rate",
+    "epochs_stage1",
+    "bn_momentum",
+    "patience",
+)
+"""The profile's fields stage 1 depends on (the generic stage's too, when it starts from it)."""
+GENERIC_PROFILE_FIELDS = ("generic_categories", "generic_per_category", "epochs_generic")
 
 
 def stage1_run_dir(stage1_dir, backbone: str, optimizer: str) -> Path:
@@ -56,6 +74,7 @@ def run_stage1(
     strategy: str | None = None,
     mixed_precision: bool = False,
     jit_compile: bool | str = "auto",
+    overwrite: bool = False,
     verbose: int | str = "auto",
     variant=None,
 ) -> dict:
@@ -67,8 +86,14 @@ def run_stage1(
         Patch dataset with ``manifest.csv`` (from ``mstl segment``).
     out_dir : path-like
         Stage-1 folder; the run goes to ``out_dir/<backbone>-<optimizer>/``
-        (``model.keras``, ``history.csv``, ``stage1.json``). A finished run is
-        loaded, not retrained.
+        (``model.keras``, ``history.csv``, ``stage1.json``). A finished run
+        made with the same settings is reused as it is (nothing is trained or
+        written); one made with other settings (any of those
+        ``stage1.json`` records: epochs and the other profile fields stage 1
+        uses, seed, weights, ``deterministic``, precision, the patches'
+        fingerprint) is refused, naming each differing field
+        (:func:`mstl_lib.provenance.check_reusable`). One process at a time
+        writes a run folder (:func:`mstl_lib.locks.writer_locks`).
     backbone, optimizer : str
         See :mod:`mstl_lib.models`.
     profile : str or Profile
@@ -87,27 +112,111 @@ def run_stage1(
     variant : mstl_lib.training.stage1_variants.Stage1Variant, optional
         Train the study's control (shuffled labels) or a fraction of the
         patches instead, into ``out_dir/<backbone>-<optimizer>-<variant name>/``.
+    overwrite : bool
+        Delete a run of this backbone and optimizer already in ``out_dir`` and train it again.
 
     Returns
     -------
     dict
-        Summary: paths, best epoch, test accuracy, confusion matrix, classes
-        (and the variant, for one).
+        Summary: paths, best epoch, test accuracy, confusion matrix, classes,
+        the settings (and the variant, for one); ``"reused": True`` when a
+        finished run was reused.
     """
-    from sklearn.metrics import confusion_matrix
-
     from mstl_lib.data.patches import load_patch_dataset
-    from mstl_lib.models.networks import build_stage1_model
 
     profile = get_profile(profile)
-    setting = resolve_weights(profile, weights)
-    initial = resolve_initial_weights(setting, backbone, profile, seed=seed)
-    set_seed(seed, deterministic)
-    dataset, parts = load_patch_dataset(patch_dir), _patch_parts(patch_dir)
-    n_classes = len(dataset.class_names)
-    labels, run_dir = dataset.labels, stage1_run_dir(out_dir, backbone, optimizer)
+    seed = check_seed(seed)
+    check_integer(profile.epochs_stage1, "epochs_stage1 (CLI: --epochs)", minimum=1)
+    setting = check_weights_setting(resolve_weights(profile, weights), "weights (CLI: --weights)")
+    out_dir = check_output_folder(out_dir, "out_dir (CLI: --out)")
+    dataset = load_patch_dataset(patch_dir)
+    parts = _patch_parts(patch_dir)
+    settings = _stage1_settings(backbone, optimizer, profile, seed, setting, dataset, deterministic, strategy)
+    settings.update(mixed_precision=bool(mixed_precision), jit_compile=jit_compile)
+    run_dir = stage1_run_dir(out_dir, backbone, optimizer)
     if variant is not None:
-        labels, parts, run_dir, profile = _apply_variant(variant, dataset, parts, run_dir, profile)
+        settings["variant"] = variant.to_dict()
+        run_dir = run_dir.with_name(f"{run_dir.name}-{variant.name}")
+    with writer_locks(
+        [out_dir / ".locks" / f"{run_dir.name}.lock"],
+        output=run_dir,
+        fix="wait for that run to end, or choose another --out.",
+    ):
+        if overwrite and run_dir.exists():
+            shutil.rmtree(run_dir)
+        finished = _reusable_stage1(run_dir, settings)
+        if finished is not None:
+            return finished
+        write_json(run_dir / STAGE1_SETTINGS, settings)
+        set_seed(seed, deterministic)
+        summary = _train_stage1(
+            dataset,
+            parts,
+            run_dir,
+            backbone,
+            optimizer,
+            profile,
+            seed,
+            setting,
+            variant=variant,
+            strategy=strategy,
+            verbose=verbose,
+            mixed_precision=mixed_precision,
+            jit_compile=jit_compile,
+        )
+        summary["settings"] = settings
+        write_json(run_dir / STAGE1_SUMMARY, summary)
+        return summary
+
+
+def _stage1_settings(backbone, optimizer, profile: Profile, seed, weights, dataset, deterministic, strategy) -> dict:
+    """Everything a stage-1 run's model depends on: what :func:`run_stage1` records and compares."""
+    fields = STAGE1_PROFILE_FIELDS + (GENERIC_PROFILE_FIELDS if weights == "fractaldb" else ())
+    return {
+        "backbone": backbone,
+        "optimizer": optimizer,
+        "seed": seed,
+        "weights": None if weights is None else str(weights),
+        "deterministic": bool(deterministic),
+        "strategy": strategy,
+        "profile": {name: getattr(profile, name) for name in fields},
+        "data": {"classes": list(dataset.class_names), "fingerprint": data_fingerprint(dataset)},
+    }
+
+
+def _reusable_stage1(run_dir: Path, settings: dict) -> dict | None:
+    """The summary of a finished run made with ``settings`` (None if there is none); refuse other settings.
+
+    An interrupted run (``settings.json`` but no summary yet) is checked the
+    same way before it resumes.
+    """
+    fix = f"pass --overwrite to train {run_dir.name} again, or choose a new --out"
+    summary_path, settings_path = run_dir / STAGE1_SUMMARY, run_dir / STAGE1_SETTINGS
+    if summary_path.is_file():
+        summary = read_json(summary_path, fix=fix)
+        check_reusable(run_dir, summary.get("settings", summary), settings, what="a stage-1 run")
+        model = run_dir / STAGE1_MODEL
+        if model.is_file():
+            check_keras_archive(model, fix=fix)
+            return {**summary, "reused": True}
+    if settings_path.is_file():
+        check_reusable(run_dir, read_json(settings_path, fix=fix), settings, what="an interrupted stage-1 run")
+    return None
+
+
+def _train_stage1(
+    dataset, parts, run_dir: Path, backbone, optimizer, profile: Profile, seed, setting, variant=None, **options
+):
+    """Train, pick the epoch on the validation part, test once, save the model; return the summary."""
+    from sklearn.metrics import confusion_matrix
+
+    from mstl_lib.models.networks import build_stage1_model
+
+    initial = resolve_initial_weights(setting, backbone, profile, seed=seed)
+    n_classes = len(dataset.class_names)
+    labels = dataset.labels
+    if variant is not None:
+        labels, parts, profile = _apply_variant(variant, dataset, parts, profile)
     load = split_loader(
         dataset.paths,
         labels,
@@ -128,17 +237,14 @@ def run_stage1(
         optimizer=optimizer,
         loss="categorical_crossentropy",
         metrics=("accuracy",),
-        strategy=strategy,
-        verbose=verbose,
-        mixed_precision=mixed_precision,
-        jit_compile=jit_compile,
         keep_last=variant is not None and variant.epochs is not None,  # the control keeps its last epoch
+        **options,
     )
     predicted = fit.model.predict(load(parts["test"], False), verbose=0).argmax(axis=1)
     truth = labels[parts["test"]]
     model_path = run_dir / STAGE1_MODEL
     fit.model.save(model_path)
-    summary = {
+    return {
         "backbone": backbone,
         "optimizer": optimizer,
         "profile": profile.name,
@@ -154,17 +260,15 @@ def run_stage1(
         "steps_per_epoch": math.ceil(len(parts["train"]) / profile.batch_size),
         **({} if variant is None else {"variant": variant.to_dict()}),
     }
-    write_json(run_dir / "stage1.json", summary)
-    return summary
 
 
-def _apply_variant(variant, dataset: ImageDataset, parts: dict, run_dir: Path, profile: Profile):
-    """The labels, parts, run folder and profile of a study variant of stage 1
+def _apply_variant(variant, dataset: ImageDataset, parts: dict, profile: Profile):
+    """The labels, parts and profile of a study variant of stage 1
     (:mod:`mstl_lib.training.stage1_variants`): the control trains a fixed number of epochs without early stopping."""
     labels, parts = variant.apply(dataset.labels, dataset.groups, parts)
     if variant.epochs is not None:
         profile = replace(profile, epochs_stage1=variant.epochs, patience=None)
-    return labels, parts, run_dir.with_name(f"{run_dir.name}-{variant.name}"), profile
+    return labels, parts, profile
 
 
 def train_fold(

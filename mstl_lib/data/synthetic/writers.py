@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import os
+import shutil
+from contextlib import contextmanager
 from pathlib import Path
 
 from mstl_lib.data.synthetic._common import (
@@ -234,7 +237,9 @@ def write_synthetic(
     ``cell_frames_per_class``) and ``out_dir/ultrasound/``
     (:func:`write_ultrasound_set`, the profile's ``ultrasound_per_class``).
     Both sub-folders are checked before anything is written, so a refusal
-    leaves the disk unchanged.
+    leaves the disk unchanged. Each is written as ``<name>.partial`` and
+    renamed into place when whole, so an interrupted run leaves no half
+    folder for the rerun to refuse (it starts that part afresh).
 
     Parameters
     ----------
@@ -272,17 +277,24 @@ def write_synthetic(
     difficulty = check_difficulty(difficulty)
     root = Path(out_dir)
     paths = {"cells": root / "cells", "ultrasound": root / "ultrasound"}
-    if not overwrite:
-        for path in paths.values():
-            if path.exists() and (not path.is_dir() or any(path.iterdir())):
-                raise OutputExistsError(path)
-    write_cell_frames(paths["cells"], prof.cell_frames_per_class, seed=seed, overwrite=overwrite, progress=progress)
-    write_ultrasound_set(
-        paths["ultrasound"],
-        prof.ultrasound_per_class,
-        seed=seed,
-        difficulty=difficulty,
-        overwrite=overwrite,
-        progress=progress,
-    )
+    for path in paths.values():
+        if path.exists() and not path.is_dir() or (not overwrite and path.is_dir() and any(path.iterdir())):
+            raise OutputExistsError(path)
+    with _written_whole(paths["cells"]) as partial:
+        write_cell_frames(partial, prof.cell_frames_per_class, seed=seed, overwrite=True, progress=progress)
+    with _written_whole(paths["ultrasound"]) as partial:
+        write_ultrasound_set(
+            partial, prof.ultrasound_per_class, seed=seed, difficulty=difficulty, overwrite=True, progress=progress
+        )
     return paths
+
+
+@contextmanager
+def _written_whole(path: Path):
+    """Yield ``<path>.partial`` to write into, then put it in ``path``'s place (replacing what was there)."""
+    partial = path.with_name(path.name + ".partial")
+    shutil.rmtree(partial, ignore_errors=True)  # left by an interrupted run
+    yield partial
+    if path.is_dir():
+        shutil.rmtree(path)
+    os.replace(partial, path)
