@@ -16,8 +16,8 @@
 from __future__ import annotations
 
 import math
-from dataclasses import replace
 import shutil
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
