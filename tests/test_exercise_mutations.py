@@ -161,6 +161,59 @@ def last_side_four_halvings(input_side):
     return side
 
 
+def holm_solution(pvalues):
+    p = np.asarray(pvalues, dtype=float)
+    order, m = np.argsort(p), len(p)
+    adjusted = np.empty(m)
+    adjusted[order] = np.minimum(1.0, np.maximum.accumulate((m - np.arange(m)) * p[order]))
+    return adjusted
+
+
+def holm_variant(*, factor_offset=0, running_max=True, cap=True, reorder=True):
+    def holm(pvalues):
+        p = np.asarray(pvalues, dtype=float)
+        order, m = np.argsort(p), len(p)
+        steps = (m - factor_offset - np.arange(m)) * p[order]
+        steps = np.maximum.accumulate(steps) if running_max else steps
+        steps = np.minimum(1.0, steps) if cap else steps
+        if not reorder:
+            return steps
+        adjusted = np.empty(m)
+        adjusted[order] = steps
+        return adjusted
+
+    return holm
+
+
+def interval_variant(*, ratio=lambda n_train, n_test: n_test / n_train, ddof=1, quantile=None, extra_df=0):
+    def corrected_interval(values, n_train, n_test):
+        d = np.asarray(values, dtype=float)
+        J = len(d)
+        q = quantile if quantile is not None else stats.t.ppf(0.975, J - 1 + extra_df)
+        half = q * np.sqrt((1 / J + ratio(n_train, n_test)) * d.var(ddof=ddof))
+        return d.mean() - half, d.mean() + half
+
+    return corrected_interval
+
+
+def repeats_variant(*, corrected=True, level=0.975, power=True, offset=0):
+    def repeats_needed(difference, sd, folds, test_train_ratio):
+        for r in range(1, 1001):
+            df = folds * r - 1
+            needed = stats.t.ppf(level, df) + (stats.t.ppf(0.8, df) if power else 0.0)
+            ratio = test_train_ratio if corrected else 0.0
+            if abs(difference) / (sd * np.sqrt(1 / (folds * r) + ratio)) >= needed:
+                return r + offset
+        return float("inf")
+
+    return repeats_needed
+
+
+def repeats_none_when_unresolved(difference, sd, folds, test_train_ratio):
+    found = repeats_variant()(difference, sd, folds, test_train_ratio)
+    return None if found == float("inf") else found
+
+
 def blank_function(*args, **kwargs):
     return ...
 
@@ -301,6 +354,42 @@ CASES = {
             "rounding down": (last_side_floor, "rounds up"),
             "a float": (lambda side: side / 32, "whole number"),
             "four halvings": (last_side_four_halvings, "halve the side five times"),
+        },
+    },
+    "holm": {
+        "solution": holm_solution,
+        "hidden": (),
+        "wrong": {
+            "Bonferroni": (lambda p: np.minimum(1.0, len(p) * np.asarray(p)), "Bonferroni"),
+            "no running maximum": (holm_variant(running_max=False), "running maximum"),
+            "not capped at 1": (holm_variant(cap=False), "cap the adjusted p-values at 1"),
+            "left in sorted order": (holm_variant(reorder=False), "order of the input"),
+            "factor m - i": (holm_variant(factor_offset=1), "multiplied by m"),
+            "the raw p-values": (lambda p: np.asarray(p), "not Holm's adjusted ones"),
+            "one number": (lambda p: 0.05, "a tuple of"),
+        },
+    },
+    "corrected_interval": {
+        "solution": interval_variant(),
+        "hidden": (),
+        "wrong": {
+            "naive interval": (interval_variant(ratio=lambda n_train, n_test: 0.0), "the naive interval"),
+            "ratio upside down": (interval_variant(ratio=lambda n_train, n_test: n_train / n_test), "upside down"),
+            "ddof=0": (interval_variant(ddof=0), "ddof=1"),
+            "normal quantile": (interval_variant(quantile=1.959963984540054), "Student's t"),
+            "J degrees of freedom": (interval_variant(extra_df=1), "J - 1"),
+            "the mean only": (lambda values, n_train, n_test: np.mean(values), "a tuple of 2 numbers"),
+        },
+    },
+    "repeats_needed": {
+        "solution": repeats_variant(),
+        "hidden": (),
+        "wrong": {
+            "no correction term": (repeats_variant(corrected=False), "without the correction term"),
+            "one-sided level": (repeats_variant(level=0.95), "one-sided"),
+            "no power term": (repeats_variant(power=False), "no power term"),
+            "one repeat too many": (repeats_variant(offset=1), "smallest r"),
+            "None when no r does": (repeats_none_when_unresolved, "float('inf')"),
         },
     },
 }

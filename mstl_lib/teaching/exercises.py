@@ -35,7 +35,10 @@ The checks, by lesson (the Keras ones live in
 * lesson 5: ``stage2_head`` (the stage-2 network on the stage-1 weights);
 * lesson 6: ``corrected_ttest`` (Nadeau and Bengio's corrected resampled t-test);
 * lesson 7: ``last_map_size`` (side of ResNet50's last feature map),
-  ``grad_cam`` (a Grad-CAM map written with ``tf.GradientTape``).
+  ``grad_cam`` (a Grad-CAM map written with ``tf.GradientTape``);
+* lesson 8: ``holm`` (Holm's adjusted p-values), ``corrected_interval`` (the
+  corrected repeated cross-validation interval), ``repeats_needed`` (the
+  repeats that would resolve a difference).
 """
 
 from __future__ import annotations
@@ -535,6 +538,178 @@ def _check_corrected_ttest(answer) -> str:
     return f"your test agrees with the library's on {len(cases)} sets of fold scores"
 
 
+# --- lesson 8 ---------------------------------------------------------------------------------
+
+
+def holm_cases() -> list[np.ndarray]:
+    """p-value families for ``holm``: unsorted, with ties, with values that the cap and the running maximum change."""
+    return [
+        np.array([0.01, 0.04, 0.03, 0.005]),
+        np.array([0.2, 0.01, 0.011, 0.5, 0.02, 0.04]),
+        np.array([0.03, 0.03, 0.6]),
+        np.array([0.001, 0.3, 0.02, 0.02, 0.9, 0.04, 0.012]),
+        np.array([0.6, 0.01, 0.8, 0.9]),
+    ]
+
+
+def _holm_slips(p: np.ndarray) -> dict:
+    """Adjusted values of the usual wrong versions of Holm's procedure, with what each gets wrong."""
+    m, order = len(p), np.argsort(p, kind="stable")
+
+    def in_order(values):
+        out = np.empty(m)
+        out[order] = values
+        return out
+
+    steps = (m - np.arange(m)) * p[order]
+    return {
+        "Bonferroni's m * p: Holm multiplies the i-th smallest by m - i + 1": np.minimum(1.0, m * p),
+        "no running maximum: an adjusted value may not fall below a smaller p-value's": in_order(
+            np.minimum(1.0, steps)
+        ),
+        "values above 1: cap the adjusted p-values at 1": in_order(np.maximum.accumulate(steps)),
+        "sorted order: put the adjusted values back in the order of the input": np.minimum(
+            1.0, np.maximum.accumulate(steps)
+        ),
+        "the factor m - i: the smallest p-value is multiplied by m": in_order(
+            np.minimum(1.0, np.maximum.accumulate((m - 1 - np.arange(m)) * p[order]))
+        ),
+    }
+
+
+def _check_holm(answer) -> str:
+    """Holm's step-down adjustment (Holm 1979), against :func:`mstl_lib.evaluation.stats.holm_adjust`."""
+    from mstl_lib.evaluation.stats import holm_adjust
+
+    holm = require_function(answer, "holm(pvalues)")
+    cases = holm_cases()
+    for p in cases:
+        got = numbers(run(holm, p.copy()), len(p), "the adjusted p-values")
+        if near(got, holm_adjust(p)):
+            continue
+        for slip, value in _holm_slips(p).items():
+            if near(got, value):
+                raise Mismatch(f"on a family of {len(p)} p-values your function gives {slip}.")
+        raise Mismatch(f"on a family of {len(p)} p-values your values are not Holm's adjusted ones.")
+    return f"your adjustment agrees with the library's on {len(cases)} families of p-values"
+
+
+def interval_cases() -> list[tuple[np.ndarray, float, float]]:
+    """(values, n_train, n_test) for ``corrected_interval``: 6 to 15 paired differences, either sign."""
+    rng = np.random.default_rng(8)
+    return [
+        (0.03 + 0.04 * rng.standard_normal(15), 48.0, 12.0),
+        (-0.02 + 0.05 * rng.standard_normal(9), 30.0, 20.0),
+        (0.01 + 0.02 * rng.standard_normal(6), 200.0, 40.0),
+    ]
+
+
+def _interval_slips(values, n_train, n_test) -> dict:
+    """(low, high) of the usual wrong versions of the corrected interval, with what each gets wrong."""
+    from scipy import stats
+
+    J, mean = len(values), float(np.mean(values))
+
+    def interval(ratio, ddof, quantile):
+        half = quantile * np.sqrt((1 / J + ratio) * np.var(values, ddof=ddof))
+        return mean - half, mean + half
+
+    t = stats.t.ppf(0.975, J - 1)
+    return {
+        "the naive interval: the corrected variance adds n_test / n_train to 1/J": interval(0.0, 1, t),
+        "the ratio upside down: the correction adds n_test / n_train": interval(n_train / n_test, 1, t),
+        "the variance with ddof=0: use the sample variance, ddof=1": interval(n_test / n_train, 0, t),
+        "the normal quantile 1.96: with J values use Student's t with J - 1 degrees of freedom": interval(
+            n_test / n_train, 1, stats.norm.ppf(0.975)
+        ),
+        "J degrees of freedom: Student's t has J - 1": interval(n_test / n_train, 1, stats.t.ppf(0.975, J)),
+    }
+
+
+def _check_corrected_interval(answer) -> str:
+    """The corrected repeated cross-validation interval, against :func:`corrected_resampled_interval`."""
+    from mstl_lib.evaluation.stats import corrected_resampled_interval
+
+    interval = require_function(answer, "corrected_interval(values, n_train, n_test)")
+    cases = interval_cases()
+    for values, n_train, n_test in cases:
+        got = numbers(run(interval, values.copy(), n_train, n_test), 2, "(low, high)")
+        want = corrected_resampled_interval(values, n_train, n_test)
+        if near(got, (want.low, want.high)):
+            continue
+        case = f"for {len(values)} differences with n_train={n_train:g}, n_test={n_test:g} your interval"
+        for slip, value in _interval_slips(values, n_train, n_test).items():
+            if near(got, value):
+                raise Mismatch(f"{case} is {slip}.")
+        raise Mismatch(f"{case} is not the corrected 95% interval.")
+    return f"your interval agrees with the library's on {len(cases)} sets of differences"
+
+
+def repeats_cases() -> list[dict]:
+    """Arguments of ``repeats_needed``: differences a few repeats resolve, many repeats resolve, none resolve."""
+    return [
+        {"difference": 0.05, "sd": 0.05, "folds": 5, "test_train_ratio": 0.25},
+        {"difference": 0.03, "sd": 0.04, "folds": 3, "test_train_ratio": 0.05},
+        {"difference": -0.04, "sd": 0.06, "folds": 5, "test_train_ratio": 0.02},
+        {"difference": 0.01, "sd": 0.08, "folds": 5, "test_train_ratio": 0.25},
+    ]
+
+
+def _repeats_slips(difference, sd, folds, test_train_ratio) -> dict:
+    """Repeats found by the usual wrong versions of the search, with what each gets wrong."""
+    from scipy import stats
+
+    def search(ratio, quantile, start=1):
+        for r in range(start, 1001):
+            df = folds * r - 1
+            if abs(difference) / (sd * np.sqrt(1 / (folds * r) + ratio)) >= quantile(df):
+                return r
+        return math.inf
+
+    def two_sided(df):
+        return stats.t.ppf(0.975, df) + stats.t.ppf(0.8, df)
+
+    right = search(test_train_ratio, two_sided)
+    return {
+        "without the correction term: the variance keeps n_test / n_train, which repeats do not shrink": search(
+            0.0, two_sided
+        ),
+        "a one-sided level: the test is two-sided, t at 0.975": search(
+            test_train_ratio, lambda df: stats.t.ppf(0.95, df) + stats.t.ppf(0.8, df)
+        ),
+        "no power term: 80% power adds t at 0.8 to the critical value": search(
+            test_train_ratio, lambda df: stats.t.ppf(0.975, df)
+        ),
+        "one repeat too many: the answer is the smallest r that meets the condition": right + 1,
+    }
+
+
+def _check_repeats_needed(answer) -> str:
+    """Repeats that would resolve a difference, against :func:`mstl_lib.evaluation.stats.repeats_needed`."""
+    from mstl_lib.evaluation.stats import repeats_needed
+
+    search = require_function(answer, "repeats_needed(difference, sd, folds, test_train_ratio)")
+    cases = repeats_cases()
+    for case in cases:
+        try:
+            got = run(search, **case)
+        except Mismatch as mismatch:
+            if "returned None" in str(mismatch):
+                raise Mismatch("your function returned None: return float('inf') when no r up to 1000 does.") from None
+            raise
+        got = math.inf if got == math.inf else number(got, "the number of repeats")
+        want = repeats_needed(**case)
+        want = math.inf if want is None else float(want)
+        if got == want:
+            continue
+        where = f"for {_args(**case)} your answer"
+        for slip, value in _repeats_slips(**case).items():
+            if got == value:
+                raise Mismatch(f"{where} comes from {slip}.")
+        raise Mismatch(f"{where} is not the smallest number of repeats that meets the condition.")
+    return f"your search agrees with the library's on {len(cases)} cases"
+
+
 # --- lesson 7 ---------------------------------------------------------------------------------
 
 INPUT_SIDES = (75, 224, 299, 100, 33)
@@ -595,6 +770,9 @@ CHECKS: dict[str, tuple[Callable, str]] = {
     "corrected_ttest": (_check_corrected_ttest, "the corrected resampled t-test"),
     "last_map_size": (_check_last_map_size, "the side of the last feature map"),
     "grad_cam": (_network_check("check_grad_cam"), "your Grad-CAM"),
+    "holm": (_check_holm, "Holm's adjustment"),
+    "corrected_interval": (_check_corrected_interval, "the corrected interval"),
+    "repeats_needed": (_check_repeats_needed, "the repeats needed"),
 }
 """name -> (checker, what is checked). A checker returns the ✓ sentence or raises :class:`Mismatch`."""
 
