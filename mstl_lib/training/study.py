@@ -47,7 +47,7 @@ from mstl_lib.data.subsample import ALL, largest_size, parse_size, size_label, s
 from mstl_lib.errors import DataError
 from mstl_lib.outputs import prepare_output_dir, write_json
 from mstl_lib.profiles import STUDY_ARMS, Profile, get_profile
-from mstl_lib.training.stage1_variants import CONTROL, variant_for, variant_run_dir
+from mstl_lib.training.stage1_variants import CONTROL, fraction_name, variant_for, variant_run_dir
 from mstl_lib.validation import check_choices, check_integer
 
 STUDY_MANIFEST = "study.json"
@@ -188,7 +188,7 @@ def fit_sizes(design: StudyDesign, dataset: ImageDataset, folds, *, explicit: bo
         f"size(s) {', '.join(too_large)} images per class exceed the training part of the smallest fold, which "
         f"holds {largest} images of its smallest class ({dataset.root}: {len(counts)} classes, "
         + ", ".join(f"{k} {v}" for k, v in counts.items())
-        + f"; {design.folds} folds leave about 3/5 of each class for training)."
+        + f"; {design.folds} folds leave about {design.folds - 2}/{design.folds} of each class for training)."
     )
     if explicit:
         raise DataError(f"{message} Fix: use sizes up to {largest} (or 'all'), or add images.")
@@ -476,6 +476,7 @@ def run_study(
         deterministic=deterministic,
         mixed_precision=mixed_precision,
         jit_compile=jit_compile,
+        study_seed=seed,
     )
     try:
         _run_jobs(train, pending, profile, workers, isolate, out_dir, seed)
@@ -578,7 +579,9 @@ def train_study_stages(
 
     Each run already in ``stage1_dir`` is loaded, not retrained. The control
     is made from the real run's record (its best epoch), so the real run
-    comes first. ``training`` goes to :func:`mstl_lib.training.stages.run_stage1`.
+    comes first. ``isolate`` trains the missing runs in one child process
+    (log: ``<stage1_dir>/<backbone>-<optimizer>-study-stages.log``).
+    ``training`` goes to :func:`mstl_lib.training.stages.run_stage1`.
 
     Returns
     -------
@@ -590,7 +593,18 @@ def train_study_stages(
     profile = get_profile(profile)
     backbone, optimizer = backbone or profile.backbones[0], optimizer or profile.optimizers[0]
     fractions = [float(f) for f in (fractions if fractions is not None else profile.study_fractions) if f < 1.0]
-    run = partial(_stage1_once, patch_dir, stage1_dir, backbone, optimizer, profile, seed, isolate, training)
+    names = [None] + ([CONTROL] if control else []) + [fraction_name(f) for f in fractions]
+    missing = [n for n in names if not (variant_run_dir(stage1_dir, backbone, optimizer, n) / "stage1.json").is_file()]
+    if isolate and missing:  # one child process trains every missing run: TensorFlow starts once
+        from mstl_lib.training.child import run_in_child
+
+        Path(stage1_dir).mkdir(parents=True, exist_ok=True)
+        options = dict(profile=profile, backbone=backbone, optimizer=optimizer, seed=seed, fractions=fractions)
+        log = Path(stage1_dir) / f"{backbone}-{optimizer}-study-stages.log"
+        return run_in_child(
+            train_study_stages, patch_dir, stage1_dir, control=control, log_path=log, **options, **training
+        )
+    run = partial(_stage1_once, patch_dir, stage1_dir, backbone, optimizer, profile, seed, training)
     summaries = {"real": run(None)}
     if control:
         summaries[CONTROL] = run(control_variant(summaries["real"], seed))
@@ -600,7 +614,7 @@ def train_study_stages(
     return summaries
 
 
-def _stage1_once(patch_dir, stage1_dir, backbone, optimizer, profile, seed, isolate, training, variant):
+def _stage1_once(patch_dir, stage1_dir, backbone, optimizer, profile, seed, training, variant):
     """One stage-1 run (``variant`` None: the real one), loaded if its ``stage1.json`` exists."""
     run_dir = variant_run_dir(stage1_dir, backbone, optimizer, None if variant is None else variant.name)
     summary = run_dir / "stage1.json"
@@ -608,10 +622,7 @@ def _stage1_once(patch_dir, stage1_dir, backbone, optimizer, profile, seed, isol
         return json.loads(summary.read_text())
     from mstl_lib.training.stages import run_stage1
 
-    options = dict(backbone=backbone, optimizer=optimizer, profile=profile, seed=seed, variant=variant, **training)
-    if isolate:
-        from mstl_lib.training.child import run_in_child
-
-        run_dir.mkdir(parents=True, exist_ok=True)
-        return run_in_child(run_stage1, patch_dir, stage1_dir, log_path=run_dir / "train.log", **options)
-    return run_stage1(patch_dir, stage1_dir, **options)
+    return run_stage1(
+        patch_dir, stage1_dir, backbone=backbone, optimizer=optimizer, profile=profile, seed=seed, variant=variant,
+        **training,
+    )  # fmt: skip

@@ -72,6 +72,7 @@ def train_study_job(
     jit_compile: bool | str = "auto",
     launched: float | None = None,
     on_result=None,
+    study_seed: int = 0,
 ) -> int:
     """Train the network ``units`` of one (arm, stage-1 fraction), writing each result as it finishes.
 
@@ -80,7 +81,8 @@ def train_study_job(
     The process's fixed costs (``startup``: from ``launched`` to here,
     TensorFlow's import included; ``data``: reading the images; ``compile``:
     building and compiling the network) go to
-    ``OUT/runs/<arm>-<fraction>/timing.json``.
+    ``OUT/runs/<arm>-<fraction>/timing.json``. ``study_seed`` seeds
+    TensorFlow once (every training also has its own seed, ``StudyUnit.seed``).
     """
     import keras
 
@@ -88,7 +90,7 @@ def train_study_job(
     fixed = {"startup": time.time() - launched if launched else None}
     watch = Stopwatch()
     units = sorted(units, key=lambda u: (u.seed, u.size))
-    set_seed(units[0].seed, deterministic)
+    set_seed(study_seed, deterministic)  # the same in every process, so that a resumed study trains alike
     with watch("data"):
         images, labels = dataset.load_arrays(size=profile.image_size, progress=False)
     with watch("compile"):
