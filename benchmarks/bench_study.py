@@ -26,6 +26,7 @@ training time. Timings on a shared machine are inflated by its other load.
 
 from __future__ import annotations
 
+import os
 import statistics
 import subprocess
 import sys
@@ -39,8 +40,6 @@ BUDGET_MIN = 15.0
 
 
 def startup_seconds(repeats: int) -> list[float]:
-    import os
-
     samples = []
     for _ in range(repeats):
         started = time.perf_counter()
@@ -100,7 +99,7 @@ def before(per_class: int, epochs: int, trainings: int) -> list[dict]:
         )  # fmt: skip
         build = time.perf_counter() - started
         timer = epoch_timer()
-        model.fit(train, validation_data=val, epochs=epochs, callbacks=[timer], verbose=0)
+        model.fit(train, validation_data=val, epochs=epochs, callbacks=[timer], verbose=0, shuffle=False)
         predicts = []
         for _ in range(2):
             started = time.perf_counter()
@@ -133,17 +132,18 @@ def after(per_class: int, epochs: int, trainings: int) -> tuple[float, list[dict
         trainer.start(seed, steps)
         build = time.perf_counter() - started
         timer = epoch_timer()
-        trainer.model.fit(train, validation_data=val, epochs=epochs, callbacks=[timer], verbose=0)
+        trainer.model.fit(train, validation_data=val, epochs=epochs, callbacks=[timer], verbose=0, shuffle=False)
         started = time.perf_counter()
         trainer.predict(test)
         predict = time.perf_counter() - started
         samples.append({"build": build, **_split(timer, predict, predict), "epoch_s": timer.epochs[-1]["epoch_s"]})
-    samples[0]["tracing"] = samples[0]["tracing"]  # the first training of a process traces (kept as measured)
     return compile_s, samples
 
 
-def lab_estimate(startup: float, compile_s: float, per_epoch: dict) -> dict:
-    """Seconds of the lab study's trainings from the measured per-epoch cost at each size (no early stopping)."""
+def lab_estimate(startup: float, per_group: float, per_epoch: dict) -> dict:
+    """Seconds of the lab study's network trainings from the measured per-epoch cost at each size, every
+    training running all its epochs (early stopping only shortens it): one process, and per (arm, fraction)
+    group one compiled network and its first, tracing training (``per_group``)."""
     from mstl_lib.profiles import get_profile
 
     profile = get_profile("lab")
@@ -153,9 +153,9 @@ def lab_estimate(startup: float, compile_s: float, per_epoch: dict) -> dict:
     units = {size: len(network_arms) * folds * repeats for size in per_epoch}
     quantity = str(profile.study_quantity_size or min(int(s) for s in profile.study_sizes if s != "all"))
     units[quantity] = units.get(quantity, 0) + sum(f < 1.0 for f in profile.study_fractions) * folds * repeats
-    processes = len(network_arms) + sum(f < 1.0 for f in profile.study_fractions)
+    groups = len(network_arms) + sum(f < 1.0 for f in profile.study_fractions)
     trainings = sum(units[s] * (per_epoch[s] * epochs + 0.5) for s in per_epoch)
-    return {"units": units, "processes": processes, "seconds": trainings + processes * (startup + compile_s)}
+    return {"units": units, "groups": groups, "seconds": trainings + startup + groups * per_group}
 
 
 def run(quick: bool = False) -> dict:
@@ -172,7 +172,13 @@ def run(quick: bool = False) -> dict:
         for label, per_class in lab_sizes.items():
             if label != "8":
                 per_epoch[label] = median([s["epoch_s"] for s in after(per_class, 3, 2)[1][1:]])
-    estimate = lab_estimate(median(startup), compile_s, per_epoch) if not quick else None
+    estimate = None
+    if not quick:
+        from bench_lab import REFERENCE_RATE, plain_keras_rate
+
+        rate = plain_keras_rate({**os.environ, **QUIET_ENV})
+        estimate = lab_estimate(median(startup), compile_s + new[0]["tracing"], per_epoch)
+        estimate.update(plain_keras_rate=rate, scaled_seconds=estimate["seconds"] * rate / REFERENCE_RATE)
     phases = ("build", "tracing", "epochs", "predict")
     before_row = {"start-up": median(startup), **{p: median([s[p] for s in old]) for p in phases}}
     after_row = {"start-up": median(startup) / max(len(new), 1), **{p: median([s[p] for s in new[1:]]) for p in phases}}

@@ -223,7 +223,7 @@ PROFILES: dict[str, Profile] = {
         study_repeats=3,
         study_folds=3,
         study_fractions=(0.1, 0.33, 1.0),
-        study_epochs=15,
+        study_epochs=12,
     ),
     "paper": Profile(
         name="paper",
