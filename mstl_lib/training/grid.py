@@ -287,7 +287,16 @@ def _write_manifest(out_dir: Path, manifest: dict, arms, backbones, optimizers) 
             fix=f"move it aside and rerun with the settings it was made with, or choose a new --out, or pass "
             f"--overwrite to delete {out_dir} and start again",
         )
-        check_reusable(out_dir, previous, _compared(manifest), what="a grid run", defaults=MANIFEST_DEFAULTS)
+        check_reusable(
+            out_dir,
+            previous,
+            _compared(manifest),
+            what="a grid run",
+            defaults=MANIFEST_DEFAULTS,
+            fix=f"choose a new --out for these settings, or rerun with the recorded ones to finish it, or pass "
+            f"--overwrite to delete {out_dir} and start again (a lesson's work folder made by an older version "
+            "of a profile, e.g. _build/work/lab: delete it, and the lessons recompute it)",
+        )
         manifest["created"] = previous.get("created")
         configurations |= set(map(tuple, previous.get("grid", [])))
         manifest["stage1"] = {**previous.get("stage1", {}), **manifest["stage1"]}
