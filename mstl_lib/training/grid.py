@@ -270,9 +270,15 @@ def _check_stage1(stage1_dir, backbones, optimizers) -> dict:
 
 
 def _compared(manifest: dict) -> dict:
-    """The manifest's entries that decide the results (not the profile's description, nor the data's folder)."""
+    """The manifest's entries that decide the results.
+
+    Not the profile's description or its study settings (``study_*``, read by
+    :mod:`mstl_lib.training.study` only), nor the data's folder.
+    """
     compared = {k: v for k, v in manifest.items() if k not in NOT_COMPARED}
-    compared["profile"] = {k: v for k, v in manifest["profile"].items() if k != "description"}
+    compared["profile"] = {
+        k: v for k, v in manifest["profile"].items() if k != "description" and not k.startswith("study_")
+    }
     compared["dataset"] = {k: v for k, v in manifest["dataset"].items() if k != "root"}
     return compared
 
