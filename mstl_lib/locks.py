@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import sys
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
@@ -28,6 +29,9 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 from mstl_lib.errors import DataError
+
+LOCK_DIR = ".locks"
+"""Folder, inside an output folder, of the lock files of the parts being written."""
 
 try:
     import fcntl
@@ -162,3 +166,15 @@ def writer_locks(lock_paths: Sequence, *, output, fix: str) -> Iterator[None]:
         yield
     finally:
         _release(handles)
+
+
+def clear_except_locks(out_dir) -> None:
+    """Delete everything in an output folder but its lock files (``--overwrite`` while the locks are held)."""
+    out_dir = Path(out_dir)
+    for path in out_dir.iterdir() if out_dir.is_dir() else ():
+        if path.name == LOCK_DIR:
+            continue
+        if path.is_dir() and not path.is_symlink():
+            shutil.rmtree(path)
+        else:
+            path.unlink()

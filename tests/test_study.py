@@ -94,7 +94,9 @@ def test_killed_study_resumes_without_touching_finished_results(workdir):
     for path, content in finished.items():
         assert path.read_bytes() == content
     assert not list((out / "results").rglob("*.tmp"))
-    with pytest.raises(DataError, match=r"differing: profile \(epochs_stage2\), repeats"):
+    with pytest.raises(
+        DataError, match=r"profile\.epochs_stage2: 1 there, 2 now; repeats: 1 there, 2 now.*--overwrite"
+    ):
         other = replace(PROFILE, epochs_stage2=2)
         run_study(load_busi(workdir / "us"), out, arms=["scratch", "baseline"], repeats=2, profile=other)
 
@@ -124,3 +126,14 @@ def test_study_results_are_paired_and_follow_the_contract(workdir, stage1, tmp_p
         assert r["stage1_fraction"] == (None if r["arm"] == "ctl" else r["stage1_fraction"])
         assert r["seconds"]["fit"] > 0 and r["epochs_trained"] == 1
     assert {r["stage1_fraction"] for r in results if r["arm"] == "mstl"} == {0.5, 1.0}
+
+
+def test_a_second_writer_of_a_study_folder_is_refused_naming_the_first(workdir, tmp_path):
+    from mstl_lib.locks import writer_locks
+
+    out = tmp_path / "busy"
+    lock = out / ".locks" / "scratch-fnone-n2-r0-fold0.lock"
+    with writer_locks([lock], output=out, fix="wait"):
+        with pytest.raises(DataError, match=rf"(?s){out}.*process {__import__('os').getpid()}.*another --out"):
+            run_study(load_busi(workdir / "us"), out, arms=["scratch"], repeats=1, profile=PROFILE, progress=False)
+    assert not (out / STUDY_MANIFEST).exists() and not (out / "results").exists()

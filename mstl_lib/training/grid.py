@@ -30,7 +30,6 @@ from __future__ import annotations
 import os
 import platform
 import re
-import shutil
 import sys
 from collections.abc import Mapping, Sequence
 from concurrent.futures import FIRST_EXCEPTION, ThreadPoolExecutor, wait
@@ -45,7 +44,7 @@ from mstl_lib.data.splits import cross_validation_folds
 from mstl_lib.errors import DataError
 from mstl_lib.evaluation.results import GRID_MANIFEST, result_path
 from mstl_lib.integrity import CorruptFileError, check_keras_archive, read_json, set_aside
-from mstl_lib.locks import writer_locks
+from mstl_lib.locks import LOCK_DIR, clear_except_locks, writer_locks
 from mstl_lib.outputs import write_json
 from mstl_lib.profiles import ALL_BACKBONES, ARMS, BASELINE_CONFIG, INPUT_SIZE, OPTIMIZERS, Profile, get_profile
 from mstl_lib.provenance import check_reusable, data_fingerprint, file_fingerprint
@@ -59,8 +58,6 @@ MANIFEST_DEFAULTS = {"mixed_precision": False}
 """Values of settings that manifests written before the setting existed stand for."""
 NOT_COMPARED = ("created", "grid", "versions")
 """Manifest entries that do not decide the results: when, which configurations so far, library versions."""
-LOCK_DIR = ".locks"
-"""Folder of the grid's lock files, one per (arm, backbone, optimizer, fold) being trained."""
 CORRUPT_RESULT_FIX = "nothing to do: it is moved aside and that fold is trained again"
 
 
@@ -318,17 +315,6 @@ def _lock_paths(out_dir: Path, units) -> list[Path]:
     return [out_dir / LOCK_DIR / f"{tl}-{b}-{o}-fold{f.index}.lock" for tl, b, o, f in units]
 
 
-def _clear_grid(out_dir: Path) -> None:
-    """Delete everything in a grid folder but its lock files (``--overwrite``)."""
-    for path in out_dir.iterdir() if out_dir.is_dir() else ():
-        if path.name == LOCK_DIR:
-            continue
-        if path.is_dir() and not path.is_symlink():
-            shutil.rmtree(path)
-        else:
-            path.unlink()
-
-
 def run_grid(
     dataset: ImageDataset,
     out_dir,
@@ -453,7 +439,7 @@ def run_grid(
         "one folder side by side).",
     ):
         if overwrite:
-            _clear_grid(out_dir)
+            clear_except_locks(out_dir)
         _write_manifest(out_dir, manifest, arms, backbones, optimizers)
         return _run_units(
             units,

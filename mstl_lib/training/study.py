@@ -45,8 +45,11 @@ from mstl_lib.data.datasets import ImageDataset
 from mstl_lib.data.splits import Fold, cross_validation_folds
 from mstl_lib.data.subsample import ALL, largest_size, parse_size, size_label, subsample_training
 from mstl_lib.errors import DataError
-from mstl_lib.outputs import prepare_output_dir, write_json
+from mstl_lib.integrity import read_json
+from mstl_lib.locks import LOCK_DIR, clear_except_locks, writer_locks
+from mstl_lib.outputs import write_json
 from mstl_lib.profiles import STUDY_ARMS, Profile, get_profile
+from mstl_lib.provenance import check_reusable
 from mstl_lib.training.stage1_variants import CONTROL, fraction_name, variant_for, variant_run_dir
 from mstl_lib.validation import check_choices, check_integer
 
@@ -295,41 +298,25 @@ def study_manifest(
 
 
 def write_study_manifest(out_dir: Path, manifest: dict) -> None:
-    """Write ``study.json``, refusing a folder made with other settings (naming the fields that differ)."""
+    """Write ``study.json``, refusing a folder made with other settings (:func:`mstl_lib.provenance.check_reusable`)."""
     from mstl_lib.training.grid import library_versions
 
     path = out_dir / STUDY_MANIFEST
     if path.is_file():
-        previous = json.loads(path.read_text())
-        differing = [_differing(key, previous.get(key), manifest[key]) for key in COMPARED_FIELDS]
-        differing = [d for d in differing if d]
-        if differing:
-            raise DataError(
-                f"{out_dir} holds a study made with other settings (differing: {', '.join(differing)}); its "
-                "results cannot be mixed with this one. Fix: choose a new --out folder, rerun with the same data, "
-                "stage-1 folder and settings to finish it, or pass --overwrite to delete it and start again."
-            )
+        fix = "choose a new --out folder, rerun with the same data, stage-1 folder and settings to finish it, or pass "
+        previous = read_json(path, fix=fix + "--overwrite to delete it and start again")
+        check_reusable(
+            out_dir,
+            {key: previous[key] for key in COMPARED_FIELDS if key in previous},
+            {key: manifest[key] for key in COMPARED_FIELDS},
+            what="a study",
+            fix=fix + f"--overwrite to delete {out_dir} and start again",
+        )
         manifest["created"] = previous.get("created")
     else:
         manifest["created"] = datetime.now(timezone.utc).isoformat(timespec="seconds")
     manifest["library_versions"] = library_versions()
     write_json(path, manifest, indent=1)
-
-
-def _differing(key: str, before, now) -> str | None:
-    """``key`` if the two values differ (for a dict, with the sub-fields that do: ``profile (epochs_stage2)``)."""
-    before, now = _comparable(before), _comparable(now)
-    if before == now:
-        return None
-    if isinstance(before, dict) and isinstance(now, dict):
-        fields = sorted(k for k in set(before) | set(now) if before.get(k) != now.get(k))
-        return f"{key} ({', '.join(fields)})"
-    return key
-
-
-def _comparable(value):
-    """A JSON value as it reads back (tuples become lists)."""
-    return json.loads(json.dumps(value))
 
 
 def unit_record(dataset: ImageDataset, unit: StudyUnit) -> dict:
@@ -455,36 +442,53 @@ def run_study(
     folds = repeat_folds(dataset, design.folds, design.repeats, seed)
     design = fit_sizes(design, dataset, folds, explicit=sizes is not None, log=log)
     out_dir = Path(out_dir)
-    if overwrite and out_dir.exists():
-        prepare_output_dir(out_dir, overwrite=True)
     manifest = study_manifest(
         dataset, design, profile, seed=seed, deterministic=deterministic, stage1=_stage1_record(models)
     )
-    write_study_manifest(out_dir, manifest)
-    units = shard_units(study_units(design, dataset, folds, seed), shard)
-    pending = [u for u in units if not unit_path(out_dir, u.arm, u.fraction, u.size, u.repeat, u.fold.index).is_file()]
-    bar = tqdm(total=len(units), initial=len(units) - len(pending), desc="Study", unit="training", disable=not progress)
-    train = partial(
-        _study_job,
-        dataset=dataset,
-        out_dir=out_dir,
-        bar=bar,
-        isolate=isolate,
-        models=models,
-        profile=profile,
-        workers=workers,
-        deterministic=deterministic,
-        mixed_precision=mixed_precision,
-        jit_compile=jit_compile,
-        study_seed=seed,
-    )
-    try:
-        _run_jobs(train, pending, profile, workers, isolate, out_dir, seed)
-    finally:
-        bar.close()
-    return [
-        json.loads(unit_path(out_dir, u.arm, u.fraction, u.size, u.repeat, u.fold.index).read_text()) for u in units
-    ]
+    all_units = study_units(design, dataset, folds, seed)
+    units = shard_units(all_units, shard)
+    with writer_locks(
+        [_lock_path(out_dir, unit) for unit in (all_units if overwrite else units)],
+        output=out_dir,
+        fix="wait for that run to end, or give it another --out (the shards of one study, --shard K/N, write "
+        "one folder side by side).",
+    ):
+        if overwrite:
+            clear_except_locks(out_dir)
+        write_study_manifest(out_dir, manifest)
+        pending = [u for u in units if not _result_path(out_dir, u).is_file()]
+        bar = tqdm(
+            total=len(units), initial=len(units) - len(pending), desc="Study", unit="training", disable=not progress
+        )
+        train = partial(
+            _study_job,
+            dataset=dataset,
+            out_dir=out_dir,
+            bar=bar,
+            isolate=isolate,
+            models=models,
+            profile=profile,
+            workers=workers,
+            deterministic=deterministic,
+            mixed_precision=mixed_precision,
+            jit_compile=jit_compile,
+            study_seed=seed,
+        )
+        try:
+            _run_jobs(train, pending, profile, workers, isolate, out_dir, seed)
+        finally:
+            bar.close()
+    return [json.loads(_result_path(out_dir, u).read_text()) for u in units]
+
+
+def _result_path(out_dir: Path, unit: StudyUnit) -> Path:
+    return unit_path(out_dir, unit.arm, unit.fraction, unit.size, unit.repeat, unit.fold.index)
+
+
+def _lock_path(out_dir: Path, unit: StudyUnit) -> Path:
+    """The lock file of one unit (:func:`mstl_lib.locks.writer_locks`): a second run training it is refused."""
+    name = "-".join(_result_path(out_dir, unit).relative_to(out_dir / "results").with_suffix("").parts)
+    return out_dir / LOCK_DIR / f"{name}.lock"
 
 
 def _run_jobs(train, pending, profile: Profile, workers: int, isolate: bool, out_dir: Path, seed: int) -> None:
