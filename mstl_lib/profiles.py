@@ -192,8 +192,7 @@ PROFILES: dict[str, Profile] = {
         generic_per_category=16,
         epochs_generic=2,
         study_sizes=(4, "all"),
-        study_repeats=2,  # the smallest design that still pairs and repeats: CI's check, not a result
-        study_folds=2,
+        study_repeats=2,  # a small design that still pairs and repeats: CI's check, not a result
         study_fractions=(0.5, 1.0),
         study_epochs=1,
     ),
