@@ -248,6 +248,14 @@ def _check_stage1(stage1_dir, backbones, optimizers) -> None:
         )
 
 
+def _comparable(key: str, value):
+    """A manifest entry as two runs must agree on it: the data by name, classes, counts and fingerprint, not
+    by the folder it lies in, so a work folder copied elsewhere (a teacher's prepared one) is still accepted."""
+    if key == "dataset" and isinstance(value, dict):
+        return {name: part for name, part in value.items() if name != "root"}
+    return value
+
+
 def _write_manifest(out_dir: Path, manifest: dict, arms, backbones, optimizers) -> None:
     """Write ``manifest.json``, refusing a folder made for other data or settings."""
     manifest_path = out_dir / GRID_MANIFEST
@@ -255,7 +263,7 @@ def _write_manifest(out_dir: Path, manifest: dict, arms, backbones, optimizers) 
     if manifest_path.is_file():
         previous = json.loads(manifest_path.read_text())
         for key in ("profile", "seed", "n_folds", "dataset", "folds", "mixed_precision"):
-            if previous.get(key, MANIFEST_DEFAULTS.get(key)) != manifest[key]:
+            if _comparable(key, previous.get(key, MANIFEST_DEFAULTS.get(key))) != _comparable(key, manifest[key]):
                 raise DataError(
                     f"{out_dir} holds a grid run with a different {key}; its results cannot be mixed with this one. "
                     "Fix: choose a new output folder, or rerun with the same data and settings to finish it (a "
