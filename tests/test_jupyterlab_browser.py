@@ -58,22 +58,29 @@ def lab(tmp_path):
     folder.mkdir()
     shutil.copy(ROOT / "notebooks" / LESSON, folder / LESSON)
     port, token = _free_port(), secrets.token_hex(16)
-    environment = {**os.environ, "MSTL_WORK_DIR": str(tmp_path / "work"), "JUPYTER_CONFIG_DIR": str(tmp_path / "cfg")}
+    environment = {
+        **os.environ,
+        "MSTL_WORK_DIR": str(tmp_path / "work"),
+        "JUPYTER_CONFIG_DIR": str(tmp_path / "cfg"),
+        "JUPYTER_RUNTIME_DIR": str(tmp_path / "runtime"),
+    }
     command = [sys.executable, "-m", "jupyterlab", "--no-browser", "--ip=127.0.0.1", f"--port={port}"]
     command += [f"--IdentityProvider.token={token}", f"--ServerApp.root_dir={folder}", "--LabApp.news_url=None"]
-    command += ["--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate"]
+    command += ["--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate", "--allow-root"]  # CI runs as root
     log = (tmp_path / "lab.log").open("w")
     server = subprocess.Popen(command, env=environment, stdout=log, stderr=subprocess.STDOUT, cwd=folder)
     url = f"http://127.0.0.1:{port}"
     try:
         for _ in range(120):
+            if server.poll() is not None:
+                break
             try:
                 urllib.request.urlopen(f"{url}/api/status?token={token}", timeout=2)
                 break
             except OSError:
                 time.sleep(1)
         else:
-            pytest.fail("JupyterLab did not start in 120 s:\n" + (tmp_path / "lab.log").read_text()[-3000:])
+            pytest.fail("JupyterLab did not start (120 s):\n" + (tmp_path / "lab.log").read_text()[-3000:])
         yield url, token, folder
     finally:
         server.terminate()
@@ -99,7 +106,7 @@ def browser():
 
 
 def _menu_command(browser, menu: str, command: str) -> None:
-    """Click a JupyterLab command in a top menu (``Run`` / ``notebook:run-all-cells``)."""
+    """Click a JupyterLab command in a top menu (``Run`` / ``runmenu:run-all``)."""
     from selenium.webdriver.common.by import By
     from selenium.webdriver.support import expected_conditions as ec
     from selenium.webdriver.support.ui import WebDriverWait
@@ -138,7 +145,7 @@ def test_lesson_2_runs_in_jupyterlab_and_its_sliders_redraw_the_figure(lab, brow
     browser.get(f"{url}/lab/tree/{LESSON}?token={token}")
     WebDriverWait(browser, 120).until(lambda b: b.find_elements(By.CSS_SELECTOR, ".jp-Notebook .jp-CodeCell"))
     WebDriverWait(browser, 120, poll_frequency=1).until(lambda b: b.execute_script(KERNEL_IDLE))
-    _menu_command(browser, "Run", "notebook:run-all-cells")
+    _menu_command(browser, "Run", "runmenu:run-all")
     WebDriverWait(browser, RUN_SECONDS, poll_frequency=2).until(_all_cells_done)
     _menu_command(browser, "File", "docmanager:save")
     time.sleep(3)
