@@ -28,6 +28,15 @@ import pytest
 ROOT = Path(__file__).resolve().parents[1]
 LESSON = "02_cell_segmentation.ipynb"
 RUN_SECONDS = 900
+RUN_STATE = (
+    "const s = document.querySelector('.jp-Notebook-ExecutionIndicator');"
+    "const prompts = Array.from(document.querySelectorAll('.jp-CodeCell .jp-InputPrompt'))"
+    "  .map(p => p.textContent);"
+    "return Boolean(s) && s.dataset.status === 'idle' && !prompts.some(p => p.includes('*'))"
+    "  && prompts.some(p => /[0-9]/.test(p));"
+)
+NO_WINDOWING = '{"windowingMode": "none"}'
+"""Notebook setting: every cell in the page, not only those in view (JupyterLab 4 renders a window)."""
 KERNEL_IDLE = (
     "const s = document.querySelector('.jp-Notebook-ExecutionIndicator');"
     "return Boolean(s) && s.dataset.status === 'idle';"
@@ -57,12 +66,16 @@ def lab(tmp_path):
     folder = tmp_path / "lessons"
     folder.mkdir()
     shutil.copy(ROOT / "notebooks" / LESSON, folder / LESSON)
+    tracker = tmp_path / "settings" / "@jupyterlab" / "notebook-extension" / "tracker.jupyterlab-settings"
+    tracker.parent.mkdir(parents=True)
+    tracker.write_text(NO_WINDOWING)
     port, token = _free_port(), secrets.token_hex(16)
     environment = {
         **os.environ,
         "MSTL_WORK_DIR": str(tmp_path / "work"),
         "JUPYTER_CONFIG_DIR": str(tmp_path / "cfg"),
         "JUPYTER_RUNTIME_DIR": str(tmp_path / "runtime"),
+        "JUPYTERLAB_SETTINGS_DIR": str(tmp_path / "settings"),
     }
     command = [sys.executable, "-m", "jupyterlab", "--no-browser", "--ip=127.0.0.1", f"--port={port}"]
     command += [f"--IdentityProvider.token={token}", f"--ServerApp.root_dir={folder}", "--LabApp.news_url=None"]
@@ -117,15 +130,14 @@ def _menu_command(browser, menu: str, command: str) -> None:
     wait.until(ec.element_to_be_clickable((By.CSS_SELECTOR, f'.lm-Menu-item[data-command="{command}"]'))).click()
 
 
-def _all_cells_done(browser) -> bool:
-    """No cell running, and every code cell run or one stopped the run with an error."""
-    return browser.execute_script(
-        "const prompts = Array.from(document.querySelectorAll('.jp-CodeCell .jp-InputPrompt'))"
-        "  .map(p => p.textContent.trim());"
-        "if (!prompts.length || prompts.some(p => p.includes('*'))) return false;"
-        "const failed = document.querySelector('.jp-OutputArea-output[data-mime-type*=\"stderr\"] .ansi-red-fg');"
-        "return Boolean(failed) || prompts.every(p => /\\[\\d+\\]/.test(p));"
-    )
+def _run_finished(browser, polls: list) -> bool:
+    """The kernel idle, no cell waiting or running and some cell run, on three polls in a row.
+
+    Run All queues every cell at once, so the kernel stays busy until the last
+    one is done or an error has cancelled the rest.
+    """
+    polls.append(browser.execute_script(RUN_STATE))
+    return len(polls) >= 3 and all(polls[-3:])
 
 
 def _figure_source(browser) -> str:
@@ -137,6 +149,7 @@ def _figure_source(browser) -> str:
 
 @pytest.mark.slow
 def test_lesson_2_runs_in_jupyterlab_and_its_sliders_redraw_the_figure(lab, browser):
+    from selenium.common.exceptions import TimeoutException
     from selenium.webdriver.common.by import By
     from selenium.webdriver.common.keys import Keys
     from selenium.webdriver.support.ui import WebDriverWait
@@ -146,7 +159,15 @@ def test_lesson_2_runs_in_jupyterlab_and_its_sliders_redraw_the_figure(lab, brow
     WebDriverWait(browser, 120).until(lambda b: b.find_elements(By.CSS_SELECTOR, ".jp-Notebook .jp-CodeCell"))
     WebDriverWait(browser, 120, poll_frequency=1).until(lambda b: b.execute_script(KERNEL_IDLE))
     _menu_command(browser, "Run", "runmenu:run-all")
-    WebDriverWait(browser, RUN_SECONDS, poll_frequency=2).until(_all_cells_done)
+    polls: list = []
+    try:
+        WebDriverWait(browser, RUN_SECONDS, poll_frequency=2).until(lambda b: _run_finished(b, polls))
+    except TimeoutException:
+        browser.save_screenshot(str(folder.parent / "timeout.png"))
+        prompts = browser.execute_script(
+            "return Array.from(document.querySelectorAll('.jp-CodeCell .jp-InputPrompt')).map(p => p.textContent)"
+        )
+        pytest.fail(f"Run All did not finish in {RUN_SECONDS} s; prompts {prompts}; screenshot in {folder.parent}")
     _menu_command(browser, "File", "docmanager:save")
     time.sleep(3)
 
