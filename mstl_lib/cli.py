@@ -267,9 +267,12 @@ def _cell_timeout(args: argparse.Namespace) -> float | None:
 
 @command("student-edition")
 def run_student_edition(args: argparse.Namespace) -> int:
-    from mstl_lib.teaching.book import write_student_edition
+    from mstl_lib.teaching.student_edition import write_student_edition
 
-    for path in write_student_edition(args.out, root=args.root, overwrite=args.overwrite):
+    written = write_student_edition(
+        args.out, root=args.root, profile=args.profile, work_dir=args.work_dir, overwrite=args.overwrite
+    )
+    for path in written:
         print(path)
     return 0
 
@@ -511,6 +514,13 @@ def _book_arguments(p: argparse.ArgumentParser) -> None:
 
 def _student_edition_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("out", help="new output folder")
+    p.add_argument("--profile", default="lab", help="profile named in every lesson's parameters cell (default: lab)")
+    p.add_argument(
+        "--work-dir",
+        default=None,
+        help="work folder named in the parameters cells, e.g. a copy of the folder `mstl book --profile lab` "
+        "filled (_build/work/lab); default: $MSTL_WORK_DIR/<profile> or ~/mstl_work/<profile>",
+    )
     p.add_argument("--root", default=None, help="repository root (default: found from the working folder)")
     p.add_argument("--overwrite", action="store_true", help="replace an existing non-empty OUT")
 
@@ -546,7 +556,7 @@ SUBCOMMANDS: dict[str, tuple[str, Callable[[argparse.ArgumentParser], None]]] = 
     ),
     "book": ("Execute every notebook with papermill and build the HTML book (_build/html).", _book_arguments),
     "student-edition": (
-        "Write the notebooks without solution cells and outputs, for students.",
+        "Write the lessons for students as plain Jupyter notebooks: no solutions, outputs or book-only syntax.",
         _student_edition_arguments,
     ),
     "report": (

@@ -70,17 +70,22 @@ def test_grid_without_stage1_explains_what_to_run(tmp_path, capsys):
     assert "mstl pretrain" in capsys.readouterr().err
 
 
-def test_student_edition_removes_solutions(tmp_path):
+def test_student_edition_removes_solutions_and_names_the_profile(tmp_path):
     import nbformat
 
     from mstl_lib.teaching.book import find_book_root, list_notebooks
 
     root = find_book_root()
-    assert main(["student-edition", str(tmp_path / "students")]) == 0
+    out = tmp_path / "students"
+    assert main(["student-edition", str(out), "--profile", "smoke", "--work-dir", str(tmp_path / "work")]) == 0
     for source in list_notebooks(root):
         original = nbformat.read(source, as_version=4)
-        student = nbformat.read(tmp_path / "students" / source.name, as_version=4)
-        solutions = [c for c in original.cells if "solution" in c.metadata.get("tags", [])]
-        assert solutions, f"{source.name} has no solution cells"
-        assert len(student.cells) == len(original.cells) - len(solutions)
-        assert not any("solution" in c.metadata.get("tags", []) for c in student.cells)
+        student = nbformat.read(out / source.name, as_version=4)
+        tagged = [c.metadata.get("tags", []) for c in student.cells]
+        assert [t for t in tagged if "solution" in t] == [] and sum(
+            "solution" in c.metadata.get("tags", []) for c in original.cells
+        )
+        assert sum("answer" in t for t in tagged) == sum("answer" in c.metadata.get("tags", []) for c in original.cells)
+        (parameters,) = [c for c in student.cells if "parameters" in c.metadata.get("tags", [])]
+        assert 'profile = "smoke"' in parameters.source and repr(str(tmp_path / "work")) in parameters.source
+    assert main(["student-edition", str(tmp_path / "other"), "--profile", "huge"]) == 2

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import json
 import textwrap
 from dataclasses import replace
@@ -16,7 +17,7 @@ from mstl_lib.errors import DataError
 from mstl_lib.evaluation.report import format_report, grid_statistics, report_dict, table1
 from mstl_lib.evaluation.results import load_results, result_path
 from mstl_lib.profiles import get_profile
-from mstl_lib.training.grid import load_fold_model, run_grid
+from mstl_lib.training.grid import _write_manifest, load_fold_model, run_grid
 from mstl_lib.training.stages import run_stage1, stage1_model_path
 
 pytestmark = pytest.mark.slow
@@ -126,6 +127,25 @@ def test_grid_refuses_a_folder_of_another_configuration(workdir):
     other = replace(PROFILE, epochs_stage2=2)
     with pytest.raises(DataError, match=r"profile.epochs_stage2: 1 there, 2 now"):
         run_grid(load_busi(workdir / "us"), out, stage1_dir=workdir / "stage1", profile=other, progress=False)
+
+
+def test_grid_folder_moved_with_its_data_is_accepted_and_other_data_refused(tmp_path):
+    manifest = {
+        "profile": PROFILE.to_dict(),
+        "seed": 0,
+        "n_folds": 3,
+        "dataset": {"name": "busi", "root": "/course/work/lab/synthetic/ultrasound", "fingerprint": "abc"},
+        "folds": [],
+        "mixed_precision": False,
+    }
+    _write_manifest(tmp_path, copy.deepcopy(manifest), ["ctl"], ["resnet10"], ["adam"])
+    moved = copy.deepcopy(manifest)
+    moved["dataset"]["root"] = "/home/student/mstl_work/lab/synthetic/ultrasound"
+    _write_manifest(tmp_path, moved, ["ctl"], ["resnet10"], ["adam"])
+    other = copy.deepcopy(moved)
+    other["dataset"]["fingerprint"] = "def"
+    with pytest.raises(DataError, match="different dataset"):
+        _write_manifest(tmp_path, other, ["ctl"], ["resnet10"], ["adam"])
 
 
 def test_report_statistics_shape(workdir):

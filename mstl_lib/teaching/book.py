@@ -19,8 +19,8 @@ a fresh kernel. Each kernel's own standard error goes to
 ``BUILD/logs/<lesson>.kernel.log``; its real lines (not TensorFlow's start-up
 noise) are printed after the lesson.
 
-``mstl student-edition OUT`` writes the notebooks without the cells tagged
-``solution`` (and without outputs), for teachers to hand out.
+``mstl student-edition OUT`` (:mod:`mstl_lib.teaching.student_edition`) writes
+the lessons for students, as plain Jupyter notebooks.
 """
 
 from __future__ import annotations
@@ -38,7 +38,6 @@ from queue import Empty
 from time import monotonic
 
 from mstl_lib.errors import DataError
-from mstl_lib.outputs import prepare_output_dir
 from mstl_lib.profiles import get_profile
 from mstl_lib.quiet import FRAMEWORK_NOISE, noise_pattern, quiet_environment, real_lines
 from mstl_lib.validation import check_number
@@ -49,7 +48,6 @@ BOOK_DIRS = ("book", "_static")
 LIBRARY_DIR = "mstl_lib"
 """The library's source, staged beside the notebooks so that a lesson can show a function as it runs
 (``{literalinclude} ../mstl_lib/models/features.py`` with ``:pyobject: grad_cam``)."""
-SOLUTION_TAG = "solution"
 INJECTED_TAG = "injected-parameters"
 CELL_TIMEOUTS = {"smoke": 300, "lab": 1800, "paper": 24 * 3600}
 """Default time limit of one cell, in seconds, per profile (``mstl book --cell-timeout`` overrides it).
@@ -80,7 +78,6 @@ __all__ = [
     "list_notebooks",
     "stage_sources",
     "strip_framework_noise",
-    "write_student_edition",
 ]
 
 
@@ -799,26 +796,3 @@ def build_book(
     html = build_html(stage, build_dir.parent if build_dir.name == "_build" else build_dir)
     log(f"Book written to {html / 'index.html'}")
     return html
-
-
-def write_student_edition(out_dir, *, root=None, overwrite: bool = False) -> list[Path]:
-    """Write the notebooks without solution cells and without outputs.
-
-    Cells tagged ``solution`` are removed; every other cell is kept with its
-    outputs cleared, so students start from a clean notebook.
-    """
-    import nbformat
-
-    root = find_book_root(root)
-    out_dir = prepare_output_dir(out_dir, overwrite=overwrite)
-    written = []
-    for notebook in list_notebooks(root):
-        document = nbformat.read(notebook, as_version=4)
-        document.cells = [c for c in document.cells if SOLUTION_TAG not in c.metadata.get("tags", [])]
-        for cell in document.cells:
-            if cell.cell_type == "code":
-                cell.outputs = []
-                cell.execution_count = None
-        nbformat.write(document, out_dir / notebook.name)
-        written.append(out_dir / notebook.name)
-    return written

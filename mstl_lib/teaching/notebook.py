@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import inspect
 import logging
 import os
+import re
+import textwrap
 import warnings
 from pathlib import Path
 
+from mstl_lib.errors import DataError
 from mstl_lib.profiles import PROFILES
 from mstl_lib.quiet import quiet_this_process
 from mstl_lib.teaching.workspace import Workspace
@@ -146,18 +150,56 @@ def profile_caption(workspace: Workspace) -> str:
     )
 
 
+GLUED: dict[str, str] = {}
+"""Every value this kernel handed to :func:`glue_text`, by name, as text (read by :func:`show_glued`)."""
+
+
 def glue_text(**values) -> None:
     """Hand each value to the prose of the page (``{glue:text}`name```), as text.
 
-    Only the book's build reads them (with MyST-NB, which the book needs); in
-    a kernel without MyST-NB, such as Colab's, this does nothing.
+    The book's build reads them with MyST-NB; the student edition's
+    :func:`show_glued` cells read them from :data:`GLUED`, so they work in a
+    kernel without MyST-NB, such as Colab's.
     """
+    texts = {name: value if isinstance(value, str) else str(value) for name, value in values.items()}
+    GLUED.update(texts)
     try:
         from myst_nb import glue
     except ImportError:
         return
-    for name, value in values.items():
-        glue(name, value if isinstance(value, str) else str(value), display=False)
+    for name, text in texts.items():
+        glue(name, text, display=False)
+
+
+def show_glued(template: str) -> None:
+    """Show a paragraph of the lesson with the glued values in place (``{name}`` fields, ``str.format``).
+
+    The student edition's stand-in for the book's ``{glue:text}`` placeholders:
+    Markdown where the front end renders it, the plain text otherwise.
+    """
+    from IPython.display import display
+
+    missing = sorted(set(re.findall(r"(?<!\{)\{([A-Za-z_]\w*)\}", template)) - set(GLUED))
+    if missing:
+        raise DataError(
+            f"No value glued yet for {missing}. Fix: run the cells above this one first (they compute them)."
+        )
+    text = template.format(**GLUED)
+    display({"text/markdown": text, "text/plain": text}, raw=True)
+
+
+def print_source(function, *, start_at: str | None = None, end_at: str | None = None) -> None:
+    """Print a library function's source as it runs, like the book's ``literalinclude`` with ``:pyobject:``.
+
+    ``start_at`` and ``end_at`` keep the lines from the first one that holds
+    the first string to the first one (after it) that holds the second.
+    """
+    lines = inspect.getsource(function).splitlines()
+    if start_at is not None:
+        lines = lines[next(i for i, line in enumerate(lines) if start_at in line) :]
+    if end_at is not None:
+        lines = lines[: next(i for i, line in enumerate(lines) if end_at in line) + 1]
+    print(textwrap.dedent("\n".join(lines)))
 
 
 PROFILE_FIELDS = {
