@@ -67,6 +67,8 @@ def test_check_message_that_gives_away_a_value_fails_even_when_folded():
         problems = exercise_problems(all_outputs=[line])
         assert problems and "gives away" in problems[0], line
     assert exercise_problems(all_outputs=["✗ Not yet: points_per_error(80) is 0.0125, a fraction of 1."]) == []
+
+
 # ----------------------------------------------------------------------- numbers in prose come from the run
 
 run_number_problems = check_site.run_number_problems
