@@ -85,6 +85,9 @@ def test_every_check_is_listed():
         "recall_per_line",
         "stage2_head",
         "corrected_ttest",
+        "holm",
+        "corrected_interval",
+        "repeats_needed",
     }
 
 

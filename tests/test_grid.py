@@ -137,6 +137,7 @@ def test_grid_folder_moved_with_its_data_is_accepted_and_other_data_refused(tmp_
         "dataset": {"name": "busi", "root": "/course/work/lab/synthetic/ultrasound", "fingerprint": "abc"},
         "folds": [],
         "mixed_precision": False,
+        "stage1": {},
     }
     _write_manifest(tmp_path, copy.deepcopy(manifest), ["ctl"], ["resnet10"], ["adam"])
     moved = copy.deepcopy(manifest)
@@ -144,7 +145,7 @@ def test_grid_folder_moved_with_its_data_is_accepted_and_other_data_refused(tmp_
     _write_manifest(tmp_path, moved, ["ctl"], ["resnet10"], ["adam"])
     other = copy.deepcopy(moved)
     other["dataset"]["fingerprint"] = "def"
-    with pytest.raises(DataError, match="different dataset"):
+    with pytest.raises(DataError, match=r"dataset\.fingerprint: 'abc' there, 'def' now"):
         _write_manifest(tmp_path, other, ["ctl"], ["resnet10"], ["adam"])
 
 
