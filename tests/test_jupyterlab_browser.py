@@ -12,6 +12,7 @@ it fails.
 
 from __future__ import annotations
 
+import json
 import os
 import secrets
 import shutil
@@ -27,13 +28,22 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 LESSON = "02_cell_segmentation.ipynb"
-RUN_SECONDS = 900
+KERNEL = "python3"
+"""The lesson's kernelspec: this Python, where mstl_lib is installed."""
+RUN_SECONDS = 480
+"""Run All of the smoke-profile lesson (about 2 minutes on a loaded 2-core machine)."""
+STEP_SECONDS = 60
+"""Any other step: the page, the kernel, a menu, a redraw."""
 RUN_STATE = (
     "const s = document.querySelector('.jp-Notebook-ExecutionIndicator');"
     "const prompts = Array.from(document.querySelectorAll('.jp-CodeCell .jp-InputPrompt'))"
     "  .map(p => p.textContent);"
     "return Boolean(s) && s.dataset.status === 'idle' && !prompts.some(p => p.includes('*'))"
     "  && prompts.some(p => /[0-9]/.test(p));"
+)
+RUN_STARTED = (
+    "return Array.from(document.querySelectorAll('.jp-CodeCell .jp-InputPrompt'))"
+    "  .some(p => /[0-9*]/.test(p.textContent));"
 )
 NO_WINDOWING = '{"windowingMode": "none"}'
 """Notebook setting: every cell in the page, not only those in view (JupyterLab 4 renders a window)."""
@@ -94,11 +104,30 @@ def lab(tmp_path):
                 time.sleep(1)
         else:
             pytest.fail("JupyterLab did not start (120 s):\n" + (tmp_path / "lab.log").read_text()[-3000:])
+        _start_session(url, token)
         yield url, token, folder
     finally:
         server.terminate()
         server.wait(timeout=30)
         log.close()
+
+
+def _start_session(url: str, token: str) -> None:
+    """Start the lesson's kernel before the page opens.
+
+    A page that opens a notebook without a session may ask which kernel to
+    start (a "Select Kernel" dialog, depending on when the kernel list
+    arrives), and that dialog swallows Run All.
+    """
+    body = json.dumps({"path": LESSON, "name": LESSON, "type": "notebook", "kernel": {"name": KERNEL}}).encode()
+    request = urllib.request.Request(
+        f"{url}/api/sessions",
+        data=body,
+        method="POST",
+        headers={"Authorization": f"token {token}", "Content-Type": "application/json"},
+    )
+    with urllib.request.urlopen(request, timeout=STEP_SECONDS) as response:
+        assert response.status == 201, response.read()
 
 
 @pytest.fixture
@@ -124,7 +153,7 @@ def _menu_command(browser, menu: str, command: str) -> None:
     from selenium.webdriver.support import expected_conditions as ec
     from selenium.webdriver.support.ui import WebDriverWait
 
-    wait = WebDriverWait(browser, 60)
+    wait = WebDriverWait(browser, STEP_SECONDS)
     items = browser.find_elements(By.CSS_SELECTOR, ".lm-MenuBar-item")
     next(item for item in items if item.text.strip() == menu).click()
     wait.until(ec.element_to_be_clickable((By.CSS_SELECTOR, f'.lm-Menu-item[data-command="{command}"]'))).click()
@@ -140,6 +169,18 @@ def _run_finished(browser, polls: list) -> bool:
     return len(polls) >= 3 and all(polls[-3:])
 
 
+def _wait(browser, folder: Path, what: str, condition) -> None:
+    """Wait up to STEP_SECONDS for ``condition``; on timeout save a screenshot beside ``folder`` and fail."""
+    from selenium.common.exceptions import TimeoutException
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    try:
+        WebDriverWait(browser, STEP_SECONDS, poll_frequency=1).until(condition)
+    except TimeoutException:
+        browser.save_screenshot(str(folder.parent / "timeout.png"))
+        pytest.fail(f"no {what} after {STEP_SECONDS} s; screenshot and server log in {folder.parent}")
+
+
 def _figure_source(browser) -> str:
     return browser.execute_script(
         "const img = document.querySelector('.widget-output img, .jupyter-widgets-output-area img');"
@@ -148,7 +189,7 @@ def _figure_source(browser) -> str:
 
 
 @pytest.mark.slow
-def test_lesson_2_runs_in_jupyterlab_and_its_sliders_redraw_the_figure(lab, browser):
+def test_lesson_2_runs_in_jupyterlab_and_its_sliders_redraw_the_figure(browser, lab):
     from selenium.common.exceptions import TimeoutException
     from selenium.webdriver.common.by import By
     from selenium.webdriver.common.keys import Keys
@@ -156,9 +197,15 @@ def test_lesson_2_runs_in_jupyterlab_and_its_sliders_redraw_the_figure(lab, brow
 
     url, token, folder = lab
     browser.get(f"{url}/lab/tree/{LESSON}?token={token}")
-    WebDriverWait(browser, 120).until(lambda b: b.find_elements(By.CSS_SELECTOR, ".jp-Notebook .jp-CodeCell"))
-    WebDriverWait(browser, 120, poll_frequency=1).until(lambda b: b.execute_script(KERNEL_IDLE))
+    _wait(
+        browser, folder, "the notebook's cells", lambda b: b.find_elements(By.CSS_SELECTOR, ".jp-Notebook .jp-CodeCell")
+    )
+    _wait(browser, folder, "an idle kernel", lambda b: b.execute_script(KERNEL_IDLE))
+    time.sleep(2)
+    for button in browser.find_elements(By.CSS_SELECTOR, ".jp-Dialog .jp-mod-accept"):
+        button.click()  # a "Select Kernel" dialog would swallow Run All; its default is the lesson's kernel
     _menu_command(browser, "Run", "runmenu:run-all")
+    _wait(browser, folder, "cell running after Run All", lambda b: b.execute_script(RUN_STARTED))
     polls: list = []
     try:
         WebDriverWait(browser, RUN_SECONDS, poll_frequency=2).until(lambda b: _run_finished(b, polls))
@@ -182,13 +229,22 @@ def test_lesson_2_runs_in_jupyterlab_and_its_sliders_redraw_the_figure(lab, brow
     assert not errors, errors
     assert not browser.find_elements(By.CSS_SELECTOR, '.jp-OutputArea-output[data-mime-type*="error"]')
 
-    sliders = browser.find_elements(By.CSS_SELECTOR, ".widget-slider")
-    assert len(sliders) >= 3, "the segmentation explorer's sliders (block size, offset, cut-off) are not drawn"
+    sliders = {
+        slider.find_element(By.CSS_SELECTOR, ".widget-label").text: slider
+        for slider in browser.find_elements(By.CSS_SELECTOR, ".widget-slider")
+    }
+    labels = ("block size (px, odd)", "offset C", "keep w + h >= (px)")
+    assert set(labels) <= set(sliders), (
+        f"the segmentation explorer's sliders {labels} are not all drawn: {list(sliders)}"
+    )
     before = _figure_source(browser)
     assert before.startswith("data:image/png"), "the explorer shows no figure"
-    handle = sliders[-1].find_element(By.CSS_SELECTOR, ".noUi-handle")  # the width + height cut-off
-    browser.execute_script("arguments[0].scrollIntoView({block: 'center'});", handle)
-    handle.click()
+    cut_off = sliders["keep w + h >= (px)"]  # the offset slider is disabled while "automatic offset" is ticked
+    readout = cut_off.find_element(By.CSS_SELECTOR, ".widget-readout").text
+    handle = cut_off.find_element(By.CSS_SELECTOR, ".noUi-handle")
+    browser.execute_script("arguments[0].scrollIntoView({block: 'center'}); arguments[0].focus();", handle)
     for _ in range(5):
         handle.send_keys(Keys.ARROW_RIGHT)
-    WebDriverWait(browser, 120, poll_frequency=1).until(lambda b: _figure_source(b) not in ("", before))
+    moved = cut_off.find_element(By.CSS_SELECTOR, ".widget-readout").text
+    assert moved != readout, f"the cut-off slider did not move from {readout}"
+    _wait(browser, folder, "a redrawn figure", lambda b: _figure_source(b) not in ("", before))
