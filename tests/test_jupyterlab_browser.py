@@ -1,8 +1,9 @@
 """Lesson 2 opened in JupyterLab, in headless Chromium, as a student opens it.
 
 The test starts ``jupyter lab`` on 127.0.0.1 with a token, opens a copy of
-lesson 2 (smoke profile, a fresh work folder), runs all cells from the Run
-menu, saves, and checks that no cell ended in an error, that the segmentation
+lesson 2 (smoke profile, a fresh work folder) with its kernel already started
+(so no "Select Kernel" dialog can swallow the command), runs all cells from
+the Run menu, saves, and checks that no cell ended in an error, that the segmentation
 explorer's sliders are drawn, and that moving one redraws its figure.
 
 It needs Chromium and its driver (Debian: ``apt-get install chromium
