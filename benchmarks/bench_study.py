@@ -84,7 +84,7 @@ def before(per_class: int, epochs: int, trainings: int) -> list[dict]:
     import keras
 
     from mstl_lib.models.networks import build_ctl_model
-    from mstl_lib.training.fit import _compiled_model, get_strategy
+    from mstl_lib.training.fit import compiled_model, get_strategy
     from mstl_lib.training.optimizers import make_optimizer
 
     data, steps = _data(per_class)
@@ -92,7 +92,7 @@ def before(per_class: int, epochs: int, trainings: int) -> list[dict]:
     for _ in range(trainings):
         train, val, test = data()
         started = time.perf_counter()
-        model = _compiled_model(
+        model = compiled_model(
             lambda: build_ctl_model("resnet10", weights=None), get_strategy(None), "float32", bn_momentum=0.9,
             new_optimizer=lambda: make_optimizer("adam", 1e-3, 0.96, steps_per_epoch=steps),
             loss="binary_crossentropy", metrics=["accuracy", keras.metrics.AUC(name="auc")], jit_compile="auto",

@@ -375,7 +375,7 @@ def fit_model(
     run_dir.mkdir(parents=True, exist_ok=True)
     history_path = run_dir / "history.csv"
     best_path = run_dir / "best.weights.h5"
-    model = _compiled_model(
+    model = compiled_model(
         build,
         strategy or get_strategy(None),
         MIXED_PRECISION_POLICY if mixed_precision else "float32",
@@ -426,7 +426,7 @@ def fit_model(
     return FitResult(model=model, history=history, best_epoch=best_epoch, run_dir=run_dir)
 
 
-def _compiled_model(build, strategy, policy: str, *, bn_momentum, new_optimizer, **compile_options):
+def compiled_model(build, strategy, policy: str, *, bn_momentum, new_optimizer, **compile_options):
     """``build()`` compiled with ``new_optimizer()`` and ``compile_options``, all inside the strategy's scope.
 
     The model and the optimizer are created there (and under the dtype

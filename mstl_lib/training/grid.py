@@ -418,7 +418,7 @@ def run_grid(
     seed = check_seed(seed)
     check_integer(profile.epochs_stage2, "epochs_stage2 (CLI: --epochs)", minimum=1)
     shard = parse_shard(shard)
-    workers = _check_workers(workers, isolate)
+    workers = check_workers(workers, isolate)
     if overwrite and shard is not None:
         raise DataError(
             "overwrite=True (CLI: --overwrite) with a shard would delete the other shards' results. Fix: clear "
@@ -467,7 +467,7 @@ def _run_units(units, out_dir: Path, *, progress: bool, desc: str, workers: int,
 
     profile, seed, isolate = train_options["profile"], train_options["seed"], train_options["isolate"]
     if any(tl == "ctl" for tl, *_ in units):
-        _prepare_initial_weights(profile, sorted({b for tl, b, *_ in units if tl == "ctl"}), seed, isolate, out_dir)
+        prepare_initial_weights(profile, sorted({b for tl, b, *_ in units if tl == "ctl"}), seed, isolate, out_dir)
     bar = tqdm(total=len(units), desc=desc, unit="fold", disable=not progress)
     train = partial(_train_job, out_dir=out_dir, bar=bar, **train_options)
     try:
@@ -476,7 +476,7 @@ def _run_units(units, out_dir: Path, *, progress: bool, desc: str, workers: int,
             for configuration, pending in jobs:
                 train(configuration, pending)
         else:
-            _train_in_parallel(train, jobs, workers)
+            train_in_parallel(train, jobs, workers)
     finally:
         bar.close()
     return [read_json(result_path(out_dir, *unit[:3], unit[3].index), fix=CORRUPT_RESULT_FIX) for unit in units]
@@ -578,7 +578,8 @@ def _train_job(configuration, pending, *, dataset, out_dir: Path, bar, isolate: 
     advance()
 
 
-def _check_workers(workers, isolate: bool) -> int:
+def check_workers(workers, isolate: bool) -> int:
+    """``workers`` as a count of parallel training processes (>= 1; more than one needs child processes)."""
     workers = check_integer(workers, "workers", minimum=1)
     if workers > 1 and not isolate:
         raise DataError(
@@ -588,7 +589,7 @@ def _check_workers(workers, isolate: bool) -> int:
     return workers
 
 
-def _train_in_parallel(train, jobs, workers: int) -> None:
+def train_in_parallel(train, jobs, workers: int) -> None:
     """``train(configuration, pending)`` for every job, ``workers`` at a time.
 
     The first error is raised after the running ones end.
@@ -662,7 +663,7 @@ def train_configuration(
     return len(folds)
 
 
-def _prepare_initial_weights(profile: Profile, backbones, seed: int, isolate: bool, out_dir: Path) -> None:
+def prepare_initial_weights(profile: Profile, backbones, seed: int, isolate: bool, out_dir: Path) -> None:
     """Make the generic stage's weights (once, cached; :func:`mstl_lib.training.generic.ensure_generic_weights` lets
     one of several shards train them) before the folds that start from them."""
     from mstl_lib.training.generic import GENERIC_WEIGHTS, ensure_generic_weights, generic_weights_path

@@ -27,7 +27,7 @@ from collections.abc import Callable
 import keras
 import numpy as np
 
-from mstl_lib.training.fit import MIXED_PRECISION_POLICY, _compiled_model, get_strategy
+from mstl_lib.training.fit import MIXED_PRECISION_POLICY, compiled_model, get_strategy
 from mstl_lib.training.optimizers import make_optimizer
 
 
@@ -93,7 +93,7 @@ class ReusableModel:
         self.mode = "max" if any(k in monitor for k in ("acc", "auc")) else "min"
         self.policy = MIXED_PRECISION_POLICY if mixed_precision else "float32"
         self.strategy = strategy or get_strategy(None)
-        self.model = _compiled_model(
+        self.model = compiled_model(
             build,
             self.strategy,
             self.policy,

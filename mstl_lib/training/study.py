@@ -270,7 +270,7 @@ def study_manifest(
     dataset: ImageDataset, design: StudyDesign, profile: Profile, *, seed: int, deterministic: bool, stage1: dict
 ) -> dict:
     """The content of ``study.json`` (:data:`COMPARED_FIELDS` and a record of the data and versions)."""
-    from mstl_lib.training.grid import data_fingerprint
+    from mstl_lib.provenance import data_fingerprint
 
     return {
         "kind": "study",
@@ -429,7 +429,7 @@ def run_study(
     """
     from tqdm.auto import tqdm
 
-    from mstl_lib.training.grid import _check_workers, parse_shard, shard_units
+    from mstl_lib.training.grid import check_workers, parse_shard, shard_units
 
     profile = get_profile(profile)
     if profile.study_repeats < 3 and repeats is None:
@@ -437,7 +437,7 @@ def run_study(
     design = study_design(
         profile, sizes=sizes, repeats=repeats, arms=arms, fractions=fractions, quantity_size=quantity_size
     )
-    shard, workers = parse_shard(shard), _check_workers(workers, isolate)
+    shard, workers = parse_shard(shard), check_workers(workers, isolate)
     models = stage1_models(stage1_dir, design, profile)
     folds = repeat_folds(dataset, design.folds, design.repeats, seed)
     design = fit_sizes(design, dataset, folds, explicit=sizes is not None, log=log)
@@ -494,13 +494,13 @@ def _lock_path(out_dir: Path, unit: StudyUnit) -> Path:
 def _run_jobs(train, pending, profile: Profile, workers: int, isolate: bool, out_dir: Path, seed: int) -> None:
     """The pending units, grouped by (arm, stage-1 fraction): the baseline in this process, the network arms
     in one child process one after another (TensorFlow starts once), or with ``workers`` > 1 each in its own."""
-    from mstl_lib.training.grid import _prepare_initial_weights, _train_in_parallel
+    from mstl_lib.training.grid import prepare_initial_weights, train_in_parallel
 
     groups = {}
     for unit in pending:
         groups.setdefault(unit.job, []).append(unit)
     if ("ctl", None) in groups:
-        _prepare_initial_weights(profile, [profile.backbones[0]], 0, isolate, out_dir)
+        prepare_initial_weights(profile, [profile.backbones[0]], 0, isolate, out_dir)
     networks = [(key, units) for key, units in groups.items() if key[0] != "baseline"]
     jobs = [([(key, units)],) for key, units in groups.items() if key[0] == "baseline"]
     if workers == 1:
@@ -508,7 +508,7 @@ def _run_jobs(train, pending, profile: Profile, workers: int, isolate: bool, out
         for job in jobs:
             train(*job)
     else:
-        _train_in_parallel(train, jobs + [([group],) for group in networks], workers)
+        train_in_parallel(train, jobs + [([group],) for group in networks], workers)
 
 
 def _study_job(
