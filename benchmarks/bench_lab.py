@@ -15,8 +15,16 @@ same lab recipe on the small real BUSI sample in ``../shared/data`` (when
 present) with ``mstl grid ... --kind busi --stage1 <lab stage 1>``, as a check
 that the path works on real images (41 images: too few for a target).
 
+The cold run includes lesson 8's study (:mod:`mstl_lib.training.study`),
+which has its own limit (15 minutes at 40 images/s); its headline figures
+(each arm's AUC by training-set size, the paired differences with their
+corrected intervals and Holm-adjusted p-values) are read from the work folder,
+and the study is also run on the real BUSI sample with the lab stage 1
+(``mstl study ... --kind busi``), as a check of that path.
+
 Set ``MSTL_BENCH_LAB_KEEP`` to a new folder to keep the cold run's build
-(``_build/html``, the executed notebooks and the work folder) there.
+(``_build/html``, the executed notebooks and the work folder) there, and
+``MSTL_BENCH_LAB_WARM=0`` to skip the warm run (half the time).
 """
 
 from __future__ import annotations
@@ -26,12 +34,14 @@ import os
 import subprocess
 import sys
 import tempfile
+import time
 from pathlib import Path
 
 from common import QUIET_ENV, REPO_ROOT, book_run, check, fmt
 
 REFERENCE_RATE = 40.0  # images/s of plain Keras ResNet50 on the machine the limits are stated for
-COLD_LIMIT_MIN, WARM_LIMIT_MIN = 30.0, 20.0
+COLD_LIMIT_MIN, WARM_LIMIT_MIN, STUDY_LIMIT_MIN = 30.0, 20.0, 15.0
+STUDY_LESSON = "08_when_does_it_help.ipynb"
 PLAIN_KERAS = """
 import os, time, statistics
 import numpy as np, keras
@@ -126,6 +136,93 @@ def real_sample(stage1: Path, tmp: Path, env) -> dict | None:
     }
 
 
+def study_figures(study_dir: Path) -> dict | None:
+    """Lesson 8's study read back: the design, each comparison with its interval and verdict, the headline."""
+    from mstl_lib.evaluation.study import is_study_folder, study_report
+    from mstl_lib.teaching import study_text
+
+    if not is_study_folder(study_dir):
+        return None
+    report = study_report(study_dir)
+    rows = report.table[report.table["kind"] == "difference"]
+    return {
+        "design": study_text.design_sentence(report),
+        "headline": study_text.headline(report),
+        "repeats": study_text.repeats_summary(report),
+        "auc_table": study_text.auc_table(report).reset_index().values.tolist(),
+        "auc_columns": ["arm", *study_text.auc_table(report).columns],
+        "differences": [
+            {
+                key: (None if pd_isna(row[key]) else row[key])
+                for key in (
+                    "arm",
+                    "versus",
+                    "stage1_fraction",
+                    "versus_fraction",
+                    "size_label",
+                    "estimate",
+                    "low",
+                    "high",
+                    "p",
+                    "p_holm",
+                    "resolved",
+                    "repeats_needed",
+                )
+            }  # fmt: skip
+            for _, row in rows.iterrows()
+        ],
+    }
+
+
+def pd_isna(value) -> bool:
+    import pandas as pd
+
+    return not isinstance(value, (list, tuple, dict)) and bool(pd.isna(value))
+
+
+def real_study(stage1: Path, tmp: Path, env) -> dict | None:
+    """``mstl study`` on the real BUSI sample with the lab stage 1: the path a reader takes with their own images."""
+    sample = REPO_ROOT.parent / "shared" / "data" / "busi_sample"
+    if not sample.is_dir():
+        return None
+    out_dir = tmp / "busi-study"
+    command = [sys.executable, "-m", "mstl_lib", "study", str(sample), "--kind", "busi", "--stage1", str(stage1),
+               "--out", str(out_dir), "--profile", "lab", "-q"]  # fmt: skip
+    started = time.perf_counter()
+    done = subprocess.run(command, cwd=str(REPO_ROOT), capture_output=True, text=True, env=env)
+    wall = time.perf_counter() - started
+    if done.returncode != 0:
+        return {"returncode": done.returncode, "wall_s": wall, "log_tail": (done.stdout + done.stderr)[-2000:]}
+    figures = study_figures(out_dir)
+    return {"returncode": 0, "wall_s": wall, "log_tail": (done.stdout + done.stderr)[-1500:], **(figures or {})}
+
+
+def study_tables(study: dict, where: str, auc_only: bool = False) -> list[dict]:
+    """The study's AUC by size and (unless ``auc_only``) its paired differences, as page tables."""
+
+    def number(value, digits=3):
+        return "—" if value is None else f"{value:+.{digits}f}"
+
+    tables = [{"caption": f"Study: mean test AUC [95% corrected interval] by images per class ({where})",
+               "columns": study["auc_columns"], "rows": study["auc_table"]}]  # fmt: skip
+    if auc_only:
+        return tables
+    rows = []
+    for d in study["differences"]:
+        versus = d["versus"] if d["versus_fraction"] is None else f"{d['versus']} (stage 1 on all patches)"
+        arm = d["arm"] if d["stage1_fraction"] is None else f"{d['arm']} (stage 1 on {d['stage1_fraction']:g})"
+        needed = d["repeats_needed"]
+        rows.append([
+            f"{arm} − {versus}", d["size_label"], f"{number(d['estimate'])} [{number(d['low'])}, {number(d['high'])}]",
+            "—" if d["p_holm"] is None else f"{d['p_holm']:.3g}", "yes" if d["resolved"] else "no",
+            "—" if d["resolved"] or needed is None else ("none would" if needed == float("inf") else f"{needed:.0f}"),
+        ])  # fmt: skip
+    tables.append({"caption": f"Study: paired differences of test AUC ({where})",
+                   "columns": ["comparison", "images per class", "difference [95% interval]", "Holm p", "resolved",
+                               "repeats that would resolve it"], "rows": rows})  # fmt: skip
+    return tables
+
+
 def run(quick: bool = False) -> dict:
     title = "7. Lab book"
     if quick:
@@ -144,14 +241,21 @@ def run(quick: bool = False) -> dict:
         keep = os.environ.get("MSTL_BENCH_LAB_KEEP")  # a new folder that keeps the cold build (site, work folder)
         cold_build = Path(keep) / "_build" if keep else tmp / "cold" / "_build"
         cold = run_book(cold_build, env)
-        warm = run_book(tmp / "warm" / "_build", env)
+        warm_run = os.environ.get("MSTL_BENCH_LAB_WARM", "1") != "0"
+        warm = run_book(tmp / "warm" / "_build", env) if warm_run else None
         rate_after = plain_keras_rate(env)
         work = cold_build / "work" / "lab"
         learned = what_was_learned(work) if cold["returncode"] == 0 else {}
+        study = study_figures(work / "study") if cold["returncode"] == 0 else None
         real = real_sample(work / "stage1", tmp, env) if cold["returncode"] == 0 else None
+        real_study_run = real_study(work / "stage1", tmp, env) if cold["returncode"] == 0 else None
     rate = (rate_before + rate_after) / 2
     scale = REFERENCE_RATE / rate
-    cold_limit, warm_limit = COLD_LIMIT_MIN * scale, WARM_LIMIT_MIN * scale
+    cold_limit, warm_limit, study_limit = COLD_LIMIT_MIN * scale, WARM_LIMIT_MIN * scale, STUDY_LIMIT_MIN * scale
+    study_s = dict(cold["per_notebook_s"]).get(STUDY_LESSON)
+    differences = (study or {}).get("differences", [])
+    resolved = [d for d in differences if d["resolved"]]
+    finite = [d for d in differences if not d["resolved"] and d["repeats_needed"] not in (None, float("inf"))]
     arms = learned.get("arms", {})
     networks = {k: v for k, v in arms.items() if v["tl"] != "baseline"}
     best = max(networks.values(), key=lambda a: a["mean_auc"]) if networks else None
@@ -166,12 +270,32 @@ def run(quick: bool = False) -> dict:
             cold["returncode"] == 0 and cold["wall_s"] / 60 <= cold_limit,
         ),
         check(
-            "`mstl book --profile lab`, generic weights cached",
-            f"≤ {warm_limit:.0f} min (20 × 40 / {rate:.0f})",
-            round(warm["wall_s"] / 60, 1),
+            "lesson 8 (the study), cold",
+            f"≤ {study_limit:.0f} min (15 × 40 / {rate:.0f})",
+            None if study_s is None else round(study_s / 60, 1),
             "min",
-            warm["returncode"] == 0 and warm["wall_s"] / 60 <= warm_limit,
+            study_s is not None and study_s / 60 <= study_limit,
         ),
+        check(
+            "study comparisons resolved after Holm's adjustment (or, if none, with a finite number of repeats "
+            "that would resolve them)",
+            "≥ 1",
+            len(resolved) if resolved else len(finite),
+            "resolved" if resolved else "resolvable",
+            bool(resolved or finite),
+        ),
+    ]
+    if warm is not None:
+        checks.append(
+            check(
+                "`mstl book --profile lab`, generic weights cached",
+                f"≤ {warm_limit:.0f} min (20 × 40 / {rate:.0f})",
+                round(warm["wall_s"] / 60, 1),
+                "min",
+                warm["returncode"] == 0 and warm["wall_s"] / 60 <= warm_limit,
+            )
+        )
+    checks += [
         check(
             "stage 1 test accuracy (lowest over stage-1 runs)",
             "≥ 0.90",
@@ -207,10 +331,11 @@ def run(quick: bool = False) -> dict:
         for name, a in arms.items()
     ]
     times = [[name, fmt(seconds)] for name, seconds in cold["per_notebook_s"]]
-    warm_times = dict(warm["per_notebook_s"])
+    warm_times = dict(warm["per_notebook_s"]) if warm else {}
     for row in times:
-        row.append(fmt(warm_times.get(row[0])))
-    times.append(["total, book build included", fmt(round(cold["wall_s"])), fmt(round(warm["wall_s"]))])
+        row.append(fmt(warm_times.get(row[0])) if warm else "not run")
+    warm_total = fmt(round(warm["wall_s"])) if warm else "not run"
+    times.append(["total, book build included", fmt(round(cold["wall_s"])), warm_total])
     tables = [
         {
             "caption": "Test AUC of each arm over the five folds (synthetic lab data)",
@@ -223,6 +348,12 @@ def run(quick: bool = False) -> dict:
             "rows": times,
         },
     ]
+    if study:
+        tables += study_tables(study, "the cold run's lesson 8, synthetic lab data")
+    if real_study_run and real_study_run.get("returncode") == 0 and real_study_run.get("differences"):
+        tables += study_tables(
+            real_study_run, f"`mstl study` on the real BUSI sample, {real_study_run['wall_s']:.0f} s", auc_only=True
+        )
     if real and real.get("returncode") == 0:
         tables.append(
             {
@@ -234,8 +365,9 @@ def run(quick: bool = False) -> dict:
     return {
         "title": title,
         "what": (
-            "`mstl book --profile lab` into a fresh build folder, first with an empty Keras weights cache "
-            "(cold), then with the generic weights that run cached (warm); plain Keras ResNet50 training "
+            "`mstl book --profile lab` into a fresh build folder with an empty Keras weights cache (cold)"
+            + (", then with the generic weights that run cached (warm)" if warm else " (no warm run in this record)")
+            + "; plain Keras ResNet50 training "
             f"speed measured before and after (mean {rate:.1f} images/s), which scales the time limits. "
             "Then what the cold run learned, read from its work folder. These are recorded figures of that "
             "run, on the date and machine above; they are not the run the lessons of this site show (those print "
@@ -248,7 +380,9 @@ def run(quick: bool = False) -> dict:
             "cold": cold,
             "warm": warm,
             "learned": learned,
+            "study": study,
             "real_sample": real,
+            "real_sample_study": real_study_run,
         },
     }
 
@@ -259,8 +393,19 @@ def explain(result: dict) -> list[str]:
         return ["Skipped in a --quick run."]
     notes = [
         f"Plain Keras ResNet50 at 75 x 75, batch 16: {raw['plain_keras_images_per_s'][0]:.1f} images/s before "
-        f"and {raw['plain_keras_images_per_s'][1]:.1f} after the two runs."
+        f"and {raw['plain_keras_images_per_s'][1]:.1f} after the runs."
     ]
+    study = raw.get("study")
+    if study:
+        notes += [f"The study (lesson 8): {study['design']}", study["headline"], study["repeats"]]
+    real_study_run = raw.get("real_sample_study")
+    if real_study_run and real_study_run.get("returncode") == 0:
+        notes.append(
+            f"`mstl study` on the real BUSI sample with the lab stage 1 finished in {real_study_run['wall_s']:.0f} s: "
+            f"{real_study_run.get('design', '')}"
+        )
+    elif real_study_run:
+        notes.append(f"`mstl study` on the real BUSI sample failed (exit {real_study_run['returncode']}).")
     for entry in raw.get("learned", {}).get("collapsed", []):
         notes.append(f"Collapsed: {entry['tl']} fold {entry['fold']}: {entry['sentence']}")
     real = raw.get("real_sample")

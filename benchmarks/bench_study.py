@@ -35,6 +35,8 @@ import time
 import numpy as np
 from common import QUIET_ENV, check, epoch_timer, fmt, median, quiet_tensorflow
 
+from mstl_lib.profiles import get_profile
+
 BATCH, IMAGE_SIZE, VAL, TEST = 16, 75, 40, 40
 BUDGET_MIN = 15.0
 
@@ -144,7 +146,6 @@ def lab_estimate(startup: float, per_group: float, per_epoch: dict) -> dict:
     """Seconds of the lab study's network trainings from the measured per-epoch cost at each size, every
     training running all its epochs (early stopping only shortens it): one process, and per (arm, fraction)
     group one compiled network and its first, tracing training (``per_group``)."""
-    from mstl_lib.profiles import get_profile
 
     profile = get_profile("lab")
     folds, repeats = profile.study_folds or profile.folds, profile.study_repeats
@@ -164,9 +165,10 @@ def run(quick: bool = False) -> dict:
     startup = startup_seconds(1 if quick else 3)
     old = before(8, epochs, trainings)
     compile_s, new = after(8, epochs, trainings + 1)
-    from mstl_lib.profiles import get_profile
-
-    lab_sizes = {"8": 8, "16": 16, "all": 33}  # the lab study's "all": 3 folds of 100 images per class
+    lab = get_profile("lab")
+    folds = lab.study_folds or lab.folds
+    whole = lab.ultrasound_per_class * (folds - 2) // folds  # "all": the training part of a fold
+    lab_sizes = {str(s): whole if s == "all" else int(s) for s in lab.study_sizes}
     per_epoch = {"8": median([s["epoch_s"] for s in new[1:]])}
     if not quick:
         for label, per_class in lab_sizes.items():
