@@ -15,7 +15,7 @@ from contextlib import contextmanager
 
 from mstl_lib import __version__
 from mstl_lib.arguments import check_arguments, for_the_command_line
-from mstl_lib.errors import MSTLError, Terminated
+from mstl_lib.errors import DataError, MSTLError, Terminated
 from mstl_lib.profiles import ALL_BACKBONES, ARMS, OPTIMIZERS, PROFILES
 from mstl_lib.quiet import import_tensorflow_quietly, quiet_this_process
 from mstl_lib.teaching.book import CELL_TIMEOUTS
@@ -181,6 +181,11 @@ def run_grid_command(args: argparse.Namespace) -> int:
 def run_study_command(args: argparse.Namespace) -> int:
     from mstl_lib.training.study import run_study
 
+    if args.strategy is not None:
+        raise DataError(
+            f"mstl study does not take --strategy {args.strategy}: its trainings are small and share one compiled "
+            "model per process; spread them with --workers (processes on this machine) or --shard K/N (machines)."
+        )
     profile = _profile(args, "study_epochs")
     results = run_study(
         _load_ultrasound(args),
@@ -258,8 +263,6 @@ def run_book(args: argparse.Namespace) -> int:
 
 def _cell_timeout(args: argparse.Namespace) -> float | None:
     """``--cell-timeout``, infinity for ``--no-timeout``, None (the profile's) for neither."""
-    from mstl_lib.errors import DataError
-
     if args.no_timeout and args.cell_timeout is not None:
         raise DataError("--no-timeout and --cell-timeout contradict each other. Fix: give one of them.")
     return float("inf") if args.no_timeout else args.cell_timeout

@@ -89,3 +89,13 @@ def test_student_edition_removes_solutions_and_names_the_profile(tmp_path):
         (parameters,) = [c for c in student.cells if "parameters" in c.metadata.get("tags", [])]
         assert 'profile = "smoke"' in parameters.source and repr(str(tmp_path / "work")) in parameters.source
     assert main(["student-edition", str(tmp_path / "other"), "--profile", "huge"]) == 2
+
+
+def test_study_refuses_a_distribution_strategy(tmp_path, capsys):
+    """`mstl study` trains one compiled model per process: --strategy would be ignored, so it is refused."""
+    assert main(["synth", str(tmp_path / "s"), "-q"]) == 0
+    code = main(["study", str(tmp_path / "s" / "ultrasound"), "--out", str(tmp_path / "o"), "--strategy", "mirrored"])
+    assert code == 2
+    err = capsys.readouterr().err
+    assert "--strategy" in err and "--workers" in err
+    assert not (tmp_path / "o").exists()
