@@ -149,7 +149,8 @@ def _load_ultrasound(args: argparse.Namespace):
 @command("grid")
 def run_grid_command(args: argparse.Namespace) -> int:
     from mstl_lib.evaluation.report import format_report
-    from mstl_lib.training.grid import count_grid_units, parse_shard, run_grid, shard_summary
+    from mstl_lib.training.grid import count_grid_units, run_grid
+    from mstl_lib.training.shards import parse_shard, shard_summary
 
     profile = _profile(args, "epochs_stage2")
     results = run_grid(

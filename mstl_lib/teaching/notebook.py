@@ -59,7 +59,7 @@ def setup_notebook(
     import tensorflow as tf
 
     from mstl_lib import __version__
-    from mstl_lib.training.grid import library_versions
+    from mstl_lib.provenance import library_versions
 
     tf.get_logger().setLevel(logging.ERROR)
     logging.getLogger("absl").setLevel(logging.ERROR)
