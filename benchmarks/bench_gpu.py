@@ -224,13 +224,12 @@ def prepare_grid(backbone: str, work: Path, quick: bool) -> dict:
 
 GRID_SCRIPT = """
 import json, sys
-from dataclasses import replace
 from mstl_lib.data.datasets import load_busi
 from mstl_lib.training.grid import run_grid
 from mstl_lib.profiles import get_profile
 job = json.loads(sys.argv[1])
-profile = replace(get_profile("paper"), epochs_stage2=job["epochs"], weights=None, backbones=(job["backbone"],),
-                  optimizers=tuple(job["optimizers"]), folds=job["folds"])
+profile = get_profile("paper", epochs_stage2=job["epochs"], weights=None, backbones=(job["backbone"],),
+                      optimizers=job["optimizers"], folds=job["folds"])
 run_grid(load_busi(job["us"]), job["out"], stage1_dir=job["stage1"], profile=profile, arms=("ctl", "mstl"),
          workers=job["workers"], shard=job["shard"], progress=False)
 """

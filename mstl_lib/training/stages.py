@@ -260,7 +260,7 @@ def _apply_variant(variant, dataset: ImageDataset, parts: dict, profile: Profile
     (:mod:`mstl_lib.training.stage1_variants`): the control trains a fixed number of epochs without early stopping."""
     labels, parts = variant.apply(dataset.labels, dataset.groups, parts)
     if variant.epochs is not None:
-        profile = profile.with_overrides(epochs_stage1=variant.epochs, patience=None)
+        profile = profile.with_overrides(epochs_stage1=variant.epochs, patience=None)  # None: no early stopping
     return labels, parts, profile
 
 

@@ -19,7 +19,7 @@ from pathlib import Path
 import numpy as np
 
 from mstl_lib.outputs import write_json
-from mstl_lib.profiles import get_profile
+from mstl_lib.profiles import Profile
 from mstl_lib.run_files import study_timing_path
 from mstl_lib.training.fit import set_seed
 from mstl_lib.training.inputs import STAGE2_MULTIPLIER, split_loader
@@ -66,7 +66,7 @@ def train_study_job(
     arm: str,
     fraction,
     *,
-    profile,
+    profile: Profile,
     stage1_model=None,
     deterministic: bool = False,
     mixed_precision: bool = False,
@@ -87,7 +87,6 @@ def train_study_job(
     """
     import keras
 
-    profile = get_profile(profile)
     fixed = {"startup": time.time() - launched if launched else None}
     watch = Stopwatch()
     units = sorted(units, key=lambda u: (u.seed, u.size))
