@@ -3,7 +3,8 @@
 The paper (Ayana et al. 2022) compares MSTL and CTL at one size of the
 ultrasound set and leaves open (section 4) how the result depends on the
 quantity of cell-line images. This study asks when the intermediate stage
-helps, with the grid's machinery (:mod:`mstl_lib.training.grid`):
+helps, with the grid's machinery (shards, :mod:`mstl_lib.training.shards`;
+parallel child processes, :mod:`mstl_lib.training.scheduling`):
 
 - **Target-set size.** The training part of every fold is cut to ``n``
   images per class (:func:`mstl_lib.data.subsample.subsample_training`:
