@@ -263,9 +263,10 @@ def browser():
 def run_numbers(grid: str | None) -> dict[str, str]:
     """The run's mean test AUC per arm (:func:`expected_run_numbers`), from its grid folder."""
     from mstl_lib.evaluation.results import load_results
+    from mstl_lib.run_files import GRID_MANIFEST
 
     if grid is None:
-        candidates = sorted((ROOT / "_build" / "work").glob("*/grid/manifest.json"))
+        candidates = sorted((ROOT / "_build" / "work").glob(f"*/grid/{GRID_MANIFEST}"))
         if len(candidates) != 1:
             found = ", ".join(str(c.parent) for c in candidates) or "none"
             raise SystemExit(f"Site check: name the run's grid folder with --grid (found: {found}).")

@@ -50,6 +50,8 @@ import time
 from datetime import datetime, timezone
 from pathlib import Path
 
+from mstl_lib.run_files import RESULTS_DIR, grid_result_files
+
 ROOT = Path(__file__).resolve().parents[1]
 PAGE = ROOT / "book" / "cluster.md"
 RECORD = ROOT / "benchmarks" / "results" / "slurm.json"
@@ -137,8 +139,7 @@ def submitted_jobs(output: str) -> dict[str, str]:
 def result_files(grid_dir: Path) -> dict[str, dict]:
     """Every fold's result of a grid folder, by its path under ``results/``."""
     return {
-        p.relative_to(grid_dir / "results").as_posix(): json.loads(p.read_text())
-        for p in sorted((grid_dir / "results").glob("*/fold*.json"))
+        p.relative_to(grid_dir / RESULTS_DIR).as_posix(): json.loads(p.read_text()) for p in grid_result_files(grid_dir)
     }
 
 

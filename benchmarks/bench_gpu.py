@@ -211,7 +211,7 @@ def prepare_grid(backbone: str, work: Path, quick: bool) -> dict:
     """Synthetic ultrasound set and untrained stage-1 models (one per optimizer) for the grid run."""
     from mstl_lib.data.synthetic import write_ultrasound_set
     from mstl_lib.models.networks import build_stage1_model
-    from mstl_lib.training.stages import stage1_model_path
+    from mstl_lib.run_files import stage1_model_path
 
     optimizers = ("adam",) if quick else ("sgd", "adam", "adagrad")
     write_ultrasound_set(work / "us", 12 if quick else 100, seed=0, progress=False)
@@ -224,13 +224,12 @@ def prepare_grid(backbone: str, work: Path, quick: bool) -> dict:
 
 GRID_SCRIPT = """
 import json, sys
-from dataclasses import replace
 from mstl_lib.data.datasets import load_busi
 from mstl_lib.training.grid import run_grid
 from mstl_lib.profiles import get_profile
 job = json.loads(sys.argv[1])
-profile = replace(get_profile("paper"), epochs_stage2=job["epochs"], weights=None, backbones=(job["backbone"],),
-                  optimizers=tuple(job["optimizers"]), folds=job["folds"])
+profile = get_profile("paper", epochs_stage2=job["epochs"], weights=None, backbones=(job["backbone"],),
+                      optimizers=job["optimizers"], folds=job["folds"])
 run_grid(load_busi(job["us"]), job["out"], stage1_dir=job["stage1"], profile=profile, arms=("ctl", "mstl"),
          workers=job["workers"], shard=job["shard"], progress=False)
 """
@@ -245,7 +244,8 @@ def time_grid(
     has not finished; the trainings finished by then are counted. A quick
     run trains one fold of CTL and one of MSTL (shard 1/3 of three folds).
     """
-    from mstl_lib.training.grid import shard_units
+    from mstl_lib.run_files import grid_result_files
+    from mstl_lib.training.shards import shard_units
 
     folds = 3 if quick else FOLDS
     shard = (1, 3) if quick else None
@@ -281,7 +281,7 @@ def time_grid(
             _, error = process.communicate()
             finished_in_time = False
         wall = time.perf_counter() - started
-    trainings = len(list((out / "results").glob("*/fold*.json")))
+    trainings = len(grid_result_files(out))
     if finished_in_time and process.returncode != 0:
         raise RuntimeError(f"the grid with workers={workers} failed: {error[-2000:]}")
     return {

@@ -74,9 +74,10 @@ def what_was_learned(work: Path) -> dict:
     """Stage-1 accuracies, per-arm AUC (mean ± SD over folds, pooled with bootstrap CI), collapsed folds."""
     from mstl_lib.evaluation.report import grid_statistics, table1
     from mstl_lib.evaluation.results import load_results
+    from mstl_lib.run_files import STAGE1_SUMMARY
 
     stage1 = {
-        p.parent.name: json.loads(p.read_text())["test_accuracy"] for p in (work / "stage1").glob("*/stage1.json")
+        p.parent.name: json.loads(p.read_text())["test_accuracy"] for p in (work / "stage1").glob(f"*/{STAGE1_SUMMARY}")
     }
     results = load_results(work / "grid")
     stats = grid_statistics(results)

@@ -53,6 +53,7 @@ def _bench_backbone(backbone: str, quick: bool, tmp: Path) -> dict:
     import tensorflow as tf
 
     from mstl_lib.models.networks import build_ctl_model
+    from mstl_lib.run_files import history_path
     from mstl_lib.training.fit import fit_model, read_history, set_seed
     from mstl_lib.training.optimizers import make_optimizer
 
@@ -98,7 +99,7 @@ def _bench_backbone(backbone: str, quick: bool, tmp: Path) -> dict:
                 steps_per_epoch=steps,
                 verbose=0,
             )
-        history = read_history(run_dir / "history.csv").get("val_loss", [])
+        history = read_history(history_path(run_dir)).get("val_loss", [])
         improved = len(history) == 2 and history[1] < history[0]
         return timer.epochs, watch.seconds, improved
 

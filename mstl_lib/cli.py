@@ -91,9 +91,8 @@ def run_pretrain(args: argparse.Namespace) -> int:
     summary = run_stage1(
         args.cells,
         args.out,
-        backbone=args.backbone or profile.backbones[0],
-        optimizer=args.optimizer or profile.optimizers[0],
-        weights=profile.weights,
+        backbone=args.backbone,
+        optimizer=args.optimizer,
         overwrite=args.overwrite,
         verbose=0 if args.quiet else ("auto" if sys.stdout.isatty() else 2),
         **_training_options(args, profile),
@@ -122,8 +121,8 @@ def _pretrain_study_stages(args: argparse.Namespace, profile) -> None:
     summaries = train_study_stages(
         args.cells,
         args.out,
-        backbone=args.backbone or profile.backbones[0],
-        optimizer=args.optimizer or profile.optimizers[0],
+        backbone=args.backbone,
+        optimizer=args.optimizer,
         verbose=0,
         **_training_options(args, profile),
     )
@@ -149,7 +148,8 @@ def _load_ultrasound(args: argparse.Namespace):
 @command("grid")
 def run_grid_command(args: argparse.Namespace) -> int:
     from mstl_lib.evaluation.report import format_report
-    from mstl_lib.training.grid import count_grid_units, parse_shard, run_grid, shard_summary
+    from mstl_lib.training.grid import count_grid_units, run_grid
+    from mstl_lib.training.shards import parse_shard, shard_summary
 
     profile = _profile(args, "epochs_stage2")
     results = run_grid(
@@ -281,15 +281,17 @@ def run_student_edition(args: argparse.Namespace) -> int:
 
 
 def _profile(args: argparse.Namespace, epochs_field: str):
-    """The profile named by --profile, with --epochs and --weights applied."""
-    from dataclasses import replace
+    """The profile named by --profile, with --epochs and --weights applied: resolved once, here, and passed on.
 
-    from mstl_lib.profiles import get_profile, resolve_weights
+    An option not given keeps the profile's value; ``--weights none`` means random initialisation.
+    """
+    from mstl_lib.profiles import NOT_SET, get_profile, resolve_weights
 
-    profile = get_profile(args.profile, **{epochs_field: args.epochs})
-    if args.weights is not None:
-        profile = replace(profile, weights=resolve_weights(profile, args.weights))
-    return profile
+    return get_profile(
+        args.profile,
+        **{epochs_field: NOT_SET if args.epochs is None else args.epochs},
+        weights=NOT_SET if args.weights is None else resolve_weights(args.profile, args.weights),
+    )
 
 
 def _training_options(args: argparse.Namespace, profile) -> dict:

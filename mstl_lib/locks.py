@@ -29,16 +29,12 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 from mstl_lib.errors import DataError
-
-LOCK_DIR = ".locks"
-"""Folder, inside an output folder, of the lock files of the parts being written."""
+from mstl_lib.run_files import LOCK_DIR
 
 try:
     import fcntl
 except ImportError:  # not POSIX
     fcntl = None
-
-LOCK_SUFFIX = ".lock"
 
 
 @contextmanager

@@ -48,6 +48,31 @@ STUDY_TUPLES = ("study_sizes", "study_fractions", "study_arms")
 """The study's fields that hold several values."""
 
 
+class _NotSet:
+    """The type of :data:`NOT_SET`."""
+
+    _instance = None
+
+    def __new__(cls):
+        if cls._instance is None:
+            cls._instance = super().__new__(cls)
+        return cls._instance
+
+    def __repr__(self) -> str:
+        return "NOT_SET"
+
+    def __reduce__(self):
+        return (_NotSet, ())
+
+
+NOT_SET = _NotSet()
+"""An override that was not given: :meth:`Profile.with_overrides` and :func:`get_profile` keep the profile's value.
+
+Distinct from None, which sets a field to None where the field allows it
+(``weights=None``: random initialisation; ``patience=None``: no early stopping).
+"""
+
+
 @dataclass(frozen=True)
 class Profile:
     """Sizes and hyperparameters of one kind of run.
@@ -157,12 +182,28 @@ class Profile:
         return data
 
     def with_overrides(self, **overrides) -> Profile:
-        """A copy with some fields changed; unknown names raise :class:`DataError`."""
-        known = {f.name for f in fields(self)}
-        unknown = sorted(set(overrides) - known)
+        """A copy with some fields changed.
+
+        A value :data:`NOT_SET` keeps the field as it is; None sets it to None
+        (``weights=None``: random initialisation, ``patience=None``: every
+        epoch is trained), where the field allows None.
+
+        Raises
+        ------
+        DataError
+            For an unknown field name, or None for a field that needs a value.
+        """
+        known = {f.name: f for f in fields(self)}
+        unknown = sorted(set(overrides) - set(known))
         if unknown:
             raise DataError(f"unknown profile field(s) {unknown}; known fields are {sorted(known)}.")
-        clean = {k: v for k, v in overrides.items() if v is not None}
+        clean = {k: v for k, v in overrides.items() if v is not NOT_SET}
+        required = sorted(k for k, v in clean.items() if v is None and "None" not in str(known[k].type))
+        if required:
+            raise DataError(
+                f"profile field(s) {required} cannot be None. Fix: give a value, or leave the field out "
+                "(or pass NOT_SET) to keep the profile's."
+            )
         for key in ("backbones", "optimizers", "arms", *STUDY_TUPLES):
             if key in clean:
                 clean[key] = tuple(clean[key])
@@ -251,12 +292,15 @@ def get_profile(name: str | Profile, **overrides) -> Profile:
     name : str or Profile
         ``"smoke"``, ``"lab"`` or ``"paper"`` (or a Profile, returned as is).
     **overrides
-        Fields to change, e.g. ``epochs_stage2=3``; None values are ignored.
+        Fields to change, e.g. ``epochs_stage2=3``. :data:`NOT_SET` keeps
+        the profile's value; None sets a field that allows it to None
+        (``weights=None``: random initialisation, ``patience=None``: no
+        early stopping), see :meth:`Profile.with_overrides`.
 
     Raises
     ------
     DataError
-        For an unknown profile or field name.
+        For an unknown profile or field name, or None for a field that needs a value.
     """
     if isinstance(name, Profile):
         profile = name

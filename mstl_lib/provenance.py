@@ -9,18 +9,28 @@ them (a seed-0 model filed as seed 5), so :func:`check_reusable` compares
 every recorded setting with the new run's and refuses, naming each differing
 field with both values and the fix, before anything is written.
 
-Nothing here loads TensorFlow.
+Nothing here loads TensorFlow, except :func:`library_versions` when called
+(it asks TensorFlow and Keras their versions).
 """
 
 from __future__ import annotations
 
 import hashlib
+import platform
 from collections.abc import Mapping
 from pathlib import Path
 
+from mstl_lib import __version__
 from mstl_lib.errors import DataError
 
-__all__ = ["ProvenanceError", "check_reusable", "data_fingerprint", "differing_settings", "file_fingerprint"]
+__all__ = [
+    "ProvenanceError",
+    "check_reusable",
+    "data_fingerprint",
+    "differing_settings",
+    "file_fingerprint",
+    "library_versions",
+]
 
 SHOWN_CHARACTERS = 40
 """Longer values (fingerprints, fold lists) are shortened in messages."""
@@ -50,6 +60,29 @@ def file_fingerprint(path) -> str:
         for block in iter(lambda: handle.read(1 << 20), b""):
             digest.update(block)
     return digest.hexdigest()
+
+
+def library_versions() -> dict[str, str]:
+    """Versions of the libraries whose behaviour the results depend on (recorded in every manifest).
+
+    Imports TensorFlow, Keras, OpenCV and scikit-learn when called.
+    """
+    import cv2
+    import keras
+    import numpy
+    import sklearn
+    import tensorflow
+
+    return {
+        "mstl_lib": __version__,
+        "python": platform.python_version(),
+        "tensorflow": tensorflow.__version__,
+        "keras": keras.__version__,
+        "numpy": numpy.__version__,
+        "scikit-learn": sklearn.__version__,
+        "opencv": cv2.__version__,
+        "platform": platform.platform(),
+    }
 
 
 def _flatten(settings: Mapping, prefix: str = "") -> dict:

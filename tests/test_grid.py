@@ -17,8 +17,11 @@ from mstl_lib.errors import DataError
 from mstl_lib.evaluation.report import format_report, grid_statistics, report_dict, table1
 from mstl_lib.evaluation.results import load_results, result_path
 from mstl_lib.profiles import get_profile
-from mstl_lib.training.grid import _write_manifest, load_fold_model, run_grid
-from mstl_lib.training.stages import run_stage1, stage1_model_path
+from mstl_lib.run_files import stage1_model_path
+from mstl_lib.training.fold_model import load_fold_model
+from mstl_lib.training.grid import run_grid
+from mstl_lib.training.manifest import write_grid_manifest
+from mstl_lib.training.stages import run_stage1
 
 pytestmark = pytest.mark.slow
 PROFILE = replace(get_profile("smoke"), epochs_stage1=1, epochs_stage2=1, folds=3)
@@ -139,14 +142,14 @@ def test_grid_folder_moved_with_its_data_is_accepted_and_other_data_refused(tmp_
         "mixed_precision": False,
         "stage1": {},
     }
-    _write_manifest(tmp_path, copy.deepcopy(manifest), ["ctl"], ["resnet10"], ["adam"])
+    write_grid_manifest(tmp_path, copy.deepcopy(manifest), ["ctl"], ["resnet10"], ["adam"])
     moved = copy.deepcopy(manifest)
     moved["dataset"]["root"] = "/home/student/mstl_work/lab/synthetic/ultrasound"
-    _write_manifest(tmp_path, moved, ["ctl"], ["resnet10"], ["adam"])
+    write_grid_manifest(tmp_path, moved, ["ctl"], ["resnet10"], ["adam"])
     other = copy.deepcopy(moved)
     other["dataset"]["fingerprint"] = "def"
     with pytest.raises(DataError, match=r"dataset\.fingerprint: 'abc' there, 'def' now"):
-        _write_manifest(tmp_path, other, ["ctl"], ["resnet10"], ["adam"])
+        write_grid_manifest(tmp_path, other, ["ctl"], ["resnet10"], ["adam"])
 
 
 def test_report_statistics_shape(workdir):

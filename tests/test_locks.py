@@ -68,7 +68,8 @@ def test_shards_write_side_by_side_while_a_whole_grid_is_refused(tmp_path):
     from mstl_lib.data.datasets import load_busi
     from mstl_lib.data.splits import cross_validation_folds
     from mstl_lib.profiles import get_profile
-    from mstl_lib.training.grid import _grid_units, _lock_paths, shard_units
+    from mstl_lib.training.grid import _grid_units, _lock_paths
+    from mstl_lib.training.shards import shard_units
 
     us = write_ultrasound_set(tmp_path / "us", 9, seed=0, progress=False)
     out = tmp_path / "grid"

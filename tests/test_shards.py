@@ -17,15 +17,9 @@ from mstl_lib.errors import DataError
 from mstl_lib.evaluation.results import result_path
 from mstl_lib.outputs import write_json
 from mstl_lib.profiles import get_profile
-from mstl_lib.training.grid import (
-    GPU_MEMORY_GROWTH,
-    _grid_units,
-    count_grid_units,
-    parse_shard,
-    run_grid,
-    shard_summary,
-    shard_units,
-)
+from mstl_lib.training.grid import _grid_units, count_grid_units, run_grid
+from mstl_lib.training.scheduling import GPU_MEMORY_GROWTH
+from mstl_lib.training.shards import parse_shard, shard_summary, shard_units
 
 # Pure functions first (no training)
 

@@ -15,7 +15,8 @@ from mstl_lib.data.datasets import load_busi
 from mstl_lib.data.synthetic import write_cell_frames, write_ultrasound_set
 from mstl_lib.errors import DataError
 from mstl_lib.profiles import get_profile
-from mstl_lib.training.study import STUDY_MANIFEST, run_study, unit_path
+from mstl_lib.run_files import STUDY_MANIFEST, study_result_path
+from mstl_lib.training.study import run_study
 
 pytestmark = pytest.mark.slow
 PROFILE = replace(
@@ -83,7 +84,7 @@ def test_killed_study_resumes_without_touching_finished_results(workdir):
     out = workdir / "killed"
     script = workdir / "study.py"
     script.write_text(textwrap.dedent(STUDY_SCRIPT.format(us=str(workdir / "us"), out=str(out))))
-    kill_when_written(script, unit_path(out, "scratch", None, 2, 0, 1))
+    kill_when_written(script, study_result_path(out, "scratch", None, 2, 0, 1))
     finished = {p: p.read_bytes() for p in (out / "results").rglob("*.json")}
     assert 1 <= len(finished) < 12
 

@@ -18,7 +18,7 @@ from mstl_lib.evaluation.diagnostics import summarize_predictions
 from mstl_lib.evaluation.leakage import leakage_experiment
 from mstl_lib.evaluation.metrics import binary_metrics, roc_auc, roc_curve, summarize_folds
 from mstl_lib.evaluation.report import format_report, grid_statistics, report_dict, table1
-from mstl_lib.evaluation.results import load_manifest, load_results, result_path
+from mstl_lib.evaluation.results import load_manifest, load_results
 from mstl_lib.evaluation.stats import (
     bootstrap_ci,
     corrected_resampled_interval,
@@ -28,6 +28,7 @@ from mstl_lib.evaluation.stats import (
     repeats_needed,
 )
 from mstl_lib.evaluation.study import load_study, study_report, study_table
+from mstl_lib.run_files import result_path
 
 __all__ = [
     "summarize_predictions",

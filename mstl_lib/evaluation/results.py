@@ -1,4 +1,4 @@
-"""A grid folder's results on disk: where each run's result lies, and reading them back.
+"""A grid folder's results on disk, read back (their names: :mod:`mstl_lib.run_files`).
 
 `mstl grid` (:mod:`mstl_lib.training.grid`) writes one JSON file per
 (arm, backbone, optimizer, fold) and a manifest; reports, lessons and
@@ -12,16 +12,9 @@ from pathlib import Path
 
 from mstl_lib.errors import DataError
 from mstl_lib.integrity import CorruptFileError, read_json
+from mstl_lib.run_files import GRID_MANIFEST, grid_result_files, result_path
 
 __all__ = ["GRID_MANIFEST", "result_path", "load_manifest", "load_results"]
-
-GRID_MANIFEST = "manifest.json"
-"""The grid folder's record of its profile, seed, data and folds."""
-
-
-def result_path(out_dir, tl: str, backbone: str, optimizer: str, fold: int) -> Path:
-    """Where the result of one (configuration, fold) is written."""
-    return Path(out_dir) / "results" / f"{tl}-{backbone}-{optimizer}" / f"fold{fold}.json"
 
 
 def _check_grid_folder(out_dir) -> Path:
@@ -63,7 +56,7 @@ def load_results(out_dir, *, on_corrupt: Callable[[CorruptFileError], None] | No
     """
     out_dir = _check_grid_folder(out_dir)
     results = []
-    for path in sorted((out_dir / "results").glob("*/fold*.json")):
+    for path in grid_result_files(out_dir):
         try:
             results.append(read_json(path, fix=CORRUPT_RESULT_FIX))
         except CorruptFileError as error:

@@ -51,6 +51,7 @@ import pandas as pd
 
 from mstl_lib.errors import DataError
 from mstl_lib.profiles import STUDY_ARMS
+from mstl_lib.run_files import STUDY_MANIFEST, STUDY_TABLE, study_result_files
 from mstl_lib.validation import check_choice
 
 __all__ = [
@@ -73,8 +74,6 @@ __all__ = [
     "write_study_table",
 ]
 
-STUDY_MANIFEST = "study.json"
-"""The study folder's manifest: profile, sizes, repeats, folds, arms, fractions, quantity size."""
 COMPARISONS = (("mstl", "ctl"), ("mstl", "control"), ("mstl", "scratch"))
 """The paired differences at each size: MSTL against one stage, against a stage on shuffled labels, against none."""
 UNIT_COLUMNS = (
@@ -172,7 +171,7 @@ def load_study(out_dir) -> pd.DataFrame:
         No manifest, a file that is not a study result, or no result yet.
     """
     load_study_manifest(out_dir)
-    paths = sorted((Path(out_dir) / "results").rglob("fold*.json"))
+    paths = study_result_files(out_dir)
     if not paths:
         raise DataError(f"{out_dir}: no study results yet; run `mstl study` first (results are written unit by unit).")
     frame = pd.DataFrame([_unit_row(path) for path in paths], columns=list(UNIT_COLUMNS))
@@ -541,6 +540,6 @@ def write_study_table(report: StudyReport, path=None) -> Path:
 
     The table is derived from the results, so rewriting it loses nothing.
     """
-    path = Path(path) if path is not None else report.out_dir / "study_table.csv"
+    path = Path(path) if path is not None else report.out_dir / STUDY_TABLE
     report.table.to_csv(path, index=False)
     return path

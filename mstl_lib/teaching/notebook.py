@@ -59,7 +59,7 @@ def setup_notebook(
     import tensorflow as tf
 
     from mstl_lib import __version__
-    from mstl_lib.training.grid import library_versions
+    from mstl_lib.provenance import library_versions
 
     tf.get_logger().setLevel(logging.ERROR)
     logging.getLogger("absl").setLevel(logging.ERROR)
@@ -125,15 +125,12 @@ def shown_path(path) -> str:
 
 
 def profile_with_weights(profile, weights: str | None = "profile"):
-    """The profile, with its initial weights replaced by ``weights`` (resolved by
-    :func:`mstl_lib.profiles.resolve_weights`) where they differ."""
-    from dataclasses import replace
-
+    """The profile, with its initial weights set to ``weights`` (resolved by
+    :func:`mstl_lib.profiles.resolve_weights`: ``"profile"`` keeps them, ``"none"`` or None is random
+    initialisation): the lesson's profile, resolved once and passed on."""
     from mstl_lib.profiles import get_profile, resolve_weights
 
-    profile = get_profile(profile)
-    weights = resolve_weights(profile, weights)
-    return profile if weights == profile.weights else replace(profile, weights=weights)
+    return get_profile(profile, weights=resolve_weights(profile, weights))
 
 
 WEIGHT_NAMES = {"fractaldb": "generic fractal pretraining", "imagenet": "ImageNet"}

@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from mstl_lib.profiles import BASELINE_CONFIG, Profile, get_profile
+from mstl_lib.run_files import history_path, result_path, stage1_model_path, stage1_run_dir, stage1_summary_path
 
 
 def default_work_dir() -> Path:
@@ -138,10 +139,10 @@ class Workspace:
         """
         import json
 
-        from mstl_lib.training.stages import run_stage1, stage1_run_dir
+        from mstl_lib.training.stages import run_stage1
 
         backbone, optimizer = self._configuration(backbone, optimizer)
-        summary = stage1_run_dir(self.stage1_dir, backbone, optimizer) / "stage1.json"
+        summary = stage1_summary_path(self.stage1_dir, backbone, optimizer)
         if summary.is_file():
             return json.loads(summary.read_text())
         return run_stage1(
@@ -157,7 +158,6 @@ class Workspace:
     def stage1_model(self, backbone: str | None = None, optimizer: str | None = None):
         """The trained stage-1 Keras model of (backbone, optimizer) (section 2.3), trained on first use."""
         from mstl_lib.models.networks import load_model
-        from mstl_lib.training.stages import stage1_model_path
 
         backbone, optimizer = self._configuration(backbone, optimizer)
         self.train_stage1(backbone, optimizer)
@@ -166,11 +166,10 @@ class Workspace:
     def stage1_history(self, backbone: str | None = None, optimizer: str | None = None):
         """The learning curves of one stage-1 run (``{column: [one value per epoch]}``), trained on first use."""
         from mstl_lib.training.fit import read_history
-        from mstl_lib.training.stages import stage1_run_dir
 
         backbone, optimizer = self._configuration(backbone, optimizer)
         self.train_stage1(backbone, optimizer)
-        return read_history(stage1_run_dir(self.stage1_dir, backbone, optimizer) / "history.csv")
+        return read_history(history_path(stage1_run_dir(self.stage1_dir, backbone, optimizer)))
 
     def _configuration(self, backbone: str | None, optimizer: str | None) -> tuple[str, str]:
         """(backbone, optimizer), the profile's first of each where not given."""
@@ -268,7 +267,6 @@ class Workspace:
         import json
 
         from mstl_lib.errors import DataError
-        from mstl_lib.evaluation.results import result_path
 
         backbone, optimizer = BASELINE_CONFIG if tl == "baseline" else self._configuration(backbone, optimizer)
         path = result_path(self.grid_dir, tl, backbone, optimizer, fold)
@@ -280,7 +278,7 @@ class Workspace:
 
     def fold_model(self, tl: str, fold: int = 0, *, backbone: str | None = None, optimizer: str | None = None):
         """The trained Keras model of one grid run, rebuilt from its best weights (a network arm)."""
-        from mstl_lib.training.grid import load_fold_model
+        from mstl_lib.training.fold_model import load_fold_model
 
         backbone, optimizer = self._configuration(backbone, optimizer)
         return load_fold_model(

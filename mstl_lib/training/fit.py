@@ -34,6 +34,7 @@ import keras
 
 from mstl_lib.errors import DataError
 from mstl_lib.outputs import write_json
+from mstl_lib.run_files import BACKUP_DIR, BEST_WEIGHTS, FIT_RECORD, HISTORY
 from mstl_lib.training.optimizers import make_optimizer
 from mstl_lib.validation import check_choice, check_integer
 
@@ -373,8 +374,8 @@ def fit_model(
         raise DataError(f"jit_compile must be True, False or 'auto', got {jit_compile!r}.")
     run_dir = Path(run_dir)
     run_dir.mkdir(parents=True, exist_ok=True)
-    history_path = run_dir / "history.csv"
-    best_path = run_dir / "best.weights.h5"
+    history_path = run_dir / HISTORY
+    best_path = run_dir / BEST_WEIGHTS
     model = compiled_model(
         build,
         strategy or get_strategy(None),
@@ -388,14 +389,14 @@ def fit_model(
         jit_compile=jit_compile,
     )
     mode = "max" if any(k in monitor for k in ("acc", "auc")) else "min"
-    done_path = run_dir / "fit.json"
+    done_path = run_dir / FIT_RECORD
     if done_path.is_file() and best_path.is_file():
         _load_weights_quietly(model, best_path)
         done = json.loads(done_path.read_text())
         return FitResult(
             model=model, history=read_history(history_path), best_epoch=done["best_epoch"], run_dir=run_dir
         )
-    backup_dir = run_dir / "backup"
+    backup_dir = run_dir / BACKUP_DIR
     resume_epoch = _resume_epoch(backup_dir)
     _truncate_history(history_path, resume_epoch)
     checkpoint = ResumableCheckpoint(

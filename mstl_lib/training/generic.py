@@ -178,7 +178,7 @@ def _train_generic(backbone: str, p: Profile, seed: int, work: Path, verbose) ->
     }
 
 
-def resolve_initial_weights(weights, backbone: str, profile: str | Profile, *, seed: int = 0, log=print):
+def resolve_initial_weights(weights, backbone: str, profile: Profile, *, seed: int = 0, log=print):
     """Turn a weights setting into what :func:`mstl_lib.models.networks.build_backbone` takes.
 
     ``"fractaldb"`` becomes the cached generic weights file (trained on first

@@ -15,13 +15,13 @@
 
 Each variant lives beside the real run in the stage-1 folder:
 ``<stage1_dir>/<backbone>-<optimizer>-control/`` and
-``<stage1_dir>/<backbone>-<optimizer>-fraction0.10/``. No TensorFlow here.
+``<stage1_dir>/<backbone>-<optimizer>-fraction0.10/``
+(:func:`mstl_lib.run_files.stage1_run_dir`). No TensorFlow here.
 """
 
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass
-from pathlib import Path
 
 import numpy as np
 
@@ -38,11 +38,6 @@ SHUFFLE_SEED_OFFSET = 7919
 def fraction_name(fraction: float) -> str:
     """``"fraction0.10"``: the name of a stage-1 run on that fraction of the patches."""
     return f"fraction{float(fraction):.2f}"
-
-
-def variant_run_dir(stage1_dir, backbone: str, optimizer: str, variant: str | None = None) -> Path:
-    """``<stage1_dir>/<backbone>-<optimizer>[-<variant>]``: the folder of a stage-1 run or of one of its variants."""
-    return Path(stage1_dir) / (f"{backbone}-{optimizer}" + (f"-{variant}" if variant else ""))
 
 
 def variant_for(arm: str, fraction: float | None) -> str | None:

@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import math
 import shutil
-from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -29,15 +28,18 @@ from mstl_lib.locks import writer_locks
 from mstl_lib.outputs import write_json
 from mstl_lib.profiles import NETWORK_ARMS, Profile, get_profile, resolve_weights
 from mstl_lib.provenance import check_reusable, data_fingerprint
+from mstl_lib.run_files import (
+    STAGE1_MODEL,
+    STAGE1_SETTINGS,
+    STAGE1_SUMMARY,
+    lock_path,
+    stage1_run_dir,
+)
 from mstl_lib.training.fit import fit_model, get_strategy, set_seed
 from mstl_lib.training.generic import resolve_initial_weights
 from mstl_lib.training.inputs import STAGE2_MULTIPLIER, split_loader
 from mstl_lib.validation import check_choice, check_integer, check_output_folder, check_seed, check_weights_setting
 
-STAGE1_MODEL = "model.keras"
-STAGE1_SUMMARY = "stage1.json"
-STAGE1_SETTINGS = "settings.json"
-"""Written when a stage-1 run starts, so that an interrupted run resumes only with the same settings."""
 STAGE1_PROFILE_FIELDS = (
     "image_size",
     "batch_size",
@@ -51,22 +53,12 @@ STAGE1_PROFILE_FIELDS = (
 GENERIC_PROFILE_FIELDS = ("generic_categories", "generic_per_category", "epochs_generic")
 
 
-def stage1_run_dir(stage1_dir, backbone: str, optimizer: str) -> Path:
-    """The folder of one stage-1 run: ``<stage1_dir>/<backbone>-<optimizer>``."""
-    return Path(stage1_dir) / f"{backbone}-{optimizer}"
-
-
-def stage1_model_path(stage1_dir, backbone: str, optimizer: str) -> Path:
-    """Where :func:`run_stage1` saves the stage-1 model of ``(backbone, optimizer)`` under ``stage1_dir``."""
-    return stage1_run_dir(stage1_dir, backbone, optimizer) / STAGE1_MODEL
-
-
 def run_stage1(
     patch_dir,
     out_dir,
     *,
-    backbone: str = "resnet50",
-    optimizer: str = "adagrad",
+    backbone: str | None = None,
+    optimizer: str | None = None,
     profile: str | Profile = "smoke",
     seed: int = 0,
     weights="profile",
@@ -94,8 +86,9 @@ def run_stage1(
         fingerprint) is refused, naming each differing field
         (:func:`mstl_lib.provenance.check_reusable`). One process at a time
         writes a run folder (:func:`mstl_lib.locks.writer_locks`).
-    backbone, optimizer : str
-        See :mod:`mstl_lib.models`.
+    backbone, optimizer : str, optional
+        See :mod:`mstl_lib.models`; default: the profile's first
+        (``backbones[0]``, ``optimizers[0]``).
     profile : str or Profile
         Epochs, batch size, learning rate, image size (``epochs_stage1``).
     seed : int
@@ -125,6 +118,7 @@ def run_stage1(
     from mstl_lib.data.patches import load_patch_dataset
 
     profile = get_profile(profile)
+    backbone, optimizer = backbone or profile.backbones[0], optimizer or profile.optimizers[0]
     seed = check_seed(seed)
     check_integer(profile.epochs_stage1, "epochs_stage1 (CLI: --epochs)", minimum=1)
     setting = check_weights_setting(resolve_weights(profile, weights), "weights (CLI: --weights)")
@@ -133,12 +127,11 @@ def run_stage1(
     parts = _patch_parts(patch_dir)
     settings = _stage1_settings(backbone, optimizer, profile, seed, setting, dataset, deterministic, strategy)
     settings.update(mixed_precision=bool(mixed_precision), jit_compile=jit_compile)
-    run_dir = stage1_run_dir(out_dir, backbone, optimizer)
+    run_dir = stage1_run_dir(out_dir, backbone, optimizer, None if variant is None else variant.name)
     if variant is not None:
         settings["variant"] = variant.to_dict()
-        run_dir = run_dir.with_name(f"{run_dir.name}-{variant.name}")
     with writer_locks(
-        [out_dir / ".locks" / f"{run_dir.name}.lock"],
+        [lock_path(out_dir, run_dir.name)],
         output=run_dir,
         fix="wait for that run to end, or choose another --out.",
     ):
@@ -267,7 +260,7 @@ def _apply_variant(variant, dataset: ImageDataset, parts: dict, profile: Profile
     (:mod:`mstl_lib.training.stage1_variants`): the control trains a fixed number of epochs without early stopping."""
     labels, parts = variant.apply(dataset.labels, dataset.groups, parts)
     if variant.epochs is not None:
-        profile = replace(profile, epochs_stage1=variant.epochs, patience=None)
+        profile = profile.with_overrides(epochs_stage1=variant.epochs, patience=None)  # None: no early stopping
     return labels, parts, profile
 
 

@@ -3,7 +3,8 @@
 The paper (Ayana et al. 2022) compares MSTL and CTL at one size of the
 ultrasound set and leaves open (section 4) how the result depends on the
 quantity of cell-line images. This study asks when the intermediate stage
-helps, with the grid's machinery (:mod:`mstl_lib.training.grid`):
+helps, with the grid's machinery (shards, :mod:`mstl_lib.training.shards`;
+parallel child processes, :mod:`mstl_lib.training.scheduling`):
 
 - **Target-set size.** The training part of every fold is cut to ``n``
   images per class (:func:`mstl_lib.data.subsample.subsample_training`:
@@ -46,15 +47,33 @@ from mstl_lib.data.splits import Fold, cross_validation_folds
 from mstl_lib.data.subsample import ALL, largest_size, parse_size, size_label, subsample_training
 from mstl_lib.errors import DataError
 from mstl_lib.integrity import read_json
-from mstl_lib.locks import LOCK_DIR, clear_except_locks, writer_locks
+from mstl_lib.locks import clear_except_locks, writer_locks
 from mstl_lib.outputs import write_json
 from mstl_lib.profiles import STUDY_ARMS, Profile, get_profile
-from mstl_lib.provenance import check_reusable
-from mstl_lib.training.stage1_variants import CONTROL, fraction_name, variant_for, variant_run_dir
+from mstl_lib.provenance import check_reusable, library_versions
+from mstl_lib.run_files import (
+    STAGE1_MODEL,
+    STAGE1_SUMMARY,
+    STUDY_MANIFEST,
+    fraction_label,
+    stage1_run_dir,
+    stage1_summary_path,
+    study_job_name,
+    study_lock_path,
+    study_log_path,
+    study_result_path,
+    study_stages_log,
+)
+from mstl_lib.training.scheduling import (
+    GPU_MEMORY_GROWTH,
+    check_workers,
+    prepare_initial_weights,
+    train_in_parallel,
+)
+from mstl_lib.training.shards import parse_shard, shard_units
+from mstl_lib.training.stage1_variants import CONTROL, fraction_name, variant_for
 from mstl_lib.validation import check_choices, check_integer
 
-STUDY_MANIFEST = "study.json"
-"""The study folder's record of its design, data and stage-1 runs."""
 REPEAT_SEED_STEP = 1000
 """Training seed of repeat r, fold k: ``seed + REPEAT_SEED_STEP * r + k``."""
 NO_STAGE1_ARMS = ("scratch", "ctl", "baseline")
@@ -97,24 +116,6 @@ class StudyUnit:
     def job(self) -> tuple:
         """Units of one job share a child process: one (arm, stage-1 fraction)."""
         return (self.arm, self.fraction)
-
-
-def fraction_label(fraction: float | None) -> str:
-    """``"f1.00"``, ``"f0.10"``, or ``"fnone"`` for the arms without a stage 1."""
-    return "fnone" if fraction is None else f"f{float(fraction):.2f}"
-
-
-def unit_path(out_dir, arm: str, fraction: float | None, size, repeat: int, fold: int) -> Path:
-    """Where the result of one training of the study is written."""
-    return (
-        Path(out_dir)
-        / "results"
-        / arm
-        / fraction_label(fraction)
-        / f"n{size_label(size)}"
-        / f"r{int(repeat)}"
-        / f"fold{int(fold)}.json"
-    )
 
 
 def repeat_folds(dataset: ImageDataset, n_folds: int, repeats: int, seed: int = 0) -> list[list[Fold]]:
@@ -237,10 +238,10 @@ def stage1_models(stage1_dir, design: StudyDesign, profile: Profile) -> dict:
             continue
         fractions = design.fractions if arm == "mstl" else (1.0,)
         for f in fractions:
-            needed[(arm, f)] = variant_run_dir(stage1_dir, design.backbone, design.optimizer, variant_for(arm, f))
+            needed[(arm, f)] = stage1_run_dir(stage1_dir, design.backbone, design.optimizer, variant_for(arm, f))
     if needed and stage1_dir is None:
         raise DataError("MSTL and its control need stage-1 models: pass stage1_dir (CLI: --stage1).")
-    missing = [str(d) for d in needed.values() if not (d / "model.keras").is_file()]
+    missing = [str(d) for d in needed.values() if not (d / STAGE1_MODEL).is_file()]
     if missing:
         raise DataError(
             f"the stage-1 folder {stage1_dir} lacks the run(s) {', '.join(missing)} (the real stage 1, its "
@@ -248,14 +249,14 @@ def stage1_models(stage1_dir, design: StudyDesign, profile: Profile) -> dict:
             f"{stage1_dir} --backbone {design.backbone} --optimizer {design.optimizer} --profile {profile.name} "
             "--study-stages` first (it trains the missing ones, and loads those already trained)."
         )
-    return {key: d / "model.keras" for key, d in needed.items()}
+    return {key: d / STAGE1_MODEL for key, d in needed.items()}
 
 
 def _stage1_record(models: dict) -> dict:
     """What the study records of its stage-1 runs: each one's summary and a hash of its model file."""
     record = {}
     for (arm, fraction), path in sorted(models.items(), key=lambda kv: (kv[0][0], kv[0][1])):
-        summary_path = path.parent / "stage1.json"
+        summary_path = path.parent / STAGE1_SUMMARY
         summary = json.loads(summary_path.read_text()) if summary_path.is_file() else {}
         keep = ("test_accuracy", "best_epoch", "epochs_trained", "n_train", "steps_per_epoch", "variant")
         record[f"{arm}-{fraction_label(fraction)}"] = {
@@ -299,8 +300,6 @@ def study_manifest(
 
 def write_study_manifest(out_dir: Path, manifest: dict) -> None:
     """Write ``study.json``, refusing a folder made with other settings (:func:`mstl_lib.provenance.check_reusable`)."""
-    from mstl_lib.training.grid import library_versions
-
     path = out_dir / STUDY_MANIFEST
     if path.is_file():
         fix = "choose a new --out folder, rerun with the same data, stage-1 folder and settings to finish it, or pass "
@@ -369,9 +368,7 @@ def run_baseline_units(dataset: ImageDataset, units, out_dir: Path, *, image_siz
                 "total": features_seconds + time.perf_counter() - start,
             },
         }
-        write_json(
-            unit_path(out_dir, unit.arm, unit.fraction, unit.size, unit.repeat, unit.fold.index), record, indent=1
-        )
+        write_json(unit_result_path(out_dir, unit), record, indent=1)
         if on_result is not None:
             on_result()
 
@@ -429,8 +426,6 @@ def run_study(
     """
     from tqdm.auto import tqdm
 
-    from mstl_lib.training.grid import check_workers, parse_shard, shard_units
-
     profile = get_profile(profile)
     if profile.study_repeats < 3 and repeats is None:
         log(f"Study: the profile {profile.name!r} repeats the cross-validation only {profile.study_repeats} times.")
@@ -456,7 +451,7 @@ def run_study(
         if overwrite:
             clear_except_locks(out_dir)
         write_study_manifest(out_dir, manifest)
-        pending = [u for u in units if not _result_path(out_dir, u).is_file()]
+        pending = [u for u in units if not unit_result_path(out_dir, u).is_file()]
         bar = tqdm(
             total=len(units), initial=len(units) - len(pending), desc="Study", unit="training", disable=not progress
         )
@@ -478,24 +473,22 @@ def run_study(
             _run_jobs(train, pending, profile, workers, isolate, out_dir, seed)
         finally:
             bar.close()
-    return [json.loads(_result_path(out_dir, u).read_text()) for u in units]
+    return [json.loads(unit_result_path(out_dir, u).read_text()) for u in units]
 
 
-def _result_path(out_dir: Path, unit: StudyUnit) -> Path:
-    return unit_path(out_dir, unit.arm, unit.fraction, unit.size, unit.repeat, unit.fold.index)
+def unit_result_path(out_dir, unit: StudyUnit) -> Path:
+    """Where the result of one training of the study is written (:func:`mstl_lib.run_files.study_result_path`)."""
+    return study_result_path(out_dir, unit.arm, unit.fraction, unit.size, unit.repeat, unit.fold.index)
 
 
 def _lock_path(out_dir: Path, unit: StudyUnit) -> Path:
     """The lock file of one unit (:func:`mstl_lib.locks.writer_locks`): a second run training it is refused."""
-    name = "-".join(_result_path(out_dir, unit).relative_to(out_dir / "results").with_suffix("").parts)
-    return out_dir / LOCK_DIR / f"{name}.lock"
+    return study_lock_path(out_dir, unit_result_path(out_dir, unit))
 
 
 def _run_jobs(train, pending, profile: Profile, workers: int, isolate: bool, out_dir: Path, seed: int) -> None:
     """The pending units, grouped by (arm, stage-1 fraction): the baseline in this process, the network arms
     in one child process one after another (TensorFlow starts once), or with ``workers`` > 1 each in its own."""
-    from mstl_lib.training.grid import prepare_initial_weights, train_in_parallel
-
     groups = {}
     for unit in pending:
         groups.setdefault(unit.job, []).append(unit)
@@ -528,7 +521,6 @@ def _study_job(
     import time
 
     from mstl_lib.training.child import run_in_child
-    from mstl_lib.training.grid import GPU_MEMORY_GROWTH
 
     (arm, fraction), units = groups[0]
     bar.set_postfix_str(", ".join(f"{a} {fraction_label(f)}" for (a, f), _ in groups))
@@ -542,7 +534,7 @@ def _study_job(
     if not isolate:
         train_study_groups(dataset, groups, out_dir, on_result=lambda: bar.update(1), **options)
         return
-    paths = [unit_path(out_dir, u.arm, u.fraction, u.size, u.repeat, u.fold.index) for _, us, _ in groups for u in us]
+    paths = [unit_result_path(out_dir, u) for _, us, _ in groups for u in us]
     done = [0]
 
     def advance():
@@ -550,15 +542,15 @@ def _study_job(
         bar.update(finished - done[0])
         done[0] = finished
 
-    log_dir = out_dir / "runs"
-    log_dir.mkdir(parents=True, exist_ok=True)
-    name = "networks" if len(groups) > 1 else f"{arm}-{fraction_label(fraction)}"
+    name = "networks" if len(groups) > 1 else study_job_name(arm, fraction)
+    log_path = study_log_path(out_dir, name)
+    log_path.parent.mkdir(parents=True, exist_ok=True)
     run_in_child(
         train_study_groups,
         dataset,
         groups,
         out_dir,
-        log_path=log_dir / f"{name}.log",
+        log_path=log_path,
         on_wait=advance,
         env=GPU_MEMORY_GROWTH if workers > 1 else None,
         **options,
@@ -598,13 +590,13 @@ def train_study_stages(
     backbone, optimizer = backbone or profile.backbones[0], optimizer or profile.optimizers[0]
     fractions = [float(f) for f in (fractions if fractions is not None else profile.study_fractions) if f < 1.0]
     names = [None] + ([CONTROL] if control else []) + [fraction_name(f) for f in fractions]
-    missing = [n for n in names if not (variant_run_dir(stage1_dir, backbone, optimizer, n) / "stage1.json").is_file()]
+    missing = [n for n in names if not stage1_summary_path(stage1_dir, backbone, optimizer, n).is_file()]
     if isolate and missing:  # one child process trains every missing run: TensorFlow starts once
         from mstl_lib.training.child import run_in_child
 
         Path(stage1_dir).mkdir(parents=True, exist_ok=True)
         options = dict(profile=profile, backbone=backbone, optimizer=optimizer, seed=seed, fractions=fractions)
-        log = Path(stage1_dir) / f"{backbone}-{optimizer}-study-stages.log"
+        log = study_stages_log(stage1_dir, backbone, optimizer)
         return run_in_child(
             train_study_stages, patch_dir, stage1_dir, control=control, log_path=log, **options, **training
         )
@@ -620,9 +612,9 @@ def train_study_stages(
 
 def _stage1_once(patch_dir, stage1_dir, backbone, optimizer, profile, seed, training, variant):
     """One stage-1 run (``variant`` None: the real one), loaded if its ``stage1.json`` exists."""
-    run_dir = variant_run_dir(stage1_dir, backbone, optimizer, None if variant is None else variant.name)
-    summary = run_dir / "stage1.json"
-    if summary.is_file() and (run_dir / "model.keras").is_file():
+    run_dir = stage1_run_dir(stage1_dir, backbone, optimizer, None if variant is None else variant.name)
+    summary = run_dir / STAGE1_SUMMARY
+    if summary.is_file() and (run_dir / STAGE1_MODEL).is_file():
         return json.loads(summary.read_text())
     from mstl_lib.training.stages import run_stage1
 

@@ -19,11 +19,12 @@ from pathlib import Path
 import numpy as np
 
 from mstl_lib.outputs import write_json
-from mstl_lib.profiles import get_profile
+from mstl_lib.profiles import Profile
+from mstl_lib.run_files import study_timing_path
 from mstl_lib.training.fit import set_seed
 from mstl_lib.training.inputs import STAGE2_MULTIPLIER, split_loader
 from mstl_lib.training.reuse import ReusableModel, Stopwatch
-from mstl_lib.training.study import fraction_label, unit_path, unit_record
+from mstl_lib.training.study import unit_record, unit_result_path
 
 
 def arm_builder(arm: str, profile, *, backbone: str, stage1_model=None, seed: int = 0):
@@ -65,7 +66,7 @@ def train_study_job(
     arm: str,
     fraction,
     *,
-    profile,
+    profile: Profile,
     stage1_model=None,
     deterministic: bool = False,
     mixed_precision: bool = False,
@@ -86,7 +87,6 @@ def train_study_job(
     """
     import keras
 
-    profile = get_profile(profile)
     fixed = {"startup": time.time() - launched if launched else None}
     watch = Stopwatch()
     units = sorted(units, key=lambda u: (u.seed, u.size))
@@ -111,7 +111,7 @@ def train_study_job(
         _train_unit(trainer, dataset, images, labels, unit, Path(out_dir), profile)
         if on_result is not None:
             on_result()
-    timing = Path(out_dir) / "runs" / f"{arm}-{fraction_label(fraction)}" / "timing.json"
+    timing = study_timing_path(out_dir, arm, fraction)
     write_json(timing, {"fixed_seconds": fixed, "units": len(units)})
     return len(units)
 
@@ -153,5 +153,5 @@ def _train_unit(trainer: ReusableModel, dataset, images, labels, unit, out_dir: 
         "history": history,
         "seconds": seconds,
     }
-    write_json(unit_path(out_dir, unit.arm, unit.fraction, unit.size, unit.repeat, unit.fold.index), result, indent=1)
+    write_json(unit_result_path(out_dir, unit), result, indent=1)
     return result
