@@ -6,6 +6,8 @@
 :mod:`.widgets`     interactive explorers (ipywidgets)
 :mod:`.exercises`   check cells for the students' code (the Keras ones in :mod:`.exercise_networks`)
 :mod:`.book`        executing the lessons with papermill and building the HTML
+:mod:`.execution`   running one lesson under the kernel watchdog (papermill's engine)
+:mod:`.paths`       the book's root, its lessons, the build folder the kernels see
 :mod:`.repository`  the repository URL of the launch buttons and install cells
 =================  ===========================================================
 
