@@ -106,7 +106,8 @@ def detect_backbone(model) -> str:
     Returns
     -------
     str
-        ``"resnet50"``, ``"inceptionv3"`` or ``"efficientnetb2"``.
+        ``"resnet50"``, ``"inceptionv3"``, ``"efficientnetb2"`` or
+        ``"resnet10"`` (the small network of the ``smoke`` and ``lab`` profiles).
 
     Raises
     ------

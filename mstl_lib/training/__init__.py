@@ -18,7 +18,7 @@
 This package imports TensorFlow.
 """
 
-from mstl_lib.training.baseline import run_baseline_cv, run_baseline_fold
+from mstl_lib.training.baseline import run_baseline_fold
 from mstl_lib.training.fit import FitResult, fit_model, get_strategy, read_history, set_seed
 from mstl_lib.training.generic import ensure_generic_weights, generic_weights_path
 from mstl_lib.training.grid import load_fold_model, run_grid
@@ -28,7 +28,6 @@ from mstl_lib.training.stages import run_stage1, stage1_model_path, train_fold
 from mstl_lib.training.study import run_study, train_study_stages
 
 __all__ = [
-    "run_baseline_cv",
     "run_baseline_fold",
     "FitResult",
     "fit_model",
