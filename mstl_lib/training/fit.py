@@ -446,15 +446,8 @@ def fit_model(
     callbacks = [checkpoint, LearningRateLogger(), keras.callbacks.CSVLogger(str(history_path), append=True)]
     if patience is not None:
         callbacks.append(keras.callbacks.EarlyStopping(monitor=monitor, mode=mode, patience=int(patience)))
-    model.fit(
-        train_data,
-        validation_data=val_data,
-        epochs=epochs,
-        initial_epoch=resume_from,
-        callbacks=callbacks,
-        verbose=verbose,
-        shuffle=False,
-    )
+    schedule = dict(epochs=epochs, initial_epoch=resume_from, callbacks=callbacks)  # resumes after the backup
+    model.fit(train_data, validation_data=val_data, **schedule, verbose=verbose, shuffle=False)
     history = read_history(history_path)
     if checkpoint.best_weights is None and best_path.is_file():
         _load_weights_quietly(model, best_path)  # the best epoch came before a resumption and was not beaten
