@@ -239,8 +239,8 @@ def box_masks() -> list[np.ndarray]:
 def _library_boxes(mask: np.ndarray, min_sum: int) -> set:
     from mstl_lib.data import segmentation
 
-    boxes = segmentation._bounding_boxes(segmentation._outer_contours(mask))
-    return {b.as_tuple() for b in segmentation._size_cut(boxes, min_sum)[0]}
+    boxes = segmentation.bounding_boxes(segmentation.outer_contours(mask))
+    return {b.as_tuple() for b in segmentation.size_cut(boxes, min_sum)[0]}
 
 
 def _as_boxes(value) -> set:
