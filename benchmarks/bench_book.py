@@ -5,7 +5,7 @@ three cold runs in a row (empty work folder, empty Keras weights cache):
 papermill executes every notebook in the smoke profile (from generating the
 synthetic data on), then Jupyter Book builds the HTML with warnings as
 errors. Target: each run <= 5 minutes, and a quiet terminal. The run has the smoke profile's time limit per
-cell and the kernel watchdog of ``mstl book`` (mstl_lib/teaching/book.py), so a stalled
+cell and the kernel watchdog of ``mstl book`` (mstl_lib/teaching/execution.py), so a stalled
 kernel ends it with a message instead of hanging the benchmarks.
 
 ``--quick`` does not build the book (it cannot be made to take seconds); the

@@ -9,7 +9,7 @@ import nbformat
 import pytest
 
 from mstl_lib.errors import DataError
-from mstl_lib.teaching import book
+from mstl_lib.teaching import book, execution
 
 PARAMETERS = 'profile = "smoke"\nwork_dir = None\nseed = 0\nweights = "profile"\nprogress = True'
 STOP_KERNEL = "import os, signal\nos.kill(os.getpid(), signal.SIGSTOP)  # the kernel stops answering"
@@ -65,8 +65,8 @@ def test_a_stopped_kernel_ends_the_run_with_the_fix(tmp_path):
 def test_a_silent_heartbeat_ends_a_cell_before_its_time_limit(tmp_path):
     root = lesson_root(tmp_path, STOP_KERNEL)
     started = time.monotonic()
-    with pytest.raises(book.CellStall) as stall:
-        book.execute_notebook(
+    with pytest.raises(execution.CellStall) as stall:
+        execution.execute_notebook(
             root / "notebooks" / "01_probe.ipynb",
             root / "out.ipynb",
             parameters={},
@@ -81,7 +81,7 @@ def test_a_silent_heartbeat_ends_a_cell_before_its_time_limit(tmp_path):
 
 @pytest.mark.slow
 def test_a_dropped_request_is_retried_once_from_a_fresh_kernel(tmp_path, monkeypatch):
-    monkeypatch.setattr(book, "ACK_SECONDS", 2)
+    monkeypatch.setattr(execution, "ACK_SECONDS", 2)
     root = lesson_root(tmp_path, DROP_REQUESTS, 'print("never")')
     error, lines, wall = run(root, cell_timeout=60)
     assert wall < 60
@@ -92,7 +92,7 @@ def test_a_dropped_request_is_retried_once_from_a_fresh_kernel(tmp_path, monkeyp
 
 @pytest.mark.slow
 def test_a_long_cell_the_kernel_took_up_is_not_a_dropped_request(tmp_path, monkeypatch):
-    monkeypatch.setattr(book, "ACK_SECONDS", 1)
+    monkeypatch.setattr(execution, "ACK_SECONDS", 1)
     root = lesson_root(tmp_path, "import time\ntime.sleep(4)\nprint('slept')")
     error, lines, _ = run(root, cell_timeout=60)
     assert error is None and not any("retrying" in line for line in lines)

@@ -73,7 +73,7 @@ def test_grid_without_stage1_explains_what_to_run(tmp_path, capsys):
 def test_student_edition_removes_solutions_and_names_the_profile(tmp_path):
     import nbformat
 
-    from mstl_lib.teaching.book import find_book_root, list_notebooks
+    from mstl_lib.teaching.paths import find_book_root, list_notebooks
 
     root = find_book_root()
     out = tmp_path / "students"

@@ -171,3 +171,16 @@ def test_grad_cam_default_layer_skips_a_1x1_map():
     model = build_backbone("inceptionv3", weights=None)  # mixed10 is 1 x 1 at 75 x 75
     assert tuple(model.get_layer("mixed10").output.shape[1:3]) == (1, 1)
     assert features._default_gradcam_layer(model) == "mixed7"
+
+
+def test_explained_score_is_the_logit_of_the_class_asked_for():
+    import tensorflow as tf
+
+    sigmoid = tf.constant([[2.0], [-1.0]])
+    assert features.explained_score(sigmoid, None).numpy().tolist() == [2.0, -1.0]  # malignant
+    assert features.explained_score(sigmoid, 0).numpy().tolist() == [-2.0, 1.0]  # benign: minus the logit
+    softmax = tf.constant([[0.1, 3.0, 0.2], [5.0, 0.0, 1.0]])
+    assert features.explained_score(softmax, None).numpy().tolist() == pytest.approx([3.0, 0.0])  # first image's class
+    assert features.explained_score(softmax, 2).numpy().tolist() == pytest.approx([0.2, 1.0])
+    with pytest.raises(DataError, match="class_index"):
+        features.explained_score(sigmoid, 2)

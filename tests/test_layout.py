@@ -82,3 +82,76 @@ def test_subpackages_export_what_they_list():
         module = importlib.import_module(f"mstl_lib.{name}")
         missing = [entry for entry in module.__all__ if not hasattr(module, entry)]
         assert module.__all__ and missing == [], f"mstl_lib.{name} lists missing names {missing}"
+
+
+def _module_name(path: Path) -> str:
+    parts = path.relative_to(PACKAGE.parent).with_suffix("").parts
+    return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+
+
+def _imported_modules(name: str, path: Path, modules: set[str]) -> set[str]:
+    """The package's modules that ``path`` imports anywhere: at the top, in functions, under TYPE_CHECKING."""
+    package = name if path.name == "__init__.py" else name.rpartition(".")[0]
+    found = set()
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, ast.Import):
+            found.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom):
+            base = package.split(".")[: len(package.split(".")) - node.level + 1] if node.level else []
+            target = ".".join([*base, node.module] if node.module else base)
+            found.add(target)
+            found.update(f"{target}.{alias.name}" for alias in node.names)  # from a package import a module
+    return (found & modules) - {name}
+
+
+def _import_cycles() -> list[list[str]]:
+    """Every group of the package's modules that import one another in a loop (Tarjan's strongly connected parts)."""
+    paths = {_module_name(path): path for path in PACKAGE.rglob("*.py")}
+    graph = {name: _imported_modules(name, path, set(paths)) for name, path in paths.items()}
+    order, low, stack, cycles = {}, {}, [], []
+
+    def visit(module):
+        order[module] = low[module] = len(order)
+        stack.append(module)
+        for other in graph[module]:
+            if other not in order:
+                visit(other)
+                low[module] = min(low[module], low[other])
+            elif other in stack:
+                low[module] = min(low[module], order[other])
+        if low[module] == order[module]:
+            group = stack[stack.index(module) :]
+            del stack[stack.index(module) :]
+            if len(group) > 1:
+                cycles.append(sorted(group))
+
+    for module in sorted(graph):
+        if module not in order:
+            visit(module)
+    return cycles
+
+
+def test_the_cycle_finder_finds_a_loop_of_imports_inside_functions(tmp_path, monkeypatch):
+    package = tmp_path / "pkg"
+    package.mkdir()
+    (package / "__init__.py").write_text("")
+    (package / "a.py").write_text("from pkg.b import f\n")
+    (package / "b.py").write_text("def f():\n    from pkg import a\n")
+    (package / "c.py").write_text("from . import b\n")
+    monkeypatch.setattr(sys.modules[__name__], "PACKAGE", package)
+    assert _import_cycles() == [["pkg.a", "pkg.b"]]
+
+
+KNOWN_CYCLES = [["mstl_lib.training.study", "mstl_lib.training.study_units"]]
+"""Loops not yet undone. The study hands its trainings to ``study_units`` (deferred: TensorFlow), which reads the
+study's result paths and records (``fraction_label``, ``unit_path``, ``unit_record``, ``StudyUnit``); those belong in
+a module of their own, and then this list is empty."""
+
+
+def test_no_module_imports_in_a_cycle():
+    """Each module's imports, even those deferred into a function, lead away from it: the layers have an order."""
+    cycles = _import_cycles()
+    assert [c for c in cycles if c not in KNOWN_CYCLES] == [], (
+        "modules that import one another (move what they share to a module of its own)"
+    )
+    assert [c for c in KNOWN_CYCLES if c not in cycles] == [], "a known loop is gone: take it off KNOWN_CYCLES"

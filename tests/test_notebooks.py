@@ -11,7 +11,7 @@ import ast
 import nbformat
 import pytest
 
-from mstl_lib.teaching.book import find_book_root, list_notebooks
+from mstl_lib.teaching.paths import find_book_root, list_notebooks
 
 NOTEBOOKS = list_notebooks(find_book_root())
 PARAMETERS = {"profile", "work_dir", "seed", "weights", "progress", "ultrasound_dir", "ultrasound_kind", "cells_dir"}

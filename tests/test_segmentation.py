@@ -470,3 +470,31 @@ def test_real_brightfield_frame_gives_the_pinned_boxes():
     assert (len(seg.boxes), len(seg.rejected), seg.offset) == (47, 64, 4.0)
     assert [b.as_tuple() for b in seg.boxes[:3]] == [(172, 0, 71, 44), (382, 0, 36, 79), (780, 0, 121, 139)]
     assert np.count_nonzero(seg.cleaned) == 142672
+
+
+def test_the_steps_one_by_one_are_segment_frame():
+    """Lesson 2 reads segment_frame step by step: each step is a public function, and in order they give its boxes."""
+    from mstl_lib.data.segmentation import (
+        adaptive_threshold,
+        bounding_boxes,
+        check_frame,
+        checked_settings,
+        clean_up,
+        contrast_normalized,
+        dilate,
+        outer_contours,
+        size_cut,
+        threshold_offset,
+    )
+
+    frame = make_outline_frame([(100, 100, 48, 48), (350, 150, 51, 51)], noise=3.0)
+    given = dict(segment_frame.__kwdefaults__)
+    settings = checked_settings(given)
+    work, level_step = contrast_normalized(to_gray8(check_frame(frame)), settings)
+    binary = adaptive_threshold(work, threshold_offset(work, level_step, settings), settings)
+    cleaned = clean_up(dilate(binary, settings), settings)
+    kept, rejected = size_cut(bounding_boxes(outer_contours(cleaned)), settings.min_box_sum)
+    seg = segment_frame(frame)
+    assert (kept, rejected) == (seg.boxes, seg.rejected) and len(kept) == 1 and len(rejected) == 1
+    with pytest.raises(DataError, match="block_size must be odd"):
+        checked_settings({**given, "block_size": 50})

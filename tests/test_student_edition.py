@@ -11,9 +11,9 @@ from __future__ import annotations
 import nbformat
 import pytest
 
-from mstl_lib.teaching.book import find_book_root, list_notebooks
 from mstl_lib.teaching.exercises import NO_ANSWER, OK
 from mstl_lib.teaching.notebook import GLUED, glue_text, print_source, show_glued
+from mstl_lib.teaching.paths import find_book_root, list_notebooks
 from mstl_lib.teaching.student_edition import plain_markdown, split_markdown, student_notebook, write_student_edition
 
 BOOK_ONLY = ("{glue", "literalinclude", ":::", "{admonition", "{cite")

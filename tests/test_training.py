@@ -197,3 +197,61 @@ def test_set_seed_repeats_numpy_and_keras_draws():
     set_seed(3)
     second = np.random.rand(3), keras.random.uniform((3,)).numpy()
     assert np.array_equal(first[0], second[0]) and np.array_equal(first[1], second[1])
+
+
+def test_mixed_precision_keeps_every_output_layer_in_float32():
+    from mstl_lib.training.fit import dtype_policy_scope, with_dtype_policy
+
+    inputs = keras.Input((8,))
+    hidden = keras.layers.Dense(4, name="hidden")(inputs)
+    outputs = [keras.layers.Dense(1, name="a")(hidden), keras.layers.Dense(2, name="b")(hidden)]
+    model = keras.Model(inputs, outputs)
+    with dtype_policy_scope("mixed_float16"):
+        mixed = with_dtype_policy(model, "mixed_float16")
+    policies = {layer.name: layer.dtype_policy.name for layer in mixed.layers if layer.name != inputs.name}
+    assert policies == {"hidden": "mixed_float16", "a": "float32", "b": "float32"}
+    assert with_dtype_policy(mixed, "mixed_float16") is mixed  # already right: not cloned again
+
+
+def test_a_backup_restores_weights_optimizer_and_epoch(tmp_path):
+    from mstl_lib.training.fit import ResumableCheckpoint, compiled_model, resume_epoch
+    from mstl_lib.training.optimizers import make_optimizer
+
+    train, val = _data()
+
+    def model():
+        return compiled_model(
+            _tiny_model,
+            get_strategy(None),
+            "float32",
+            bn_momentum=None,
+            new_optimizer=lambda: make_optimizer("adam", steps_per_epoch=4),
+            loss="binary_crossentropy",
+        )
+
+    trained = model()
+    backup = ResumableCheckpoint(tmp_path / "backup", tmp_path / "best.weights.h5", min_interval=0)
+    trained.fit(train, validation_data=val, epochs=2, callbacks=[backup], verbose=0, shuffle=False)
+    assert resume_epoch(tmp_path / "backup") == 0  # a training that ends deletes its backup
+    backup.set_model(trained)
+    backup._back_up(epochs_done=2)
+    assert resume_epoch(tmp_path / "backup") == 2
+    fresh = model()
+    restore = ResumableCheckpoint(tmp_path / "backup", tmp_path / "other.weights.h5")
+    restore.set_model(fresh)
+    restore.on_train_begin()
+    assert all(np.array_equal(a, b) for a, b in zip(fresh.get_weights(), trained.get_weights()))
+    assert int(fresh.optimizer.iterations.numpy()) == int(trained.optimizer.iterations.numpy()) == 8
+
+
+def test_a_reused_model_decays_its_rate_per_epoch_of_each_training():
+    from mstl_lib.training.reuse import ReusableModel
+
+    train, val = _data()
+    trainer = ReusableModel(
+        _tiny_model, optimizer="sgd", learning_rate=0.01, decay_rate=0.5, loss="binary_crossentropy", metrics=[]
+    )
+    for steps_per_epoch in (4, 2):
+        trainer.start(seed=0, steps_per_epoch=steps_per_epoch)
+        trainer.fit(train, val, epochs=1)  # 4 batches: one epoch of 4, two epochs of 2
+        assert float(trainer.model.optimizer.learning_rate) == pytest.approx(0.01 * 0.5 ** (4 // steps_per_epoch))

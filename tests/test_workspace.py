@@ -7,8 +7,8 @@ from pathlib import Path
 import pytest
 
 from mstl_lib.errors import DataError
-from mstl_lib.teaching.book import find_book_root
 from mstl_lib.teaching.notebook import profile_with_weights, profiles_table, shown_path
+from mstl_lib.teaching.paths import find_book_root
 from mstl_lib.teaching.workspace import Workspace, work_folder_name
 
 
@@ -122,7 +122,7 @@ def test_pages_name_a_build_folder_outside_the_book_by_its_name(tmp_path, monkey
 def test_the_book_is_found_from_outside_the_repository(tmp_path, monkeypatch):
     """Without --root, `mstl book` run from another folder finds the book the library belongs to."""
     import mstl_lib
-    from mstl_lib.teaching.book import find_book_root
+    from mstl_lib.teaching.paths import find_book_root
 
     monkeypatch.chdir(tmp_path)
     assert find_book_root() == Path(mstl_lib.__file__).resolve().parents[1]

@@ -41,6 +41,13 @@ pipeline working on frames the paper did not show:
   on a noisy frame it lets so many noise pixels through that the 2 x 2
   dilation joins them into one component covering the whole frame.
 
+Each step is a function of its own, which can be read and tried alone, and
+:func:`segment_frame` calls them in order: :func:`check_frame` and
+:func:`checked_settings` (the input), :func:`to_gray8` (step 1),
+:func:`contrast_normalized` and :func:`threshold_offset` (the additions above),
+:func:`adaptive_threshold` (2), :func:`dilate` (3), :func:`clean_up` (4),
+:func:`outer_contours` (5), :func:`bounding_boxes` (6), :func:`size_cut` (7).
+
 ``normalize=None`` with a number for ``offset`` runs the paper's steps with
 nothing added. Touching cells whose foreground joins give one box, as in the
 paper, which has no step to split them; loosely outlined cells can give
@@ -67,7 +74,18 @@ from mstl_lib.validation import check_choice, check_integer, check_number
 __all__ = [
     "Box",
     "Segmentation",
+    "SegmentationSettings",
     "segment_frame",
+    "check_frame",
+    "checked_settings",
+    "contrast_normalized",
+    "threshold_offset",
+    "adaptive_threshold",
+    "dilate",
+    "clean_up",
+    "outer_contours",
+    "bounding_boxes",
+    "size_cut",
     "draw_boxes",
     "to_gray8",
     "auto_offset",
@@ -216,7 +234,13 @@ class Segmentation:
 # --------------------------------------------------------------------------- checks
 
 
-def _check_frame(frame) -> np.ndarray:
+def check_frame(frame) -> np.ndarray:
+    """The frame to segment, checked: a ``uint8`` or ``uint16`` array, ``HxW`` or ``HxWx3`` (``HxWx4``: RGBA).
+
+    Returns the frame, an ``HxWx1`` one as ``HxW``. Raises
+    :class:`~mstl_lib.errors.DataError` saying what is wrong with it and how
+    to convert it.
+    """
     if not isinstance(frame, np.ndarray):
         raise DataError(f"frame must be a numpy array (HxW grayscale or HxWx3 RGB), got {type(frame).__name__}.")
     if frame.size == 0:
@@ -265,7 +289,7 @@ def to_gray8(frame: np.ndarray) -> np.ndarray:
         For an empty array, a dtype other than uint8/uint16, or a shape that
         is not an image.
     """
-    frame = _check_frame(frame)
+    frame = check_frame(frame)
     if frame.ndim == 3:
         code = cv2.COLOR_RGBA2GRAY if frame.shape[2] == 4 else cv2.COLOR_RGB2GRAY
         gray = cv2.cvtColor(np.ascontiguousarray(frame), code)
@@ -422,7 +446,7 @@ def _fill_small_holes(mask: np.ndarray, max_size: int) -> np.ndarray:
 
 
 @dataclass(frozen=True)
-class _Settings:
+class SegmentationSettings:
     """The checked keyword arguments of :func:`segment_frame` (its ``params``)."""
 
     normalize: str | None
@@ -444,7 +468,7 @@ class _Settings:
     min_box_sum: int
 
 
-def _checked_settings(given: dict) -> _Settings:
+def checked_settings(given: dict) -> SegmentationSettings:
     """Every keyword argument of :func:`segment_frame` (``given``: its ``locals()``), checked in one place."""
     block_size = check_integer(given["block_size"], "block_size", minimum=3)
     if block_size % 2 == 0:
@@ -455,7 +479,7 @@ def _checked_settings(given: dict) -> _Settings:
     if not isinstance(given["clear_border"], (bool, np.bool_)):
         raise DataError(f"clear_border must be True or False, got {given['clear_border']!r}.")
     offset = given["offset"]
-    return _Settings(
+    return SegmentationSettings(
         normalize=check_choice(given["normalize"], "normalize", _NORMALIZE),
         clahe_clip_limit=check_number(given["clahe_clip_limit"], "clahe_clip_limit", minimum=0, include_minimum=False),
         clahe_tile_grid=check_integer(given["clahe_tile_grid"], "clahe_tile_grid", minimum=1),
@@ -479,7 +503,7 @@ def _checked_settings(given: dict) -> _Settings:
 # --------------------------------------------------------------------------- the steps of section 2.1
 
 
-def _contrast_normalized(gray: np.ndarray, settings: _Settings) -> tuple[np.ndarray, float]:
+def contrast_normalized(gray: np.ndarray, settings: SegmentationSettings) -> tuple[np.ndarray, float]:
     """Pre-step (not in the paper): contrast normalisation and smoothing.
 
     Returns the image to threshold and the size in it of one original gray
@@ -492,7 +516,7 @@ def _contrast_normalized(gray: np.ndarray, settings: _Settings) -> tuple[np.ndar
     return work, level_step
 
 
-def _threshold_offset(work: np.ndarray, level_step: float, settings: _Settings) -> float:
+def threshold_offset(work: np.ndarray, level_step: float, settings: SegmentationSettings) -> float:
     """The offset ``C`` of step 2: the given one, or :func:`auto_offset`."""
     if settings.offset is not None:
         return settings.offset
@@ -501,7 +525,7 @@ def _threshold_offset(work: np.ndarray, level_step: float, settings: _Settings) 
     )
 
 
-def _adaptive_threshold(work: np.ndarray, offset: float, settings: _Settings) -> np.ndarray:
+def adaptive_threshold(work: np.ndarray, offset: float, settings: SegmentationSettings) -> np.ndarray:
     """Step 2: OpenCV's adaptive threshold, ``uint8`` with 255 = foreground."""
     method = _METHODS[settings.threshold_method]
     binary = np.zeros_like(work)
@@ -512,7 +536,7 @@ def _adaptive_threshold(work: np.ndarray, offset: float, settings: _Settings) ->
     return binary
 
 
-def _dilate(binary: np.ndarray, settings: _Settings) -> np.ndarray:
+def dilate(binary: np.ndarray, settings: SegmentationSettings) -> np.ndarray:
     """Step 3: dilation with a k x k kernel (2 x 2 in the paper)."""
     if settings.dilation_kernel > 1 and settings.dilation_iterations > 0:
         kernel = np.ones((settings.dilation_kernel, settings.dilation_kernel), np.uint8)
@@ -520,7 +544,7 @@ def _dilate(binary: np.ndarray, settings: _Settings) -> np.ndarray:
     return binary.copy()
 
 
-def _clean_up(dilated: np.ndarray, settings: _Settings) -> np.ndarray:
+def clean_up(dilated: np.ndarray, settings: SegmentationSettings) -> np.ndarray:
     """Step 4: scikit-image noise removal (small objects, closing, small holes, border), ``uint8`` 0/255."""
     mask = _remove_small_objects(dilated > 0, settings.min_object_size)
     if settings.closing_radius > 0:
@@ -535,13 +559,19 @@ def _clean_up(dilated: np.ndarray, settings: _Settings) -> np.ndarray:
     return mask.astype(np.uint8) * 255
 
 
-def _bounding_boxes(contours) -> list[Box]:
+def outer_contours(mask: np.ndarray) -> tuple:
+    """Step 5 of section 2.1: the outer contour of every blob (OpenCV's ``findContours``)."""
+    contours, _ = cv2.findContours(mask, cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_SIMPLE)
+    return contours
+
+
+def bounding_boxes(contours) -> list[Box]:
     """Step 6: the bounding rectangle of every contour, in reading order (top to bottom, left to right)."""
     boxes = (Box.from_tuple(cv2.boundingRect(contour)) for contour in contours)
     return sorted(boxes, key=lambda b: (b.y, b.x, b.h, b.w))
 
 
-def _size_cut(boxes: list[Box], min_box_sum: int) -> tuple[list[Box], list[Box]]:
+def size_cut(boxes: list[Box], min_box_sum: int) -> tuple[list[Box], list[Box]]:
     """Step 7: boxes with width + height of at least ``min_box_sum`` (100 px in the paper), and the others."""
     kept = [b for b in boxes if b.size_sum >= min_box_sum]
     rejected = [b for b in boxes if b.size_sum < min_box_sum]
@@ -549,12 +579,6 @@ def _size_cut(boxes: list[Box], min_box_sum: int) -> tuple[list[Box], list[Box]]
 
 
 # --------------------------------------------------------------------------- main
-
-
-def _outer_contours(mask: np.ndarray) -> tuple:
-    """Step 5 of section 2.1: the outer contour of every blob (OpenCV's ``findContours``)."""
-    contours, _ = cv2.findContours(mask, cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_SIMPLE)
-    return contours
 
 
 def segment_frame(
@@ -693,23 +717,23 @@ def segment_frame(
     >>> seg.patches[0].shape
     (71, 91)
     """
-    frame = _check_frame(frame)
-    settings = _checked_settings(locals())
+    frame = check_frame(frame)
+    settings = checked_settings(locals())
     try:
         gray = to_gray8(frame)  # step 1
-        work, level_step = _contrast_normalized(gray, settings)  # added: CLAHE
-        offset = _threshold_offset(work, level_step, settings)  # added: automatic C
-        binary = _adaptive_threshold(work, offset, settings)  # step 2
-        dilated = _dilate(binary, settings)  # step 3
-        cleaned = _clean_up(dilated, settings)  # step 4
-        contours = _outer_contours(cleaned)  # step 5
-        found = _bounding_boxes(contours)  # step 6
+        work, level_step = contrast_normalized(gray, settings)  # added: CLAHE
+        offset = threshold_offset(work, level_step, settings)  # added: automatic C
+        binary = adaptive_threshold(work, offset, settings)  # step 2
+        dilated = dilate(binary, settings)  # step 3
+        cleaned = clean_up(dilated, settings)  # step 4
+        contours = outer_contours(cleaned)  # step 5
+        found = bounding_boxes(contours)  # step 6
     except cv2.error as exc:  # not expected after the checks; never raised raw
         raise DataError(
             f"OpenCV could not segment a frame of shape {frame.shape} and dtype "
             f"{frame.dtype} with {asdict(settings)}: {exc}"
         ) from exc
-    boxes, rejected = _size_cut(found, settings.min_box_sum)  # step 7
+    boxes, rejected = size_cut(found, settings.min_box_sum)  # step 7
     patches = [box.crop(frame) for box in boxes]  # step 8
     steps = dict(gray=gray, normalized=work, binary=binary, dilated=dilated)
     steps.update(cleaned=cleaned)
@@ -757,7 +781,7 @@ def draw_boxes(
         ``uint8`` ``HxWx3`` RGB image. A grayscale frame is shown as gray; a
         ``uint16`` one is stretched to 8 bits as in :func:`to_gray8`.
     """
-    frame = _check_frame(frame)
+    frame = check_frame(frame)
     thickness = check_integer(thickness, "thickness", minimum=1)
     colors = {}
     for name, value in (("color", color), ("rejected_color", rejected_color)):

@@ -51,6 +51,7 @@ __all__ = [
     "conv_stage_layers",
     "feature_maps",
     "grad_cam",
+    "explained_score",
 ]
 
 #: Number of convolution stages shown per network (Ayana et al. 2022, Fig. 6).
@@ -106,7 +107,8 @@ def detect_backbone(model) -> str:
     Returns
     -------
     str
-        ``"resnet50"``, ``"inceptionv3"`` or ``"efficientnetb2"``.
+        ``"resnet50"``, ``"inceptionv3"``, ``"efficientnetb2"`` or
+        ``"resnet10"`` (the small network of the ``smoke`` and ``lab`` profiles).
 
     Raises
     ------
@@ -313,12 +315,24 @@ def _score_tensors(model):
     return model.outputs[0], None
 
 
-def _explained_score(scores, class_index):
-    """The score Grad-CAM explains, per image: one class's logit.
+def explained_score(scores, class_index):
+    """The score Grad-CAM explains, per image: one class's logit (Selvaraju et al. 2017, equation 1's ``y^c``).
 
     A one-unit sigmoid model explains "malignant" with its logit and "benign"
     (``class_index=0``) with minus the logit; a softmax model explains
-    ``class_index``, by default its most likely class.
+    ``class_index``, by default its most likely class (for the first image).
+
+    Parameters
+    ----------
+    scores : tensor
+        The logits, ``(batch, 1)`` or ``(batch, n_classes)``.
+    class_index : int or None
+        The class to explain.
+
+    Returns
+    -------
+    tensor
+        ``(batch,)``: the explained score of each image.
     """
     import tensorflow as tf
 
@@ -411,7 +425,7 @@ def grad_cam(
             scores = tf.matmul(scores, head.kernel)
             if head.use_bias:
                 scores = scores + head.bias
-        score = _explained_score(scores, class_index)
+        score = explained_score(scores, class_index)
     grads = tape.gradient(score, conv_out)
     if grads is None:
         raise DataError(

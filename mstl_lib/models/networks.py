@@ -189,8 +189,10 @@ def build_backbone(backbone: str, weights=None, image_size=INPUT_SIZE) -> keras.
 
     Parameters
     ----------
-    backbone : {"resnet50", "inceptionv3", "efficientnetb2"}
-        Which ``keras.applications`` network.
+    backbone : {"resnet50", "inceptionv3", "efficientnetb2", "resnet10"}
+        Which network: one of the paper's three ``keras.applications``
+        networks, or ``resnet10``, the small network of the ``smoke`` and
+        ``lab`` profiles (:func:`resnet10_trunk`; no ImageNet weights).
     weights : "imagenet", None, or path-like, default None
         ``"imagenet"``: Keras' ImageNet weights from its cache (see
         :func:`ensure_imagenet_weights`). ``None``: random initialisation.
@@ -314,8 +316,9 @@ def build_stage1_model(backbone: str, n_classes: int = 3, weights=None, image_si
 
     Parameters
     ----------
-    backbone : {"resnet50", "inceptionv3", "efficientnetb2"}
-        The ImageNet backbone.
+    backbone : {"resnet50", "inceptionv3", "efficientnetb2", "resnet10"}
+        The backbone (see :func:`build_backbone`; ``resnet10``: the small
+        network of the ``smoke`` and ``lab`` profiles).
     n_classes : int, default 3
         Number of cancer cell lines (paper: 3).
     weights : "imagenet", None, or path-like, default None
@@ -433,19 +436,22 @@ def build_ctl_model(
     hidden_units=HEAD_UNITS,
     dropout_rate: float = HEAD_DROPOUT,
 ) -> keras.Model:
-    """Conventional transfer learning: the binary head directly on the backbone.
+    """Conventional transfer learning, or training from scratch: the binary head directly on the backbone.
 
     The paper's baseline (CTL): ImageNet backbone, global average pooling and
     the same head as stage 2 of MSTL (:func:`build_stage2_model`), so the two
-    differ only in the intermediate cancer-cell stage.
+    differ only in the intermediate cancer-cell stage. With ``weights=None``
+    the same network starts from random weights: the ``scratch`` arm of the
+    grid and the study (:mod:`mstl_lib.training.stages`,
+    :mod:`mstl_lib.training.study_units`).
 
     Parameters
     ----------
-    backbone : {"resnet50", "inceptionv3", "efficientnetb2"}
-        The backbone.
+    backbone : {"resnet50", "inceptionv3", "efficientnetb2", "resnet10"}
+        The backbone (see :func:`build_backbone`).
     weights : "imagenet", None, or path-like, default None
-        See :func:`build_backbone`. The paper uses ``"imagenet"``; the default
-        is None so that nothing downloads unless asked.
+        See :func:`build_backbone`. The paper uses ``"imagenet"``; None (the
+        default, so that nothing downloads unless asked) trains from scratch.
     image_size : int or tuple, default INPUT_SIZE (75)
         See :func:`build_backbone`.
     hidden_units : sequence of int, default (256, 128, 64)

@@ -4,8 +4,11 @@
 :mod:`.notebook`    what every lesson does first (quiet logs, versions, workspace)
 :mod:`.workspace`   the work folder the lessons share; each step done once
 :mod:`.widgets`     interactive explorers (ipywidgets)
-:mod:`.exercises`   check cells for the students' code (the Keras ones in :mod:`.exercise_networks`)
+:mod:`.exercises`   check cells for the students' code (the Keras ones in :mod:`.exercise_networks`;
+                    what every check does with an answer in :mod:`.answer_checks`)
 :mod:`.book`        executing the lessons with papermill and building the HTML
+:mod:`.execution`   running one lesson under the kernel watchdog (papermill's engine)
+:mod:`.paths`       the book's root, its lessons, the build folder the kernels see
 :mod:`.repository`  the repository URL of the launch buttons and install cells
 =================  ===========================================================
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from mstl_lib.teaching.exercises import Mismatch, near, require_function, run
+from mstl_lib.teaching.answer_checks import Mismatch, near, require_function, run
 
 __all__ = ["check_grad_cam", "check_stage1_model", "check_stage2_head", "probe_images"]
 

@@ -48,6 +48,8 @@ from collections.abc import Callable, Mapping
 
 import numpy as np
 
+from mstl_lib.teaching.answer_checks import Blank, Mismatch, is_blank, near, number, numbers, require_function, run
+
 __all__ = ["CHECKS", "NO_ANSWER", "check", "evaluate"]
 
 OK, WRONG = "✓", "✗"
@@ -55,72 +57,6 @@ NO_ANSWER = (
     f"{WRONG} No answer yet: replace the ... in this exercise's answer cell with your code, "
     "run that cell, then run this check again."
 )
-
-
-class Mismatch(Exception):
-    """The answer does not match; the message says how (without the expected value)."""
-
-
-class Blank(Exception):
-    """The answer is still the placeholder ``...``."""
-
-
-# --- helpers shared by the checks -------------------------------------------------------------
-
-
-def is_blank(value) -> bool:
-    """``None`` or ``...``: the answer cell was not filled in."""
-    return value is None or value is Ellipsis
-
-
-def require_function(value, signature: str) -> Callable:
-    """The student's function, or a mismatch that says a function is asked for."""
-    if not callable(value):
-        raise Mismatch(
-            f"the answer should be a function, `def {signature}: ...`, not a "
-            f"{type(value).__name__}: the check calls it on data of its own."
-        )
-    return value
-
-
-def run(function: Callable, *args, **kwargs):
-    """Call the student's function; an error in it becomes a mismatch that names the error."""
-    try:
-        result = function(*args, **kwargs)
-    except Exception as error:  # noqa: BLE001 - the student's code may fail in any way
-        raise Mismatch(f"your function raised {type(error).__name__}: {error}") from None
-    if result is Ellipsis:
-        raise Blank
-    if result is None:
-        raise Mismatch("your function returned None: end it with `return` and your result.")
-    return result
-
-
-def number(value, name: str) -> float:
-    """``value`` as a finite float, or a mismatch naming ``name``."""
-    try:
-        result = float(value)
-    except (TypeError, ValueError):
-        raise Mismatch(f"{name} should be a number, got {value!r}.") from None
-    if not math.isfinite(result):
-        raise Mismatch(f"{name} should be a finite number, got {value!r}.")
-    return result
-
-
-def numbers(value, count: int, name: str) -> tuple[float, ...]:
-    """``value`` as ``count`` finite floats."""
-    try:
-        items = tuple(value)
-    except TypeError:
-        raise Mismatch(f"{name} should be a tuple of {count} numbers, got {value!r}.") from None
-    if len(items) != count:
-        raise Mismatch(f"{name} should be a tuple of {count} numbers, got {len(items)}.")
-    return tuple(number(v, f"{name}[{i}]") for i, v in enumerate(items))
-
-
-def near(got, want, rel: float = 1e-3, abs_: float = 1e-6) -> bool:
-    """Whether two numbers (or equal-length sequences) agree within the tolerances."""
-    return bool(np.allclose(np.asarray(got, float), np.asarray(want, float), rtol=rel, atol=abs_))
 
 
 def _args(**kwargs) -> str:
@@ -303,8 +239,8 @@ def box_masks() -> list[np.ndarray]:
 def _library_boxes(mask: np.ndarray, min_sum: int) -> set:
     from mstl_lib.data import segmentation
 
-    boxes = segmentation._bounding_boxes(segmentation._outer_contours(mask))
-    return {b.as_tuple() for b in segmentation._size_cut(boxes, min_sum)[0]}
+    boxes = segmentation.bounding_boxes(segmentation.outer_contours(mask))
+    return {b.as_tuple() for b in segmentation.size_cut(boxes, min_sum)[0]}
 
 
 def _as_boxes(value) -> set:

@@ -102,7 +102,7 @@ def shown_path(path) -> str:
     the absolute path.
     """
     from mstl_lib.errors import DataError
-    from mstl_lib.teaching.book import BUILD_DIR_VARIABLE, find_book_root
+    from mstl_lib.teaching.paths import BUILD_DIR_VARIABLE, find_book_root
 
     path = Path(path).expanduser().resolve()
     here = Path.cwd().resolve()

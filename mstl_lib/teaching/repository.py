@@ -83,7 +83,7 @@ def set_repository_url(root, url: str | None = None) -> list[str]:
 
 
 if __name__ == "__main__":
-    from mstl_lib.teaching.book import find_book_root
+    from mstl_lib.teaching.paths import find_book_root
 
     book = find_book_root()
     names = set_repository_url(book, sys.argv[1] if len(sys.argv) > 1 else None)

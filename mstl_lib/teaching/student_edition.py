@@ -162,7 +162,7 @@ def write_student_edition(out_dir, *, root=None, profile: str = "lab", work_dir=
     """
     import nbformat
 
-    from mstl_lib.teaching.book import find_book_root, list_notebooks
+    from mstl_lib.teaching.paths import find_book_root, list_notebooks
 
     if profile not in PROFILES:
         raise DataError(f"Unknown profile {profile!r} for the student edition. Fix: one of {sorted(PROFILES)}.")

@@ -23,7 +23,7 @@ This package imports TensorFlow.
 """
 
 from mstl_lib.run_files import stage1_model_path
-from mstl_lib.training.baseline import run_baseline_cv, run_baseline_fold
+from mstl_lib.training.baseline import run_baseline_fold
 from mstl_lib.training.fit import FitResult, fit_model, get_strategy, read_history, set_seed
 from mstl_lib.training.fold_model import load_fold_model
 from mstl_lib.training.generic import ensure_generic_weights, generic_weights_path
@@ -34,7 +34,6 @@ from mstl_lib.training.stages import run_stage1, train_fold
 from mstl_lib.training.study import run_study, train_study_stages
 
 __all__ = [
-    "run_baseline_cv",
     "run_baseline_fold",
     "FitResult",
     "fit_model",

@@ -289,33 +289,3 @@ def run_baseline_fold(
         "history": {},
         "C": best_c,
     }
-
-
-def run_baseline_cv(
-    dataset, *, n_folds: int = 5, seed: int = 0, image_size: int = INPUT_SIZE, profile=None
-) -> list[dict]:
-    """:func:`run_baseline_fold` on every fold of :func:`mstl_lib.data.splits.cross_validation_folds`.
-
-    Parameters
-    ----------
-    dataset : ImageDataset
-        Benign/malignant ultrasound images.
-    n_folds : int, optional
-        Number of outer folds (5 in the paper, section 2.4; at least 3).
-    seed : int, optional
-        Seed of the folds and of the solver.
-    image_size : int, optional
-        Side of the square input (75).
-    profile : str or Profile, optional
-        Only recorded in each result.
-
-    Returns
-    -------
-    list of dict
-        One result per fold; :func:`mstl_lib.evaluation.metrics.summarize_folds` of
-        their ``"metrics"`` gives mean and standard deviation.
-    """
-    from mstl_lib.data.splits import cross_validation_folds
-
-    folds = cross_validation_folds(dataset.labels, dataset.groups, n_folds=n_folds, seed=seed)
-    return [run_baseline_fold(dataset, fold, seed=seed, image_size=image_size, profile=profile) for fold in folds]

@@ -1,7 +1,8 @@
 """Run one library function in a fresh Python process.
 
-The grid trains each (configuration, fold) this way: TensorFlow keeps part of
-every model built in a process, so a fresh process per training keeps memory
+The grid trains each configuration (all its folds, one after the other) this
+way, and the study each group of its trainings: TensorFlow keeps part of every
+model built in a process, so a fresh process per configuration keeps memory
 flat. The job and its result travel as pickles in a private temporary folder
 between two processes of this library; nothing pickled is stored.
 

@@ -6,16 +6,20 @@ learning rate 0.001 with exponential decay 0.96 (per epoch: the paper gives
 no step), batch 16. Every layer is trainable (the paper fine-tunes "all the
 weights ... except the last layer", sections 2.2 and 2.3). The validation
 data pick the epoch, which the paper does not describe (it trains 50
-epochs): the weights of the epoch with the best validation value (lowest
-loss by default) are restored at the end.
+epochs): the weights of the epoch with the best value of ``monitor`` are
+restored at the end. That is the lowest validation loss (``val_loss``,
+:func:`fit_model`'s default) in stage 1; in stage 2 it is the profile's
+field ``monitor`` (:class:`mstl_lib.profiles.Profile`): the highest
+validation AUC (``val_auc``) for ``smoke`` and ``lab``, the lowest
+validation loss for ``paper``.
 
 A run directory holds everything a run writes: ``history.csv`` (one row per
 epoch), ``best.weights.h5`` with ``best.json`` (the best epoch's weights and
-validation value) and, while training, ``backup/`` for
-:class:`keras.callbacks.BackupAndRestore`, so that a run killed mid-training
-resumes, when started again with the same directory, from the last epoch
-backed up (backups are written at most every ``backup_interval`` seconds; 0
-backs up every epoch).
+validation value) and, while training, ``backup/`` (:class:`ResumableCheckpoint`,
+in the layout of :class:`keras.callbacks.BackupAndRestore`), so that a run
+killed mid-training resumes, when started again with the same directory, from
+the last epoch backed up (backups are written at most every
+``backup_interval`` seconds; 0 backs up every epoch).
 """
 
 from __future__ import annotations
@@ -24,6 +28,7 @@ import csv
 import json
 import math
 import os
+import shutil
 import time
 from collections.abc import Callable
 from contextlib import contextmanager
@@ -105,8 +110,8 @@ def dtype_policy_scope(name: str):
 
 
 def _output_layers(model) -> list:
-    """The layers whose outputs are the model's outputs."""
-    return [tensor._keras_history[0] for tensor in model.outputs]
+    """The layers whose outputs are the model's outputs (by a functional model's ``output_names``)."""
+    return [model.get_layer(name) for name in model.output_names]
 
 
 def with_dtype_policy(model, policy: str):
@@ -151,17 +156,29 @@ def with_dtype_policy(model, policy: str):
     return clone
 
 
-class ResumableCheckpoint(keras.callbacks.BackupAndRestore):
+class ResumableCheckpoint(keras.callbacks.Callback):
     """Backup for resumption plus best-epoch weights, with few disk writes.
 
-    The weights of the best validation epoch are kept in memory and put
-    back into the model when training ends; they are written to disk
-    (``best.weights.h5``, with ``best.json``) together with each backup of
-    the training state, at most every ``min_interval`` seconds, and at the end.
+    The weights of the best validation epoch (the highest or lowest
+    ``monitor``, by ``mode``) are kept in memory and put back into the model
+    when training ends. They are written to disk (``best.weights.h5``, with
+    ``best.json``) together with each backup of the training state, at most
+    every ``min_interval`` seconds, and at the end.
+
+    The backup is ``backup_dir/latest.weights.h5`` (the model's and the
+    optimizer's variables) with ``training_metadata.json`` (the epochs done),
+    the layout of :class:`keras.callbacks.BackupAndRestore`, written and read
+    here with public Keras calls only (``save_weights``, ``load_weights``,
+    ``optimizer.build``) because that callback backs up on a fixed count of
+    epochs or batches, not of seconds. :meth:`on_train_begin` restores a
+    backup; ``model.fit`` must then start at :func:`resume_epoch`
+    (``initial_epoch``), as :func:`fit_model` does. A training that ends
+    deletes the backup.
     """
 
     def __init__(self, backup_dir, best_path, *, monitor="val_loss", mode="min", min_interval=60.0, keep_last=False):
-        super().__init__(str(backup_dir), save_freq="epoch", delete_checkpoint=True)
+        super().__init__()
+        self.backup_dir = Path(backup_dir)
         self.keep_last = bool(keep_last)
         self.best_path = Path(best_path)
         self.best_record = self.best_path.with_suffix("").with_suffix(".json")
@@ -180,18 +197,29 @@ class ResumableCheckpoint(keras.callbacks.BackupAndRestore):
             return True
         return value > self.best_value if self.mode == "max" else value < self.best_value
 
+    def on_train_begin(self, logs=None):
+        weights = self.backup_dir / BACKUP_WEIGHTS
+        if weights.is_file():
+            if self.model.optimizer is not None and not self.model.optimizer.built:
+                self.model.optimizer.build(self.model.trainable_variables)  # its slots are in the backup too
+            self.model.load_weights(str(weights))
+
     def on_epoch_end(self, epoch, logs=None):
-        self._current_epoch = epoch + 1
-        self._last_batch_seen = 0
         value = (logs or {}).get(self.monitor)
         if self._improved(value):
             self.best_value, self.best_epoch = float(value), epoch + 1
             self.best_weights = self.model.get_weights()
         last = epoch + 1 >= self.params.get("epochs", 0)
         if not last and time.monotonic() - self._last_save >= self.min_interval:
-            self._save_model()
+            self._back_up(epochs_done=epoch + 1)
             self._write_best()
             self._last_save = time.monotonic()
+
+    def _back_up(self, epochs_done: int) -> None:
+        """Write the training state: weights and optimizer first, then the epoch count that makes them a backup."""
+        self.backup_dir.mkdir(parents=True, exist_ok=True)
+        self.model.save_weights(str(self.backup_dir / BACKUP_WEIGHTS), overwrite=True)
+        write_json(self.backup_dir / BACKUP_RECORD, {"epoch": int(epochs_done)}, indent=None)
 
     def _save_best(self):
         """Write the best epoch's weights (the model must hold them) and its record."""
@@ -210,13 +238,21 @@ class ResumableCheckpoint(keras.callbacks.BackupAndRestore):
         if self.best_weights is not None:
             self.model.set_weights(self.best_weights)
             self._save_best()
-        super().on_train_end(logs)
+        if self.backup_dir.exists():
+            shutil.rmtree(self.backup_dir)
 
 
-def _resume_epoch(backup_dir: Path) -> int:
-    """The epoch a backed-up run resumes from (0 without a backup)."""
-    metadata = backup_dir / "training_metadata.json"
-    return int(json.loads(metadata.read_text()).get("epoch", 0)) if metadata.is_file() else 0
+BACKUP_WEIGHTS = "latest.weights.h5"
+BACKUP_RECORD = "training_metadata.json"
+"""The files of a backup (named as :class:`keras.callbacks.BackupAndRestore` names them)."""
+
+
+def resume_epoch(backup_dir) -> int:
+    """The epoch a backed-up run resumes from (0 without a backup): ``model.fit``'s ``initial_epoch``."""
+    record = Path(backup_dir) / BACKUP_RECORD
+    if not (record.is_file() and (Path(backup_dir) / BACKUP_WEIGHTS).is_file()):
+        return 0
+    return int(json.loads(record.read_text()).get("epoch", 0))
 
 
 def _truncate_history(history_path: Path, epochs: int) -> None:
@@ -264,16 +300,20 @@ class FitResult:
 
 
 class LearningRateLogger(keras.callbacks.Callback):
-    """Adds the learning rate each epoch was trained with to that epoch's logs."""
+    """Adds the learning rate each epoch was trained with to that epoch's logs (column ``learning_rate``).
+
+    The rate is read when the epoch begins (``optimizer.learning_rate``: the
+    schedule at the optimizer's current step); with the per-epoch staircase
+    decay of :func:`~mstl_lib.training.optimizers.make_optimizer` it holds for
+    the whole epoch.
+    """
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self.rate = float(keras.ops.convert_to_numpy(self.model.optimizer.learning_rate))
 
     def on_epoch_end(self, epoch, logs=None):
         if logs is not None:
-            # the rate the epoch was trained with (the schedule has already stepped past it)
-            # under mixed precision Keras wraps the optimizer in a LossScaleOptimizer; the schedule is the inner one's
-            optimizer = getattr(self.model.optimizer, "inner_optimizer", self.model.optimizer)
-            schedule = optimizer._learning_rate
-            step = max(int(optimizer.iterations.numpy()) - 1, 0)
-            logs["learning_rate"] = float(schedule(step) if callable(schedule) else optimizer.learning_rate)
+            logs["learning_rate"] = self.rate
 
 
 def read_history(path) -> dict[str, list[float]]:
@@ -335,7 +375,9 @@ def fit_model(
     loss, metrics
         Passed to ``model.compile``.
     monitor : str
-        Validation quantity that picks the best epoch (lower is better for losses).
+        Validation quantity that picks the best epoch: higher is better when
+        its name holds ``acc`` or ``auc``, lower otherwise (losses). Stage 2
+        passes the profile's ``monitor``.
     strategy : tf.distribute.Strategy, optional
         From :func:`get_strategy`; default: one device.
     backup_interval : float
@@ -397,15 +439,16 @@ def fit_model(
             model=model, history=read_history(history_path), best_epoch=done["best_epoch"], run_dir=run_dir
         )
     backup_dir = run_dir / BACKUP_DIR
-    resume_epoch = _resume_epoch(backup_dir)
-    _truncate_history(history_path, resume_epoch)
+    resume_from = resume_epoch(backup_dir)
+    _truncate_history(history_path, resume_from)
     checkpoint = ResumableCheckpoint(
         backup_dir, best_path, monitor=monitor, mode=mode, min_interval=backup_interval, keep_last=keep_last
     )
     callbacks = [checkpoint, LearningRateLogger(), keras.callbacks.CSVLogger(str(history_path), append=True)]
     if patience is not None:
         callbacks.append(keras.callbacks.EarlyStopping(monitor=monitor, mode=mode, patience=int(patience)))
-    model.fit(train_data, validation_data=val_data, epochs=epochs, callbacks=callbacks, verbose=verbose, shuffle=False)
+    schedule = dict(epochs=epochs, initial_epoch=resume_from, callbacks=callbacks)  # resumes after the backup
+    model.fit(train_data, validation_data=val_data, **schedule, verbose=verbose, shuffle=False)
     history = read_history(history_path)
     if checkpoint.best_weights is None and best_path.is_file():
         _load_weights_quietly(model, best_path)  # the best epoch came before a resumption and was not beaten

@@ -33,8 +33,10 @@ def make_optimizer(
         Initial learning rate (paper: 0.001).
     decay_rate : float, default 0.96
         Factor per epoch (paper: 0.96), in (0, 1].
-    steps_per_epoch : int
+    steps_per_epoch : int or tf.Variable
         Mini-batches per epoch, ``ceil(n_train / batch_size)``; keyword only.
+        A (float) variable makes the epoch's length changeable later without a
+        new optimizer (:class:`mstl_lib.training.reuse.ReusableModel`).
     staircase : bool, default True
         Decay in whole epochs (True) or continuously (False).
 
@@ -57,7 +59,8 @@ def make_optimizer(
     key = check_choice(name, "optimizer", OPTIMIZERS, lower=True)
     learning_rate = check_number(learning_rate, "learning_rate", minimum=0.0, include_minimum=False)
     decay_rate = check_number(decay_rate, "decay_rate", minimum=0.0, maximum=1.0, include_minimum=False)
-    steps_per_epoch = check_integer(steps_per_epoch, "steps_per_epoch", minimum=1)
+    if not hasattr(steps_per_epoch, "assign"):  # a variable is read at every step; a number is checked here
+        steps_per_epoch = check_integer(steps_per_epoch, "steps_per_epoch", minimum=1)
     schedule = keras.optimizers.schedules.ExponentialDecay(
         initial_learning_rate=learning_rate,
         decay_steps=steps_per_epoch,

@@ -93,20 +93,20 @@ class ReusableModel:
         self.mode = "max" if any(k in monitor for k in ("acc", "auc")) else "min"
         self.policy = MIXED_PRECISION_POLICY if mixed_precision else "float32"
         self.strategy = strategy or get_strategy(None)
+        # the schedule's epoch length is a variable, read by the traced step, so a new length needs no new trace
+        self.steps_per_epoch = tf.Variable(1.0, trainable=False, dtype=tf.float32)
         self.model = compiled_model(
             build,
             self.strategy,
             self.policy,
             bn_momentum=bn_momentum,
-            new_optimizer=lambda: make_optimizer(optimizer, learning_rate, decay_rate, steps_per_epoch=1),
+            new_optimizer=lambda: make_optimizer(
+                optimizer, learning_rate, decay_rate, steps_per_epoch=self.steps_per_epoch
+            ),
             loss=loss,
             metrics=list(metrics),
             jit_compile=jit_compile,
         )
-        inner = getattr(self.model.optimizer, "inner_optimizer", self.model.optimizer)
-        # the schedule's epoch length becomes a variable, read by the traced step, so a new length needs no new trace
-        self.steps_per_epoch = tf.Variable(1.0, trainable=False, dtype=tf.float32)
-        inner._learning_rate.decay_steps = self.steps_per_epoch
         self.model.optimizer.build(self.model.trainable_variables)
         self._optimizer_start = [v.numpy() for v in self.model.optimizer.variables]
         self._start = None
