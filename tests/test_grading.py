@@ -148,6 +148,18 @@ def test_write_lays_out_an_nbgrader_course_folder(tmp_path):
         write_student_edition(tmp_path / "other", root=ROOT, format="pdf")
 
 
+def test_cli_writes_the_nbgrader_format(tmp_path, capsys):
+    from mstl_lib.cli import main
+
+    assert main(["student-edition", str(tmp_path / "course"), "--profile", "smoke", "--format", "nbgrader"]) == 0
+    assert (tmp_path / "course" / "source" / LESSON / f"{LESSON}.ipynb").is_file()
+    assert str(tmp_path / "course" / "nbgrader_config.py") in capsys.readouterr().out
+    assert main(["student-edition", str(tmp_path / "plain"), "--profile", "smoke"]) == 0
+    assert (tmp_path / "plain" / f"{LESSON}.ipynb").is_file()  # the default format is the plain one
+    with pytest.raises(SystemExit):
+        main(["student-edition", str(tmp_path / "other"), "--format", "pdf"])
+
+
 def test_source_document_is_left_unchanged():
     document = nbformat.read(ROOT / "notebooks" / f"{LESSON}.ipynb", as_version=4)
     before = nbformat.writes(document)
