@@ -37,7 +37,14 @@ import re
 
 from mstl_lib.errors import DataError
 
-__all__ = ["BEGIN_SOLUTION", "END_SOLUTION", "CHECK_POINTS", "DISCUSSION_POINTS", "grading_document"]
+__all__ = [
+    "BEGIN_SOLUTION",
+    "CHECK_POINTS",
+    "DISCUSSION_POINTS",
+    "END_SOLUTION",
+    "NBGRADER_CONFIG",
+    "grading_document",
+]
 
 BEGIN_SOLUTION, END_SOLUTION = "### BEGIN SOLUTION", "### END SOLUTION"
 CHECK_POINTS = 1

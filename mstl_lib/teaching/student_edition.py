@@ -135,6 +135,8 @@ def student_notebook(document, *, profile: str = "lab", work_dir=None, format: s
     """
     import nbformat
 
+    if format not in FORMATS:
+        raise DataError(f"Unknown format {format!r} for the student edition. Fix: one of {list(FORMATS)}.")
     if format == "nbgrader":
         from mstl_lib.teaching.grading import grading_document
 
