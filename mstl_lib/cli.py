@@ -273,7 +273,12 @@ def run_student_edition(args: argparse.Namespace) -> int:
     from mstl_lib.teaching.student_edition import write_student_edition
 
     written = write_student_edition(
-        args.out, root=args.root, profile=args.profile, work_dir=args.work_dir, overwrite=args.overwrite
+        args.out,
+        root=args.root,
+        profile=args.profile,
+        work_dir=args.work_dir,
+        overwrite=args.overwrite,
+        format=args.format,
     )
     for path in written:
         print(path)
@@ -525,6 +530,13 @@ def _student_edition_arguments(p: argparse.ArgumentParser) -> None:
         default=None,
         help="work folder named in the parameters cells, e.g. a copy of the folder `mstl book --profile lab` "
         "filled (_build/work/lab); default: $MSTL_WORK_DIR/<profile> or ~/mstl_work/<profile>",
+    )
+    p.add_argument(
+        "--format",
+        choices=["plain", "nbgrader"],
+        default="plain",
+        help="plain: OUT/<lesson>.ipynb (default); nbgrader: a course folder for nbgrader, "
+        "OUT/source/<lesson>/<lesson>.ipynb with solution regions and graded check cells, and OUT/nbgrader_config.py",
     )
     p.add_argument("--root", default=None, help="repository root (default: found from the working folder)")
     p.add_argument("--overwrite", action="store_true", help="replace an existing non-empty OUT")

@@ -4,7 +4,16 @@ import numpy as np
 import pytest
 
 from mstl_lib.evaluation.diagnostics import summarize_predictions
-from mstl_lib.teaching.exercises import CHECKS, MATRICES, box_masks, check, evaluate, resnet50_last_side
+from mstl_lib.teaching.exercises import (
+    CHECKS,
+    MATRICES,
+    NO_ANSWER,
+    assert_correct,
+    box_masks,
+    check,
+    evaluate,
+    resnet50_last_side,
+)
 
 
 def metrics_from_counts(tn, fp, fn, tp):
@@ -21,6 +30,20 @@ def test_check_prints_only_the_sentence(capsys):
     assert capsys.readouterr().out.startswith("✓ Correct:")
     check("confusion_metrics", lambda tn, fp, fn, tp: {})
     assert capsys.readouterr().out.startswith("✗ Not yet:")
+
+
+def test_assert_correct_raises_where_check_prints(capsys):
+    """The nbgrader cells' check: the same ✓ sentence printed, a ✗ or blank answer raised, not printed."""
+    assert_correct("confusion_metrics", metrics_from_counts)
+    assert capsys.readouterr().out.startswith("✓ Correct:")
+    with pytest.raises(AssertionError, match="^✗ Not yet: "):
+        assert_correct("confusion_metrics", lambda tn, fp, fn, tp: {})
+    with pytest.raises(AssertionError) as blank:
+        assert_correct("one_error", ...)
+    assert str(blank.value) == NO_ANSWER
+    assert capsys.readouterr().out == ""  # nothing printed for a failure: the traceback says it
+    check("one_error", None)  # the plain edition's check still prints and returns
+    assert capsys.readouterr().out.strip() == NO_ANSWER
 
 
 def test_unknown_exercise_is_an_error():

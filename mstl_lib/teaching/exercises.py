@@ -17,7 +17,10 @@ unpaired test), what the slip is. No message prints the expected value, so a
 check cannot be answered by copying from it. ``None`` or ``...`` (also a
 function that returns ``...``) is reported as ``✗ No answer yet``. A check
 never raises for a wrong answer, so a notebook keeps running;
-:func:`evaluate` returns the verdict and the sentence.
+:func:`evaluate` returns the verdict and the sentence. The graded check cells
+of the nbgrader edition (:mod:`mstl_lib.teaching.grading`) call
+:func:`assert_correct` instead, which prints the same ✓ sentence and raises
+``AssertionError`` with the ✗ sentence, the failure nbgrader's autograder scores as zero.
 
 The checks, by lesson (the Keras ones live in
 :mod:`mstl_lib.teaching.exercise_networks`):
@@ -50,7 +53,7 @@ import numpy as np
 
 from mstl_lib.teaching.answer_checks import Blank, Mismatch, is_blank, near, number, numbers, require_function, run
 
-__all__ = ["CHECKS", "NO_ANSWER", "check", "evaluate"]
+__all__ = ["CHECKS", "NO_ANSWER", "assert_correct", "check", "evaluate"]
 
 OK, WRONG = "✓", "✗"
 NO_ANSWER = (
@@ -753,3 +756,17 @@ def check(name: str, value, **context) -> None:
     Returns nothing, so that a check cell shows only the sentence.
     """
     print(evaluate(name, value, **context)[1])
+
+
+def assert_correct(name: str, value, **context) -> None:
+    """Print the ✓ sentence of a right answer; raise ``AssertionError`` with the ✗ sentence otherwise.
+
+    The check of the nbgrader edition's graded cells: nbgrader's autograder
+    gives a test cell its points when it runs without an error and none when
+    it raises, so a wrong answer and an answer cell left blank score zero.
+    The plain edition and the book call :func:`check`, which never raises.
+    """
+    right, sentence = evaluate(name, value, **context)
+    if not right:
+        raise AssertionError(sentence)
+    print(sentence)

@@ -16,6 +16,11 @@ the book's MyST syntax:
 - the sentence of each lesson's exercise introduction that speaks of folded
   solutions is dropped.
 
+``--format nbgrader`` writes the same edition as an nbgrader course folder,
+``OUT/source/<lesson>/<lesson>.ipynb`` with ``OUT/nbgrader_config.py``: the
+solutions stay in nbgrader's solution regions and the check cells become
+graded test cells (:mod:`mstl_lib.teaching.grading`).
+
 The lessons make what they need in their work folder
 (:class:`~mstl_lib.teaching.workspace.Workspace`), so a student edition runs
 from an empty folder; a folder filled by ``mstl book --profile lab``
@@ -32,9 +37,11 @@ from mstl_lib.errors import DataError
 from mstl_lib.outputs import prepare_output_dir
 from mstl_lib.profiles import PROFILES
 
-__all__ = ["student_notebook", "write_student_edition"]
+__all__ = ["FORMATS", "student_notebook", "write_student_edition"]
 
 SOLUTION_TAG = "solution"
+FORMATS = ("plain", "nbgrader")
+"""The formats of the student edition: plain notebooks, or an nbgrader course folder."""
 GLUE = re.compile(r"\{glue:text\}`([A-Za-z_][A-Za-z0-9_]*)`")
 CITE = re.compile(r"\{cite(?::[a-z]+)?\}`([^`]+)`")
 ADMONITION = re.compile(
@@ -119,10 +126,21 @@ def _parameters_source(source: str, profile: str, work_dir) -> str:
     return source
 
 
-def student_notebook(document, *, profile: str = "lab", work_dir=None):
-    """The student edition of one lesson (an nbformat notebook; ``document`` is left unchanged)."""
+def student_notebook(document, *, profile: str = "lab", work_dir=None, format: str = "plain", name: str = "lesson"):
+    """The student edition of one lesson (an nbformat notebook; ``document`` is left unchanged).
+
+    ``format="nbgrader"``: the lesson's exercise cells become nbgrader's cells
+    first (:func:`mstl_lib.teaching.grading.grading_document`; ``name``, the
+    lesson's file, is named in its error messages).
+    """
     import nbformat
 
+    if format not in FORMATS:
+        raise DataError(f"Unknown format {format!r} for the student edition. Fix: one of {list(FORMATS)}.")
+    if format == "nbgrader":
+        from mstl_lib.teaching.grading import grading_document
+
+        document = grading_document(document, path=name)
     cells = []
     for cell in document.cells:
         tags = cell.metadata.get("tags", [])
@@ -145,7 +163,9 @@ def student_notebook(document, *, profile: str = "lab", work_dir=None):
     return edition
 
 
-def write_student_edition(out_dir, *, root=None, profile: str = "lab", work_dir=None, overwrite: bool = False):
+def write_student_edition(
+    out_dir, *, root=None, profile: str = "lab", work_dir=None, overwrite: bool = False, format: str = "plain"
+):
     """Write every lesson's student edition (:func:`student_notebook`) to ``out_dir``; return the paths.
 
     Parameters
@@ -159,6 +179,12 @@ def write_student_edition(out_dir, *, root=None, profile: str = "lab", work_dir=
     work_dir : path-like, optional
         The work folder the parameters cells name (default: the lessons' own,
         ``$MSTL_WORK_DIR/<profile>`` or ``~/mstl_work/<profile>``).
+    overwrite : bool
+        Replace a non-empty ``out_dir``.
+    format : str
+        ``plain``: ``out_dir/<lesson>.ipynb``. ``nbgrader``: an nbgrader course
+        folder, ``out_dir/source/<lesson>/<lesson>.ipynb`` (one assignment per
+        lesson) and ``out_dir/nbgrader_config.py`` (:mod:`mstl_lib.teaching.grading`).
     """
     import nbformat
 
@@ -166,11 +192,23 @@ def write_student_edition(out_dir, *, root=None, profile: str = "lab", work_dir=
 
     if profile not in PROFILES:
         raise DataError(f"Unknown profile {profile!r} for the student edition. Fix: one of {sorted(PROFILES)}.")
+    if format not in FORMATS:
+        raise DataError(f"Unknown format {format!r} for the student edition. Fix: one of {list(FORMATS)}.")
     root = find_book_root(root)
     out_dir = prepare_output_dir(out_dir, overwrite=overwrite)
     written = []
     for path in list_notebooks(root):
-        edition = student_notebook(nbformat.read(path, as_version=4), profile=profile, work_dir=work_dir)
-        nbformat.write(edition, out_dir / path.name)
-        written.append(out_dir / path.name)
+        document = nbformat.read(path, as_version=4)
+        edition = student_notebook(document, profile=profile, work_dir=work_dir, format=format, name=path.name)
+        target = out_dir / path.name
+        if format == "nbgrader":
+            target = out_dir / "source" / path.stem / path.name
+            target.parent.mkdir(parents=True, exist_ok=True)
+        nbformat.write(edition, target)
+        written.append(target)
+    if format == "nbgrader":
+        from mstl_lib.teaching.grading import NBGRADER_CONFIG
+
+        (out_dir / "nbgrader_config.py").write_text(NBGRADER_CONFIG)
+        written.append(out_dir / "nbgrader_config.py")
     return written
