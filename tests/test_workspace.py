@@ -126,3 +126,17 @@ def test_the_book_is_found_from_outside_the_repository(tmp_path, monkeypatch):
 
     monkeypatch.chdir(tmp_path)
     assert find_book_root() == Path(mstl_lib.__file__).resolve().parents[1]
+
+
+def test_a_stage1_run_of_another_seed_is_refused_not_reused(tmp_path):
+    """The notebooks' stage 1 compares settings as `mstl pretrain` does: another seed's run is not taken as its own."""
+    from mstl_lib.outputs import write_json
+    from mstl_lib.run_files import stage1_run_dir, stage1_summary_path
+
+    workspace = Workspace("smoke", root=tmp_path / "work", seed=0, progress=False)
+    backbone, optimizer = workspace.profile.backbones[0], workspace.profile.optimizers[0]
+    stage1_run_dir(workspace.stage1_dir, backbone, optimizer).mkdir(parents=True)
+    other_seed = {"backbone": backbone, "optimizer": optimizer, "seed": 7, "weights": "fractaldb"}
+    write_json(stage1_summary_path(workspace.stage1_dir, backbone, optimizer), {"settings": other_seed})
+    with pytest.raises(DataError, match="seed"):
+        workspace.train_stage1()

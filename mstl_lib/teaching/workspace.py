@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from mstl_lib.profiles import BASELINE_CONFIG, Profile, get_profile
-from mstl_lib.run_files import history_path, result_path, stage1_model_path, stage1_run_dir, stage1_summary_path
+from mstl_lib.run_files import history_path, result_path, stage1_model_path, stage1_run_dir
 
 
 def default_work_dir() -> Path:
@@ -134,17 +134,15 @@ class Workspace:
     def train_stage1(self, backbone: str | None = None, optimizer: str | None = None) -> dict:
         """Stage 1 for one (backbone, optimizer), trained on first use; returns its summary.
 
-        The generic stage it starts from (``weights="fractaldb"``) is trained
-        and cached on first use too (:mod:`mstl_lib.training.generic`).
+        A finished run is reused only if it was made with this workspace's
+        settings (profile, seed, weights, patches): :func:`~mstl_lib.training.stages.run_stage1`
+        compares them and refuses a run made otherwise. The generic stage it
+        starts from (``weights="fractaldb"``) is trained and cached on first
+        use too (:mod:`mstl_lib.training.generic`).
         """
-        import json
-
         from mstl_lib.training.stages import run_stage1
 
         backbone, optimizer = self._configuration(backbone, optimizer)
-        summary = stage1_summary_path(self.stage1_dir, backbone, optimizer)
-        if summary.is_file():
-            return json.loads(summary.read_text())
         return run_stage1(
             self.patches(),
             self.stage1_dir,
