@@ -53,17 +53,14 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from common import check, fmt, machine_info, nvidia_smi, quiet_tensorflow  # noqa: E402
 
+from mstl_lib.backbones import BACKBONE_SPECS, backbone_names  # noqa: E402
+
 # The paper's sizes (Ayana et al. 2022, sections 2.1-2.3; mstl_lib.profiles "paper").
 STAGE1_TRAIN, STAGE1_VAL = 14280, 4080  # 20,400 patches split 7:2:1
 STAGE2_TRAIN, STAGE2_VAL = 360, 40  # per fold: 120 training images tripled, 40 validation
 EPOCHS = 50
 FOLDS, OPTIMIZERS, TL_TYPES = 5, 3, 2
-NAMES = {
-    "resnet50": "ResNet50",
-    "inceptionv3": "InceptionV3",
-    "efficientnetb2": "EfficientNetB2",
-    "resnet10": "resnet10 (quick)",
-}
+NAMES = {name: spec.label if spec.in_paper else f"{name} (quick)" for name, spec in BACKBONE_SPECS.items()}
 BATCH, IMAGE_SIZE = 16, 75
 MODES = (("float32", False, False), ("mixed precision", True, False), ("mixed precision + XLA", True, True))
 """(label, mixed_precision, jit_compile) of the stage-1 throughput runs."""
@@ -335,10 +332,10 @@ def measure(
     }
     if not gpu and not quick:
         return raw
-    backbones = ("resnet10",) if quick else ("resnet50", "inceptionv3", "efficientnetb2")
+    backbones = backbone_names(in_paper=not quick)
     steps = steps or (2 if quick else 150)
     if quick:
-        grid_backbone, grid_epochs, workers = "resnet10", 1, (2,)
+        grid_backbone, grid_epochs, workers = backbone_names(in_paper=False)[0], 1, (2,)
 
     def elapsed() -> float:
         return time.monotonic() - started
@@ -609,7 +606,7 @@ def main(argv=None) -> int:
         help=f"skip parts that would end past this many seconds (default {DEFAULT_BUDGET_S})",
     )
     parser.add_argument("--steps", type=int, default=None, help="timed training steps per stage-1 run (default 150)")
-    parser.add_argument("--grid-backbone", default="resnet50", choices=("resnet50", "inceptionv3", "efficientnetb2"))
+    parser.add_argument("--grid-backbone", default="resnet50", choices=backbone_names(in_paper=True))
     parser.add_argument("--grid-epochs", type=int, default=1, help="epochs of each grid training (default 1)")
     parser.add_argument(
         "--workers",

@@ -30,10 +30,12 @@ from pathlib import Path
 import numpy as np
 from common import Stopwatch, check, epoch_timer, fmt, median, pairwise_ratios, quiet_tensorflow, spread
 
+from mstl_lib.backbones import BACKBONE_SPECS
+
 TARGET = 0.95
 BATCH = 16
 IMAGE_SIZE = 75
-BACKBONE_NAMES = {"resnet50": "ResNet50", "inceptionv3": "InceptionV3", "efficientnetb2": "EfficientNetB2"}
+BACKBONE_NAMES = {name: spec.label for name, spec in BACKBONE_SPECS.items() if spec.in_paper}
 
 
 def _instrument(model, timer):
@@ -174,7 +176,7 @@ def _bench_backbone(backbone: str, quick: bool, tmp: Path) -> dict:
 
 def run(quick: bool = False) -> dict:
     quiet_tensorflow()
-    backbones = ("resnet50",) if quick else ("resnet50", "inceptionv3", "efficientnetb2")
+    backbones = tuple(BACKBONE_NAMES)[:1] if quick else tuple(BACKBONE_NAMES)
     per = []
     with tempfile.TemporaryDirectory(prefix="mstl-bench-training-") as tmp:
         for backbone in backbones:

@@ -15,12 +15,13 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass, fields, replace
 
+from mstl_lib.backbones import backbone_names
 from mstl_lib.errors import DataError
 from mstl_lib.validation import check_choice
 
-BACKBONES = ("resnet50", "inceptionv3", "efficientnetb2")
-"""The paper's three ImageNet CNNs (section 2.2), Keras applications."""
-LAB_BACKBONES = ("resnet10",)
+BACKBONES = backbone_names(in_paper=True)
+"""The paper's three ImageNet CNNs (section 2.2), Keras applications (:data:`mstl_lib.backbones.BACKBONE_SPECS`)."""
+LAB_BACKBONES = backbone_names(in_paper=False)
 """Small networks for CPU classrooms (not in the paper); see :func:`mstl_lib.models.networks.build_backbone`."""
 ALL_BACKBONES = BACKBONES + LAB_BACKBONES
 ARMS = ("scratch", "ctl", "mstl", "baseline")

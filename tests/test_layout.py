@@ -20,6 +20,7 @@ MAX_FUNCTION_LINES = 60
     [
         "mstl_lib.data",
         "mstl_lib.evaluation",
+        "mstl_lib.backbones",
         "mstl_lib.profiles",
         "mstl_lib.validation",
         "mstl_lib.cli",

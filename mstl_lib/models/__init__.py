@@ -7,7 +7,9 @@
 :mod:`.features`         feature maps of the convolution stages and Grad-CAM (Fig. 6)
 =======================  =======================================================
 
-This package imports Keras.
+What each backbone is (its layers, preprocessing and ImageNet file) is
+written once, in :mod:`mstl_lib.backbones`; the tables here are computed from
+it. This package imports Keras.
 """
 
 from mstl_lib.models.features import conv_stage_layers, detect_backbone, feature_maps, grad_cam

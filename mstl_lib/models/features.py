@@ -34,10 +34,9 @@ five, shallow to deep. At a 75 x 75 input:
 
 from __future__ import annotations
 
-import re
-
 import numpy as np
 
+from mstl_lib.backbones import backbone_table, get_spec
 from mstl_lib.data.images import resize_heatmap
 from mstl_lib.errors import DataError
 from mstl_lib.models.networks import FEATURE_LAYERS, LAST_CONV_LAYER
@@ -58,42 +57,12 @@ __all__ = [
 N_STAGES = 5
 
 #: Fixed-name layers that complete :data:`mstl_lib.models.networks.FEATURE_LAYERS` to
-#: :data:`N_STAGES` stages, shallowest first.
-EXTRA_STAGE_LAYERS = {
-    "resnet50": ("conv1_relu",),
-    "inceptionv3": ("mixed0", "mixed3"),
-    "efficientnetb2": ("block1b_add", "stem_activation"),
-    "resnet10": ("stem_relu",),
-}
+#: :data:`N_STAGES` stages, shallowest first (each :class:`mstl_lib.backbones.BackboneSpec`'s
+#: ``extra_stage_layers``).
+EXTRA_STAGE_LAYERS = backbone_table("extra_stage_layers")
 
 # A layer unique to each backbone, used to recognise it in a model.
-_SIGNATURE_LAYERS = {
-    "resnet50": "conv5_block3_out",
-    "inceptionv3": "mixed10",
-    "efficientnetb2": "top_activation",
-    "resnet10": "stage4_out",
-}
-
-
-def _depth(backbone: str, name: str) -> float:
-    """Position of a stage layer in its backbone, for ordering (shallow first)."""
-    if backbone == "resnet50":
-        match = re.match(r"conv(\d+)_(?:block(\d+))?", name)
-        if not match:
-            return 0
-        return int(match.group(1)) + (int(match.group(2)) / 100 if match.group(2) else 0)
-    if backbone == "resnet10":
-        match = re.match(r"stage(\d+)", name)
-        return int(match.group(1)) if match else 0
-    if backbone == "inceptionv3":
-        match = re.match(r"mixed(\d+)", name)
-        return int(match.group(1)) if match else -1
-    if name.startswith("stem"):
-        return 0
-    if name.startswith("top"):
-        return 100
-    match = re.match(r"block(\d+)([a-z])", name)
-    return int(match.group(1)) + (ord(match.group(2)) - ord("a")) / 100 if match else 50
+_SIGNATURE_LAYERS = backbone_table("signature")
 
 
 def detect_backbone(model) -> str:
@@ -167,7 +136,7 @@ def conv_stage_layers(model_or_backbone) -> list[str]:
             break
         if extra not in names:
             names.append(extra)
-    names = sorted(names, key=lambda n: _depth(backbone, n))[-N_STAGES:]
+    names = sorted(names, key=get_spec(backbone).layer_depth)[-N_STAGES:]
     if model is not None:
         present = {layer.name for layer in model.layers}
         missing = [n for n in names if n not in present]

@@ -62,14 +62,16 @@ ImageNet weights come from Keras' own cache.
 
 from __future__ import annotations
 
+import importlib
 import numbers
 from pathlib import Path
 
 import keras
 
+from mstl_lib.backbones import BackboneSpec, backbone_table, get_spec
 from mstl_lib.errors import DataError
 from mstl_lib.integrity import check_keras_archive
-from mstl_lib.models.preprocessing import PREPROCESS_LAYER, PREPROCESSING_MODES, BackbonePreprocessing
+from mstl_lib.models.preprocessing import PREPROCESS_LAYER, BackbonePreprocessing
 from mstl_lib.models.weights import check_backbone, check_weights_argument
 from mstl_lib.profiles import ALL_BACKBONES, BACKBONES, INPUT_SIZE, LAB_BACKBONES
 from mstl_lib.validation import check_integer, check_number
@@ -111,26 +113,12 @@ RESNET10_WIDTHS = (16, 32, 64, 128)
 
 #: Names of the layers that end each convolutional stage of each backbone,
 #: shallow to deep; all reachable with ``model.get_layer`` on any model built
-#: here. Spatial sizes at 75 x 75 input are given in the comments.
-FEATURE_LAYERS = {
-    # 19x19, 10x10, 5x5, 3x3
-    "resnet50": ("conv2_block3_out", "conv3_block4_out", "conv4_block6_out", "conv5_block3_out"),
-    # 7x7 (35x35 grid at 299), 3x3, 1x1
-    "inceptionv3": ("mixed2", "mixed7", "mixed10"),
-    # 19x19, 10x10, 5x5, 3x3, 3x3
-    "efficientnetb2": ("block2c_add", "block3c_add", "block5d_add", "block7b_add", "top_activation"),
-    # 38x38, 19x19, 10x10, 5x5
-    "resnet10": ("stage1_out", "stage2_out", "stage3_out", "stage4_out"),
-}
+#: here (each :class:`mstl_lib.backbones.BackboneSpec`'s ``feature_layers``,
+#: where their spatial sizes at 75 x 75 are given).
+FEATURE_LAYERS = backbone_table("feature_layers")
 
 #: The last convolutional feature map of each backbone (Grad-CAM's default).
-LAST_CONV_LAYER = {name: layers[-1] for name, layers in FEATURE_LAYERS.items()}
-
-_APPLICATIONS = {
-    "resnet50": "ResNet50",
-    "inceptionv3": "InceptionV3",
-    "efficientnetb2": "EfficientNetB2",
-}
+LAST_CONV_LAYER = backbone_table("last_conv_layer")
 
 POOL_LAYER = "global_avg_pool"
 STAGE1_OUTPUT = "stage1_output"
@@ -221,16 +209,16 @@ def build_backbone(backbone: str, weights=None, image_size=INPUT_SIZE) -> keras.
     ----------
     Ayana et al. (2022), section 2.2 (backbones) and 2.1 (75 x 75 input).
     """
-    check_backbone(backbone)
+    spec = get_spec(check_backbone(backbone))
     shape = _input_shape(image_size)
     checked = check_weights_argument(weights, backbone)
     inputs = keras.Input(shape=shape, name="image")
-    x = BackbonePreprocessing(PREPROCESSING_MODES[backbone], name=PREPROCESS_LAYER)(inputs)
+    x = BackbonePreprocessing(spec.preprocessing, name=PREPROCESS_LAYER)(inputs)
     base = None
-    if backbone in LAB_BACKBONES:
-        features = resnet10_trunk(x)
+    if spec.trunk is not None:
+        features = _library_trunk(spec)(x)
     else:
-        application = getattr(keras.applications, _APPLICATIONS[backbone])
+        application = getattr(keras.applications, spec.keras_application)
         base = application(
             include_top=False,
             weights="imagenet" if checked == "imagenet" else None,
@@ -250,6 +238,12 @@ def build_backbone(backbone: str, weights=None, image_size=INPUT_SIZE) -> keras.
                 f"{checked}: cannot load these weights into {backbone} at {shape[0]}x{shape[1]}: {exc}"
             ) from exc
     return model
+
+
+def _library_trunk(spec: BackboneSpec):
+    """The library's own trunk of a backbone that is no Keras application (its spec's ``"module:function"``)."""
+    module, _, function = spec.trunk.partition(":")
+    return getattr(importlib.import_module(module), function)
 
 
 def _basic_block(x, filters: int, stride: int, name: str):

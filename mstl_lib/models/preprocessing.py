@@ -4,18 +4,15 @@ from __future__ import annotations
 
 import keras
 
+from mstl_lib.backbones import PREPROCESSING_CHOICES, backbone_table
 from mstl_lib.errors import DataError
 
 #: Preprocessing mode of each backbone (``keras.applications.<module>.
-#: preprocess_input``): "caffe" = RGB->BGR and ImageNet mean subtraction,
+#: preprocess_input``; each :class:`mstl_lib.backbones.BackboneSpec`'s
+#: ``preprocessing``): "caffe" = RGB->BGR and ImageNet mean subtraction,
 #: "tf" = scale to [-1, 1], "none" = identity (EfficientNet rescales and
 #: normalises inside its own graph).
-PREPROCESSING_MODES = {
-    "resnet50": "caffe",
-    "inceptionv3": "tf",
-    "efficientnetb2": "none",
-    "resnet10": "tf",
-}
+PREPROCESSING_MODES = backbone_table("preprocessing")
 
 
 PREPROCESS_LAYER = "preprocess"
@@ -51,7 +48,7 @@ class BackbonePreprocessing(keras.layers.Layer):
     Keras applications, ``imagenet_utils.preprocess_input``.
     """
 
-    MODES = ("caffe", "tf", "none")
+    MODES = PREPROCESSING_CHOICES
     CAFFE_MEAN_BGR = (103.939, 116.779, 123.68)
 
     def __init__(self, mode: str = "caffe", **kwargs):

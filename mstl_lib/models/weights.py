@@ -4,14 +4,13 @@ from __future__ import annotations
 
 import os
 import tempfile
-from dataclasses import dataclass
 from pathlib import Path
 
 import keras
 
+from mstl_lib.backbones import ImageNetWeights, backbone_table, get_spec
 from mstl_lib.errors import DataError, MSTLError
-from mstl_lib.profiles import ALL_BACKBONES, BACKBONES
-from mstl_lib.validation import check_choice
+from mstl_lib.profiles import BACKBONES
 
 
 class WeightsUnavailableError(MSTLError, FileNotFoundError):
@@ -45,55 +44,17 @@ class WeightsUnavailableError(MSTLError, FileNotFoundError):
         super().__init__(message)
 
 
-@dataclass(frozen=True)
-class ImageNetWeights:
-    """Where Keras keeps one backbone's ImageNet weights (no top).
-
-    Attributes
-    ----------
-    file_name : str
-        File name inside Keras' cache folder.
-    url : str
-        Download address Keras uses.
-    file_hash : str
-        MD5 hash Keras verifies.
-    """
-
-    file_name: str
-    url: str
-    file_hash: str
-
-
-# Copied from keras/src/applications/{resnet,inception_v3,efficientnet}.py
-# (Keras 3.15); tests/test_models.py checks them against the installed Keras.
-_IMAGENET_WEIGHTS = {
-    "resnet50": ImageNetWeights(
-        "resnet50_weights_tf_dim_ordering_tf_kernels_notop.h5",
-        "https://storage.googleapis.com/tensorflow/keras-applications/resnet/"
-        "resnet50_weights_tf_dim_ordering_tf_kernels_notop.h5",
-        "4d473c1dd8becc155b73f8504c6f6626",
-    ),
-    "inceptionv3": ImageNetWeights(
-        "inception_v3_weights_tf_dim_ordering_tf_kernels_notop.h5",
-        "https://storage.googleapis.com/tensorflow/keras-applications/inception_v3/"
-        "inception_v3_weights_tf_dim_ordering_tf_kernels_notop.h5",
-        "bcbd6486424b2319ff4ef7d526e38f63",
-    ),
-    "efficientnetb2": ImageNetWeights(
-        "efficientnetb2_notop.h5",
-        "https://storage.googleapis.com/keras-applications/efficientnetb2_notop.h5",
-        "111f8e2ac8aa800a7a99e3239f7bfb39",
-    ),
-}
+# Each backbone's ImageNet file: its :class:`mstl_lib.backbones.BackboneSpec`'s ``imagenet``.
+_IMAGENET_WEIGHTS = backbone_table("imagenet", skip_none=True)
 
 
 def check_backbone(backbone) -> str:
     """``backbone`` if it is one of :data:`mstl_lib.profiles.ALL_BACKBONES`; a DataError otherwise."""
-    return check_choice(backbone, "backbone", ALL_BACKBONES)
+    return get_spec(backbone).name
 
 
 def _check_imagenet_backbone(backbone) -> str:
-    if check_backbone(backbone) not in BACKBONES:
+    if not get_spec(backbone).has_imagenet_weights:
         raise DataError(
             f"{backbone} has no ImageNet weights (it is a small network for CPU classrooms, not one of the "
             f"paper's {', '.join(BACKBONES)}). Fix: use weights='fractaldb' (generic pretraining made "
@@ -228,9 +189,10 @@ def check_weights_argument(weights, backbone: str):
             )
         if not path.is_file():
             raise DataError(f"{path}: weights file not found. Fix: check the path.")
-        if backbone == "efficientnetb2" and path.name == _IMAGENET_WEIGHTS[backbone].file_name:
+        spec = get_spec(backbone)
+        if spec.imagenet is not None and not spec.imagenet.loads_from_path and path.name == spec.imagenet.file_name:
             raise DataError(
-                f"{path}: Keras builds EfficientNet's ImageNet input normalisation only for "
+                f"{path}: Keras builds {spec.label}'s ImageNet input normalisation only for "
                 "weights='imagenet', so its ImageNet file cannot be loaded from a path. Fix: copy "
                 f"it into {keras_weights_dir()} and pass weights='imagenet'."
             )

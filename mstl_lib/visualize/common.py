@@ -5,17 +5,13 @@ from __future__ import annotations
 import numpy as np
 from matplotlib.figure import Figure
 
+from mstl_lib.backbones import backbone_table
 from mstl_lib.errors import DataError
 from mstl_lib.profiles import ALL_BACKBONES, BASELINE_CONFIG, OPTIMIZERS
 
-#: Display names of the backbones.
-BACKBONE_LABELS = {
-    "resnet50": "ResNet50",
-    "inceptionv3": "InceptionV3",
-    "efficientnetb2": "EfficientNetB2",
-    "resnet10": "ResNet10",
-    "hog-lbp": "HOG + LBP",
-}
+#: Display names of the backbones (each :class:`mstl_lib.backbones.BackboneSpec`'s ``label``), and of the
+#: classical baseline's features, under which its results are filed.
+BACKBONE_LABELS = {**backbone_table("label"), BASELINE_CONFIG[0]: "HOG + LBP"}
 
 #: Display names of the optimizers.
 OPTIMIZER_LABELS = {"sgd": "SGD", "adam": "Adam", "adagrad": "Adagrad", "logistic-regression": "logistic regression"}
