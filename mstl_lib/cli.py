@@ -132,17 +132,16 @@ def _pretrain_study_stages(args: argparse.Namespace, profile) -> None:
 
 
 def _load_ultrasound(args: argparse.Namespace):
-    from mstl_lib.data.audit import audit_dataset, group_duplicates
-    from mstl_lib.data.datasets import load_dataset
+    """The ultrasound set of ``--us`` as every training loads it (:func:`mstl_lib.data.audit.load_audited_dataset`)."""
+    from mstl_lib.data.audit import load_audited_dataset
 
-    dataset = load_dataset(args.us, args.kind, on_error="skip")
-    report = audit_dataset(dataset, progress=_progress(args))
+    dataset, report = load_audited_dataset(args.us, args.kind, drop_conflicts=True, progress=_progress(args))
     if report.conflicts:
         n = sum(len(c["paths"]) for c in report.conflicts)
         print(f"Leaving out {n} image(s) filed under two labels (see `mstl audit {args.us}`).")
     if report.duplicate_groups:
         print(f"Keeping {len(report.duplicate_groups)} group(s) of duplicates on one side of every split.")
-    return group_duplicates(dataset, report, drop_conflicts=True)
+    return dataset
 
 
 @command("grid")

@@ -9,7 +9,7 @@ import pytest
 from conftest import write_image
 from PIL import Image
 
-from mstl_lib.data.audit import audit_dataset, find_duplicate_groups, group_duplicates
+from mstl_lib.data.audit import audit_dataset, find_duplicate_groups, group_duplicates, load_audited_dataset
 from mstl_lib.data.datasets import load_busi, load_folder_dataset
 from mstl_lib.data.splits import check_no_leak, cross_validation_folds
 from mstl_lib.errors import DataError
@@ -41,6 +41,25 @@ def test_exact_and_near_duplicates_and_conflicts(tmp_path):
     exact_names = [[p.name for p in g] for g in exact_only.duplicate_groups]
     assert ["a.png", "a_exact.png"] in exact_names or any({"a.png", "a_exact.png"} <= set(g) for g in exact_names)
     assert sum(len(g) for g in exact_names) < sum(len(g) for g in names)
+
+
+def test_load_audited_dataset_groups_duplicates_and_leaves_out_conflicts(tmp_path):
+    root = tmp_path / "data"
+    base = _smooth_image(1)
+    write_image(root / "benign" / "a.png", base)
+    write_image(root / "benign" / "a_copy.png", base)
+    write_image(root / "malignant" / "b.png", _smooth_image(2))
+    write_image(root / "malignant" / "b_copy.png", _smooth_image(2))
+    write_image(root / "benign" / "b_filed_twice.png", _smooth_image(2))
+    for seed in range(3, 9):
+        write_image(root / ("benign" if seed % 2 else "malignant") / f"other{seed}.png", _smooth_image(seed))
+    dataset, report = load_audited_dataset(root, "folder", progress=False)
+    names = sorted(p.name for p in dataset.paths)
+    assert len(report.conflicts) == 1 and not any(name.startswith("b") for name in names)
+    groups = dict(zip((p.name for p in dataset.paths), dataset.groups))
+    assert groups["a.png"] == groups["a_copy.png"] and len(names) == 8
+    kept, _ = load_audited_dataset(root, "folder", drop_conflicts=False, progress=False)
+    assert len(kept.paths) == 11
 
 
 def test_report_json_has_the_promised_keys(make_folder_dataset):

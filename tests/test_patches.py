@@ -122,7 +122,7 @@ def test_load_patch_dataset_groups_by_frame_and_filters_splits(raw_frames, tmp_p
 
 def test_frame_statistics_sees_the_spindles(raw_frames):
     from mstl_lib.data.datasets import load_folder_dataset
-    from mstl_lib.data.patches import frame_statistics
+    from mstl_lib.teaching.lesson_tables import frame_statistics
 
     table = frame_statistics(load_folder_dataset(raw_frames, verify=False))
     assert len(table) == 12 and (table["cells"] > 0).all()
@@ -131,7 +131,7 @@ def test_frame_statistics_sees_the_spindles(raw_frames):
 
 
 def test_lesson_helpers_summarise_the_split_and_pick_patches(raw_frames, tmp_path):
-    from mstl_lib.data.patches import most_elongated_patch, patch_examples, split_summary
+    from mstl_lib.teaching.lesson_tables import most_elongated_patch, patch_examples, split_summary
 
     out = tmp_path / "p"
     build_patch_dataset(raw_frames, out, per_class=12, progress=False)

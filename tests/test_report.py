@@ -61,3 +61,22 @@ def test_sentence_verdicts():
     assert comparison_sentence(entry).endswith("MSTL is higher.")
     entry.update(p=0.3)
     assert comparison_sentence(entry).endswith("no difference shown at this size.")
+
+
+def _bootstrap(tl, estimate, low, high):
+    auc = {"estimate": estimate, "low": low, "high": high}
+    return {"tl": tl, "backbone": "resnet10", "optimizer": "adam", "auc": auc}
+
+
+def test_best_arm_sentence_names_the_best_arm_and_its_place_beside_the_baseline():
+    from mstl_lib.teaching.grid_text import best_arm_sentence
+
+    baseline = _bootstrap("baseline", 0.70, 0.65, 0.75)
+    above = {"bootstrap": [_bootstrap("ctl", 0.80, 0.76, 0.84), _bootstrap("mstl", 0.85, 0.80, 0.90), baseline]}
+    sentence = best_arm_sentence(above)
+    assert sentence.startswith("The best network arm is MSTL (resnet10, adam), pooled AUC 0.850")
+    assert "lies wholly above the baseline's (0.700" in sentence
+    overlapping = {"bootstrap": [_bootstrap("ctl", 0.72, 0.66, 0.78), baseline]}
+    assert "overlaps" in best_arm_sentence(overlapping)
+    assert best_arm_sentence({"bootstrap": above["bootstrap"][:2]}).endswith("this run has no baseline.")
+    assert best_arm_sentence({"bootstrap": [baseline]}) == "No network arm has a defined AUC in this run."

@@ -95,7 +95,7 @@ def test_check_no_leak_detects_a_split_group():
 
 
 def test_fold_table_counts_each_part():
-    from mstl_lib.data.splits import fold_table
+    from mstl_lib.teaching.lesson_tables import fold_table
 
     labels = np.repeat([0, 1], 50)
     folds = cross_validation_folds(labels, None, n_folds=5)

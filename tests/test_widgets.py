@@ -1,4 +1,5 @@
-"""Widgets of mstl_lib.teaching.widgets: built without a kernel, redrawn on every change."""
+"""Widgets of mstl_lib.teaching.widgets and their figures (mstl_lib.visualize.explorers): built without a kernel,
+redrawn on every change."""
 
 from __future__ import annotations
 
@@ -16,6 +17,7 @@ from matplotlib.figure import Figure
 
 from mstl_lib.errors import DataError
 from mstl_lib.teaching import widgets
+from mstl_lib.visualize import explorers
 
 SIZE = 75
 
@@ -62,17 +64,23 @@ def tiny_model(name, seed):
 
 
 def test_draw_segmentation_is_a_plain_function(frame):
-    fig = widgets.draw_segmentation(frame, block_size=31, offset=None, min_box_sum=100)
+    fig = explorers.draw_segmentation(frame, block_size=31, offset=None, min_box_sum=100)
     assert isinstance(fig, Figure)
     assert len(fig.axes) == 3
     assert "block size 31 px" in fig.get_suptitle()
     assert "(automatic)" in fig.get_suptitle()
-    fig = widgets.draw_segmentation(frame, block_size=31, offset=6.0, min_box_sum=1000)
+    fig = explorers.draw_segmentation(frame, block_size=31, offset=6.0, min_box_sum=1000)
     assert "offset C = 6.0" in fig.get_suptitle() and ": 0 patches" in fig.get_suptitle()
     with pytest.raises(DataError, match="odd"):
-        widgets.draw_segmentation(frame, block_size=30)
+        explorers.draw_segmentation(frame, block_size=30)
     with pytest.raises(DataError, match="unknown"):
-        widgets.draw_segmentation(frame, blocksize=31)
+        explorers.draw_segmentation(frame, blocksize=31)
+
+
+def test_the_widgets_draw_with_the_visualize_functions():
+    assert widgets.draw_segmentation is explorers.draw_segmentation
+    assert widgets.draw_feature_explorer is explorers.draw_feature_explorer
+    assert "draw_segmentation" not in widgets.__all__
 
 
 def test_segmentation_explorer_redraws_on_change(frame, spy):
@@ -128,7 +136,7 @@ def test_segmentation_explorer_bad_input(frame):
 def test_feature_map_explorer(spy):
     models = {"MSTL": tiny_model("a", 0), "CTL": tiny_model("b", 1)}
     images = np.random.default_rng(0).integers(0, 256, (3, SIZE, SIZE, 3), dtype=np.uint8)
-    fig = widgets.draw_feature_explorer(
+    fig = explorers.draw_feature_explorer(
         models, images, index=1, stage=1, labels=[0, 1, 0], layers=["conv_a", "conv_b"], n_channels=2
     )
     assert isinstance(fig, Figure)
@@ -163,6 +171,6 @@ def test_feature_map_explorer_bad_input():
     with pytest.raises(DataError, match="layers="):  # not a library backbone: layers must be given
         widgets.feature_map_explorer({"m": model}, images)
     with pytest.raises(DataError, match="index"):
-        widgets.draw_feature_explorer({"m": model}, images, index=5, layers=["conv_a"])
+        explorers.draw_feature_explorer({"m": model}, images, index=5, layers=["conv_a"])
     with pytest.raises(DataError, match="no layer"):
-        widgets.draw_feature_explorer({"m": model}, images, layers=["conv_z"])
+        explorers.draw_feature_explorer({"m": model}, images, layers=["conv_z"])

@@ -15,7 +15,13 @@ Importing this package never loads TensorFlow (a test checks it), so data
 work stays fast and runs where no deep-learning stack is installed.
 """
 
-from mstl_lib.data.audit import AuditReport, audit_dataset, find_duplicate_groups, group_duplicates
+from mstl_lib.data.audit import (
+    AuditReport,
+    audit_dataset,
+    find_duplicate_groups,
+    group_duplicates,
+    load_audited_dataset,
+)
 from mstl_lib.data.datasets import (
     ImageDataset,
     ImageRecord,
@@ -34,6 +40,7 @@ from mstl_lib.data.splits import Fold, check_no_leak, cross_validation_folds, gr
 __all__ = [
     "AuditReport",
     "audit_dataset",
+    "load_audited_dataset",
     "find_duplicate_groups",
     "group_duplicates",
     "ImageDataset",

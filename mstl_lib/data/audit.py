@@ -192,3 +192,39 @@ def group_duplicates(
         conflicted = {p for c in report.conflicts for p in c["paths"]}
         dataset = dataset.subset([i for i, p in enumerate(dataset.paths) if p not in conflicted])
     return dataset.regroup(report.duplicate_groups)
+
+
+def load_audited_dataset(
+    root, kind: str = "folder", *, drop_conflicts: bool = True, progress: bool = True
+) -> tuple[ImageDataset, AuditReport]:
+    """Load an ultrasound dataset ready to split: audited, duplicates grouped, label conflicts left out.
+
+    What ``mstl grid``, ``mstl study`` and the lessons' work folder
+    (:meth:`mstl_lib.teaching.workspace.Workspace.ultrasound`) train on: the
+    images of ``root`` (unreadable ones skipped), each group of duplicates
+    kept on one side of every split, and, with ``drop_conflicts``, no image
+    filed under two labels.
+
+    Parameters
+    ----------
+    root : path-like
+        The dataset's folder.
+    kind : str
+        Its layout, a key of :data:`mstl_lib.data.datasets.LOADERS` (``busi``, ``folder``, ...).
+    drop_conflicts : bool
+        Leave out the images filed under two labels.
+    progress : bool
+        Show a progress bar while hashing.
+
+    Returns
+    -------
+    dataset : ImageDataset
+        Duplicates grouped (and conflicts left out).
+    report : AuditReport
+        The audit of the dataset as loaded, before anything was left out.
+    """
+    from mstl_lib.data.datasets import load_dataset
+
+    dataset = load_dataset(root, kind, on_error="skip")
+    report = audit_dataset(dataset, progress=progress)
+    return group_duplicates(dataset, report, drop_conflicts=drop_conflicts), report

@@ -239,36 +239,7 @@ def _write_manifest(out_dir: Path, rows: list[dict]) -> Path:
     return manifest
 
 
-def frame_statistics(frames: ImageDataset, **segmentation_options):
-    """Cells found per frame and the median elongation of their boxes (long side / short side).
-
-    Shows how the cell lines differ in shape (section 2.1: HeLa, MCF-7, NCI-H1299).
-
-    Returns
-    -------
-    pandas.DataFrame
-        One row per frame: ``line``, ``frame``, ``cells``, ``median elongation``.
-    """
-    import pandas as pd
-
-    from mstl_lib.data.segmentation import segment_frame
-
-    rows = []
-    for record in frames.records:
-        boxes = segment_frame(read_image(record.path), **segmentation_options).boxes
-        elongation = [max(b.w, b.h) / min(b.w, b.h) for b in boxes]
-        rows.append(
-            {
-                "line": record.label,
-                "frame": record.path.name,
-                "cells": len(boxes),
-                "median elongation": float(np.median(elongation)) if boxes else float("nan"),
-            }
-        )
-    return pd.DataFrame(rows)
-
-
-def _manifest_path(patch_dir) -> Path:
+def patch_manifest_path(patch_dir) -> Path:
     """The patch folder's ``manifest.csv``, which must exist."""
     manifest = Path(patch_dir) / PATCH_MANIFEST
     if not manifest.is_file():
@@ -277,54 +248,6 @@ def _manifest_path(patch_dir) -> Path:
             "(or build_patch_dataset)."
         )
     return manifest
-
-
-def split_summary(patch_dir, *, target: Sequence[float] = PAPER_SPLIT, tolerance: float = 0.05):
-    """How close each cell line's split comes to the paper's 7:2:1 (section 2.1), and why not.
-
-    Grouping by source frame moves whole frames, so with few frames per line
-    the shares can only change in steps of one frame's patches.
-
-    Returns
-    -------
-    pandas.DataFrame
-        One row per class: patches in ``train``, ``val``, ``test``, the
-        ``frames`` they come from, and a ``verdict`` sentence (close to the
-        target when every share is within ``tolerance`` of it).
-    """
-    import pandas as pd
-
-    manifest = pd.read_csv(_manifest_path(patch_dir))
-    counts = manifest.groupby(["class", "split"]).size().unstack().reindex(columns=list(SPLIT_NAMES), fill_value=0)
-    counts["frames"] = manifest.groupby("class").source.nunique()
-    ratio = ":".join(f"{round(10 * f)}" for f in target)
-    verdicts = []
-    for _, row in counts.iterrows():
-        shares = row[list(SPLIT_NAMES)].to_numpy() / row[list(SPLIT_NAMES)].sum()
-        close = np.abs(shares - np.asarray(target)).max() <= tolerance
-        shown = "/".join(f"{share:.0%}" for share in shares)
-        reason = f"with {row.frames} frames, whole frames must go to one side"
-        verdicts.append(f"{shown}: close to {ratio}" if close else f"{shown}: not {ratio}, because {reason}")
-    counts["verdict"] = verdicts
-    return counts
-
-
-def most_elongated_patch(patch_dir):
-    """The manifest row of the patch with the largest long-side / short-side ratio (its ``elongation``)."""
-    import pandas as pd
-
-    manifest = pd.read_csv(_manifest_path(patch_dir))
-    manifest["elongation"] = np.maximum(manifest.w, manifest.h) / np.minimum(manifest.w, manifest.h)
-    return manifest.loc[manifest.elongation.idxmax()]
-
-
-def patch_examples(patch_dir, per_class: int = 4) -> tuple[list[np.ndarray], list[str]]:
-    """The first ``per_class`` patches of each class, as images and their class names (for a grid)."""
-    dataset = load_patch_dataset(patch_dir)
-    records = []
-    for name in dataset.class_names:
-        records += [r for r in dataset.records if r.label == name][:per_class]
-    return [read_image(r.path) for r in records], [r.label for r in records]
 
 
 def load_patch_dataset(patch_dir, split: str | None = None) -> ImageDataset:
@@ -344,7 +267,7 @@ def load_patch_dataset(patch_dir, split: str | None = None) -> ImageDataset:
         sorted by name.
     """
     patch_dir = Path(patch_dir)
-    manifest = _manifest_path(patch_dir)
+    manifest = patch_manifest_path(patch_dir)
     if split is not None:
         check_choice(split, "split", SPLIT_NAMES)
     with manifest.open(newline="") as handle:

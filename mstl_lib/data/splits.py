@@ -187,33 +187,3 @@ def check_no_leak(groups: Sequence, *parts: np.ndarray) -> None:
             if group in owner and owner[group] != p:
                 raise DataError(f"group {group!r} appears in parts {owner[group]} and {p}: its images would leak.")
             owner[group] = p
-
-
-def fold_table(labels: Sequence, folds: Sequence[Fold], positive=1):
-    """Images and share of the positive class in each part of each fold, as a table.
-
-    Returns
-    -------
-    pandas.DataFrame
-        Index: fold; columns: (``images`` | ``positive share``) x (``train``, ``val``, ``test``).
-    """
-    import pandas as pd
-
-    labels = np.asarray(labels)
-    rows = []
-    for fold in folds:
-        for part in ("train", "val", "test"):
-            index = getattr(fold, part)
-            rows.append(
-                {
-                    "fold": fold.index,
-                    "part": part,
-                    "images": int(len(index)),
-                    "positive share": round(float((labels[index] == positive).mean()), 2)
-                    if len(index)
-                    else float("nan"),
-                }
-            )
-    table = pd.DataFrame(rows).pivot(index="fold", columns="part", values=["images", "positive share"])
-    table = table.reindex(columns=pd.MultiIndex.from_product([["images", "positive share"], ["train", "val", "test"]]))
-    return table.astype({("images", p): int for p in ("train", "val", "test")})

@@ -181,19 +181,19 @@ class Workspace:
         return ensure_generic_weights(backbone, self.profile, seed=self.seed)
 
     def ultrasound(self, drop_conflicts: bool = True):
-        """The ultrasound dataset with duplicates grouped (and label conflicts left out).
+        """The ultrasound dataset with duplicates grouped (and label conflicts left out), as ``mstl grid`` loads it
+        (:func:`mstl_lib.data.audit.load_audited_dataset`).
 
         Returns
         -------
         dataset : ImageDataset
         report : AuditReport
         """
-        from mstl_lib.data.audit import audit_dataset, group_duplicates
-        from mstl_lib.data.datasets import load_dataset
+        from mstl_lib.data.audit import load_audited_dataset
 
-        dataset = load_dataset(self.ultrasound_root(), self.ultrasound_kind, on_error="skip")
-        report = audit_dataset(dataset, progress=self.progress)
-        return group_duplicates(dataset, report, drop_conflicts=drop_conflicts), report
+        return load_audited_dataset(
+            self.ultrasound_root(), self.ultrasound_kind, drop_conflicts=drop_conflicts, progress=self.progress
+        )
 
     def run_grid(self, **options) -> list[dict]:
         """The grid of the profile (resumed where it stopped); returns every fold result."""

@@ -28,7 +28,9 @@ stage-1 fraction) run in one child process that builds and traces one model
 and trains it again and again (:mod:`mstl_lib.training.reuse`).
 
 This module imports no TensorFlow; the trainings are in
-:mod:`mstl_lib.training.study_units`.
+:mod:`mstl_lib.training.study_units`, and what both need of one training
+(:class:`StudyUnit`, its record and its result's path) in
+:mod:`mstl_lib.training.study_records`.
 """
 
 from __future__ import annotations
@@ -61,7 +63,6 @@ from mstl_lib.run_files import (
     study_job_name,
     study_lock_path,
     study_log_path,
-    study_result_path,
     study_stages_log,
 )
 from mstl_lib.training.scheduling import (
@@ -72,6 +73,7 @@ from mstl_lib.training.scheduling import (
 )
 from mstl_lib.training.shards import parse_shard, shard_units
 from mstl_lib.training.stage1_variants import CONTROL, fraction_name, variant_for
+from mstl_lib.training.study_records import StudyUnit, unit_record, unit_result_path
 from mstl_lib.validation import check_choices, check_integer
 
 REPEAT_SEED_STEP = 1000
@@ -94,28 +96,6 @@ COMPARED_FIELDS = (
     "stage1",
 )
 """Fields of ``study.json`` that must agree for a rerun to add to a study folder."""
-
-
-@dataclass(frozen=True)
-class StudyUnit:
-    """One training of the study: an arm at one size on one fold of one repeat.
-
-    ``train`` is the subsampled training part; ``fold`` holds the full fold
-    (its validation and test parts are those of every size and arm).
-    """
-
-    arm: str
-    fraction: float | None
-    size: str
-    repeat: int
-    fold: Fold
-    seed: int
-    train: np.ndarray
-
-    @property
-    def job(self) -> tuple:
-        """Units of one job share a child process: one (arm, stage-1 fraction)."""
-        return (self.arm, self.fraction)
 
 
 def repeat_folds(dataset: ImageDataset, n_folds: int, repeats: int, seed: int = 0) -> list[list[Fold]]:
@@ -318,28 +298,6 @@ def write_study_manifest(out_dir: Path, manifest: dict) -> None:
     write_json(path, manifest, indent=1)
 
 
-def unit_record(dataset: ImageDataset, unit: StudyUnit) -> dict:
-    """The fields of a unit's result that describe the training, not its outcome."""
-    names = np.array([p.relative_to(dataset.root).as_posix() for p in dataset.paths], dtype=object)
-    labels = dataset.labels[unit.train]
-    return {
-        "arm": unit.arm,
-        "stage1_fraction": unit.fraction,
-        "size_label": unit.size,
-        "n_per_class": int(min(np.bincount(labels, minlength=len(dataset.class_names)))),
-        "train_counts": {c: int((labels == k).sum()) for k, c in enumerate(dataset.class_names)},
-        "repeat": unit.repeat,
-        "fold": int(unit.fold.index),
-        "seed": unit.seed,
-        "n_train": int(len(unit.train)),
-        "n_val": int(len(unit.fold.val)),
-        "n_test": int(len(unit.fold.test)),
-        "train_images": names[unit.train].tolist(),
-        "val_images": names[unit.fold.val].tolist(),
-        "test_images": names[unit.fold.test].tolist(),
-    }
-
-
 def run_baseline_units(dataset: ImageDataset, units, out_dir: Path, *, image_size: int, on_result=None) -> None:
     """The HOG + LBP baseline (:mod:`mstl_lib.training.baseline`) on each unit's subsampled fold, in this process."""
     import time
@@ -474,11 +432,6 @@ def run_study(
         finally:
             bar.close()
     return [json.loads(unit_result_path(out_dir, u).read_text()) for u in units]
-
-
-def unit_result_path(out_dir, unit: StudyUnit) -> Path:
-    """Where the result of one training of the study is written (:func:`mstl_lib.run_files.study_result_path`)."""
-    return study_result_path(out_dir, unit.arm, unit.fraction, unit.size, unit.repeat, unit.fold.index)
 
 
 def _lock_path(out_dir: Path, unit: StudyUnit) -> Path:

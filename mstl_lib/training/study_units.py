@@ -24,7 +24,7 @@ from mstl_lib.run_files import study_timing_path
 from mstl_lib.training.fit import set_seed
 from mstl_lib.training.inputs import STAGE2_MULTIPLIER, split_loader
 from mstl_lib.training.reuse import ReusableModel, Stopwatch
-from mstl_lib.training.study import unit_record, unit_result_path
+from mstl_lib.training.study_records import unit_record, unit_result_path
 
 
 def arm_builder(arm: str, profile, *, backbone: str, stage1_model=None, seed: int = 0):

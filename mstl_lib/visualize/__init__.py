@@ -15,6 +15,8 @@ and returns the :class:`matplotlib.figure.Figure`:
 :func:`plot_study_auc`                    lesson 8, test AUC against target-set size
 :func:`plot_study_differences`            lesson 8, paired differences against size
 :func:`plot_quantity_curve`               lesson 8, AUC against the share of stage-1 patches
+:func:`draw_segmentation`                 lesson 2's explorer: Fig. 2 for chosen settings
+:func:`draw_feature_explorer`             lesson 7's explorer: Fig. 6 for one image and stage
 ========================================  ==========================================
 
 The figures are built with matplotlib's object API (``Figure()``, never
@@ -42,6 +44,7 @@ from mstl_lib.visualize.evaluation import (
     plot_score_histograms,
     roc_points,
 )
+from mstl_lib.visualize.explorers import draw_feature_explorer, draw_segmentation
 from mstl_lib.visualize.features import overlay_heatmap, plot_feature_maps, plot_gradcam
 from mstl_lib.visualize.images import plot_image_grid, plot_segmentation_steps
 from mstl_lib.visualize.study import plot_quantity_curve, plot_study_auc, plot_study_differences
@@ -67,4 +70,6 @@ __all__ = [
     "plot_study_auc",
     "plot_study_differences",
     "plot_quantity_curve",
+    "draw_segmentation",
+    "draw_feature_explorer",
 ]

@@ -19,7 +19,7 @@ def draw_segmentation_panels(axes, frame, segmentation, titles: dict) -> None:
     """Draw steps of a frame's segmentation into ``axes``, one step per Axes (Ayana et al. 2022, Fig. 2).
 
     The panels shared by :func:`plot_segmentation_steps` and the
-    segmentation explorer (:func:`mstl_lib.teaching.widgets.draw_segmentation`).
+    segmentation explorer (:func:`mstl_lib.visualize.explorers.draw_segmentation`).
 
     Parameters
     ----------
