@@ -28,6 +28,9 @@ __all__ = [
     "check_existing_path",
     "check_output_folder",
     "check_weights_setting",
+    "check_odd_block_size",
+    "check_image",
+    "stretch_to_uint8",
     "MAX_SEED",
 ]
 
@@ -223,3 +226,110 @@ def check_output_folder(path, name: str) -> Path:
     if not os.access(existing, os.W_OK | os.X_OK):
         raise DataError(f"{existing} is read-only for this user (the {name} {path}). Fix: choose a writable folder.")
     return path
+
+
+def check_odd_block_size(block_size, name: str = "block_size") -> int:
+    """An odd integer ``>= 3``: the side of a neighbourhood centred on a pixel (Ayana et al. 2022, section 2.1)."""
+    block_size = check_integer(block_size, name, minimum=3)
+    if block_size % 2 == 0:
+        raise DataError(
+            f"{name} must be odd (the neighbourhood is centred on the pixel), got {block_size}; "
+            f"use {block_size - 1} or {block_size + 1}."
+        )
+    return block_size
+
+
+_KIND_NAMES = {"b": "bool", "i": "signed integer", "u": "unsigned integer", "f": "float"}
+
+
+def _image_layout(batch: bool, channels: tuple) -> str:
+    lead = "N x " if batch else ""
+    forms = [f"{lead}H x W (grayscale)" if c == 1 else f"{lead}H x W x {c}" for c in channels]
+    return ("an array of images " if batch else "one image ") + " or ".join(forms)
+
+
+def check_image(
+    image,
+    name: str = "image",
+    *,
+    batch: bool = False,
+    channels: tuple = (1, 3),
+    kinds: str = "iuf",
+    dtypes: tuple | None = None,
+    fix: str = "",
+) -> np.ndarray:
+    """One image (``H x W [x C]``) or, with ``batch``, a stack (``N x H x W [x C]``) as a non-empty numeric array.
+
+    The one image check of the library: every public function that takes
+    pixels (the frames of section 2.1, the network inputs of section 2.3, the
+    images the figures show) calls it, then converts what it needs.
+
+    Parameters
+    ----------
+    image : array_like
+        The pixels.
+    name : str
+        The argument's name, used in the message.
+    batch : bool
+        Whether a leading image axis ``N`` is expected.
+    channels : tuple of int
+        Accepted channel counts; ``1`` stands for a plain grayscale ``H x W``
+        (an ``H x W x 1`` one is returned as ``H x W``).
+    kinds : str
+        Accepted NumPy dtype kinds (``"b"`` bool, ``"i"``, ``"u"``, ``"f"``).
+    dtypes : tuple, optional
+        Exact dtypes accepted instead of ``kinds``.
+    fix : str
+        How to convert a rejected image, appended to the message.
+
+    Returns
+    -------
+    numpy.ndarray
+        The image as an array (not copied where it already was one).
+
+    Raises
+    ------
+    DataError
+        Naming the argument, the shape or dtype expected, what was passed and ``fix``.
+    """
+    fix = f" Fix: {fix}" if fix else ""
+    try:
+        array = np.asarray(image)
+    except Exception as exc:  # pragma: no cover - exotic input
+        raise DataError(f"{name} must be a numpy array, got {type(image).__name__}.{fix}") from exc
+    if dtypes is not None:
+        if array.dtype not in tuple(np.dtype(d) for d in dtypes):
+            wanted = " or ".join(np.dtype(d).name for d in dtypes)
+            raise DataError(f"{name} has dtype {array.dtype}; expected {wanted} pixel values.{fix}")
+    elif array.dtype.kind not in kinds:
+        wanted = " or ".join(_KIND_NAMES[k] for k in kinds)
+        raise DataError(f"{name} has dtype {array.dtype}; expected {wanted} pixel values.{fix}")
+    lead = 1 if batch else 0
+    if 1 in channels and array.ndim == lead + 3 and array.shape[-1] == 1:
+        array = array[..., 0]
+    plain = 1 in channels and array.ndim == lead + 2
+    coloured = array.ndim == lead + 3 and array.shape[-1] in channels and array.shape[-1] != 1
+    if not (plain or coloured):
+        raise DataError(f"{name} has shape {array.shape}; expected {_image_layout(batch, channels)}.{fix}")
+    if array.size == 0:
+        raise DataError(f"{name} is empty (shape {array.shape}); expected {_image_layout(batch, channels)}.{fix}")
+    return array
+
+
+def stretch_to_uint8(array: np.ndarray, lo: float | None = None, hi: float | None = None) -> np.ndarray:
+    """``array`` mapped linearly from ``lo..hi`` (default: its own min..max) to ``uint8`` 0..255.
+
+    The one intensity stretch of the library (Ayana et al. 2022, section 2.1:
+    12-bit camera data stored in 16 bits, and the percentile contrast stretch).
+    Values are computed in float64, rounded to the nearest level and clipped;
+    a constant image (``hi <= lo``) becomes all zeros. For whole-number
+    ``lo``/``hi`` this gives the same levels as the float32 formula used
+    before (tests/test_validation_images.py compares them).
+    """
+    array = np.asarray(array)
+    lo = float(array.min()) if lo is None else float(lo)
+    hi = float(array.max()) if hi is None else float(hi)
+    if hi <= lo:
+        return np.zeros(array.shape, np.uint8)
+    scaled = (array.astype(np.float64) - lo) * (255.0 / (hi - lo))
+    return np.clip(np.rint(scaled), 0, 255).astype(np.uint8)

@@ -316,7 +316,7 @@ def test_draw_boxes(cell_frame, cell_seg):
         (np.zeros((0, 10), np.uint8), "empty"),
         (np.zeros((20, 20), np.float64), "dtype float64.*uint8 or uint16"),
         (np.zeros((20, 20), bool), "dtype bool"),
-        (np.zeros((2, 20, 20, 3), np.uint8), r"shape \(2, 20, 20, 3\).*HxW"),
+        (np.zeros((2, 20, 20, 3), np.uint8), r"shape \(2, 20, 20, 3\).*H x W"),
         (np.zeros((20, 20, 2), np.uint8), r"shape \(20, 20, 2\)"),
         (np.zeros(20, np.uint8), r"shape \(20,\)"),
         ([[1, 2], [3, 4]], "numpy array"),

@@ -69,7 +69,14 @@ import cv2
 import numpy as np
 
 from mstl_lib.errors import DataError
-from mstl_lib.validation import check_choice, check_integer, check_number
+from mstl_lib.validation import (
+    check_choice,
+    check_image,
+    check_integer,
+    check_number,
+    check_odd_block_size,
+    stretch_to_uint8,
+)
 
 __all__ = [
     "Box",
@@ -243,23 +250,13 @@ def check_frame(frame) -> np.ndarray:
     """
     if not isinstance(frame, np.ndarray):
         raise DataError(f"frame must be a numpy array (HxW grayscale or HxWx3 RGB), got {type(frame).__name__}.")
-    if frame.size == 0:
-        raise DataError(f"frame is empty (shape {frame.shape}); expected an HxW or HxWx3 image.")
-    if frame.dtype == np.bool_ or frame.dtype not in (np.uint8, np.uint16):
-        raise DataError(
-            f"frame has dtype {frame.dtype}; expected uint8 or uint16 pixel values. "
-            "Convert a float image in [0, 1] with (img * 255).round().astype(np.uint8), "
-            "and a boolean mask is not an image to segment."
-        )
-    if frame.ndim == 3 and frame.shape[2] == 1:
-        frame = frame[:, :, 0]
-    if frame.ndim == 2:
-        return frame
-    if frame.ndim == 3 and frame.shape[2] in (3, 4):
-        return frame
-    raise DataError(
-        f"frame has shape {frame.shape}; expected HxW (grayscale) or HxWx3 (RGB; HxWx4 RGBA "
-        "is accepted and the alpha channel ignored)."
+    return check_image(
+        frame,
+        "frame",
+        channels=(1, 3, 4),
+        dtypes=(np.uint8, np.uint16),
+        fix="pass one grayscale or RGB frame (RGBA: alpha ignored); convert a float image in [0, 1] with "
+        "(img * 255).round().astype(np.uint8) (a boolean mask is not an image to segment).",
     )
 
 
@@ -296,12 +293,7 @@ def to_gray8(frame: np.ndarray) -> np.ndarray:
     else:
         gray = frame
     if gray.dtype == np.uint16:
-        lo, hi = int(gray.min()), int(gray.max())
-        if hi == lo:
-            gray = np.zeros(gray.shape, np.uint8)
-        else:
-            scaled = (gray.astype(np.float32) - lo) * (255.0 / (hi - lo))
-            gray = np.clip(np.rint(scaled), 0, 255).astype(np.uint8)
+        gray = stretch_to_uint8(gray)
     return np.ascontiguousarray(gray)
 
 
@@ -315,8 +307,7 @@ def _normalize(gray: np.ndarray, mode, clip_limit: float, tile_grid: int) -> np.
     lo, hi = np.percentile(gray, [1.0, 99.0])
     if hi <= lo:
         return gray.copy()
-    scaled = (gray.astype(np.float32) - lo) * (255.0 / (hi - lo))
-    return np.clip(np.rint(scaled), 0, 255).astype(np.uint8)
+    return stretch_to_uint8(gray, lo, hi)
 
 
 def _local_mean(image: np.ndarray, block_size: int, method: str) -> np.ndarray:
@@ -470,12 +461,7 @@ class SegmentationSettings:
 
 def checked_settings(given: dict) -> SegmentationSettings:
     """Every keyword argument of :func:`segment_frame` (``given``: its ``locals()``), checked in one place."""
-    block_size = check_integer(given["block_size"], "block_size", minimum=3)
-    if block_size % 2 == 0:
-        raise DataError(
-            f"block_size must be odd (the neighbourhood is centred on the pixel), got {block_size}; "
-            f"use {block_size - 1} or {block_size + 1}."
-        )
+    block_size = check_odd_block_size(given["block_size"])
     if not isinstance(given["clear_border"], (bool, np.bool_)):
         raise DataError(f"clear_border must be True or False, got {given['clear_border']!r}.")
     offset = given["offset"]
@@ -794,9 +780,7 @@ def draw_boxes(
         colors[name] = rgb_value
     if frame.ndim == 2 or frame.dtype == np.uint16:
         if frame.ndim == 3 and frame.dtype == np.uint16:
-            lo, hi = int(frame.min()), int(frame.max())
-            scale = 255.0 / (hi - lo) if hi > lo else 0.0
-            rgb = np.clip(np.rint((frame[:, :, :3].astype(np.float32) - lo) * scale), 0, 255).astype(np.uint8)
+            rgb = stretch_to_uint8(frame[:, :, :3], frame.min(), frame.max())
         else:
             rgb = cv2.cvtColor(to_gray8(frame), cv2.COLOR_GRAY2RGB)
     else:

@@ -41,7 +41,7 @@ from mstl_lib.data.images import resize_heatmap
 from mstl_lib.errors import DataError
 from mstl_lib.models.networks import FEATURE_LAYERS, LAST_CONV_LAYER
 from mstl_lib.profiles import ALL_BACKBONES
-from mstl_lib.validation import check_integer
+from mstl_lib.validation import check_image, check_integer
 
 __all__ = [
     "N_STAGES",
@@ -157,19 +157,12 @@ def _check_model(model):
 
 def _check_image(image, model) -> np.ndarray:
     """One raw image as a float32 batch of 1, checked against the model's input."""
-    if not isinstance(image, np.ndarray):
-        try:
-            image = np.asarray(image)
-        except Exception as exc:  # pragma: no cover - exotic input
-            raise DataError(f"image must be an array, got {type(image).__name__}.") from exc
+    image = np.asarray(image)
     if image.ndim == 4 and image.shape[0] == 1:
         image = image[0]
+    image = check_image(image, "image", fix="pass one RGB image with values in [0, 255] (a batch of one is accepted).")
     if image.ndim == 2:
         image = np.repeat(image[:, :, None], 3, axis=2)
-    if image.ndim != 3 or image.shape[2] != 3:
-        raise DataError(f"image must be one HxWx3 RGB image (values in [0, 255]), got shape {image.shape}.")
-    if image.dtype == np.bool_ or not np.issubdtype(image.dtype, np.number):
-        raise DataError(f"image must hold numbers in [0, 255], got dtype {image.dtype}.")
     expected = tuple(model.inputs[0].shape[1:3])
     if None not in expected and tuple(image.shape[:2]) != expected:
         raise DataError(

@@ -35,7 +35,7 @@ from __future__ import annotations
 import io
 
 from mstl_lib.errors import DataError
-from mstl_lib.validation import check_integer, check_number
+from mstl_lib.validation import check_integer, check_number, check_odd_block_size
 from mstl_lib.visualize.explorers import (
     check_images,
     check_models,
@@ -160,9 +160,7 @@ def _explorer_start(defaults: dict) -> tuple[int, float | None, int]:
     """The explorer's starting block size, offset and debris cut-off, checked; removed from ``defaults``."""
     from mstl_lib.data.segmentation import PAPER_MIN_BOX_SUM
 
-    block_size = check_integer(defaults.pop("block_size", 51), "block_size", minimum=3)
-    if block_size % 2 == 0:
-        raise DataError(f"block_size must be an odd integer >= 3, got {block_size!r}.")
+    block_size = check_odd_block_size(defaults.pop("block_size", 51))
     offset = defaults.pop("offset", None)
     if offset is not None:
         offset = check_number(offset, "offset (None for automatic)", minimum=0)

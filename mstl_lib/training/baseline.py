@@ -46,6 +46,7 @@ import numpy as np
 from mstl_lib.data.images import load_image
 from mstl_lib.errors import DataError
 from mstl_lib.profiles import BASELINE_CONFIG, INPUT_SIZE
+from mstl_lib.validation import check_image
 
 HOG_ORIENTATIONS = 9
 """Orientation bins of the HOG histograms (unsigned gradients, 0-180 degrees)."""
@@ -70,21 +71,16 @@ def _check_images(images) -> np.ndarray:
     """Grayscale float images (N, H, W) from uint8 (N, H, W) or (N, H, W, 3)."""
     import cv2
 
-    array = np.asarray(images)
-    if array.dtype != np.uint8:
-        raise DataError(
-            f"images must be uint8 (as read by mstl_lib.data.images.load_image), got dtype {array.dtype}. "
-            "Fix: convert with np.clip(x, 0, 255).astype(np.uint8)."
-        )
-    if array.ndim == 4 and array.shape[-1] == 3:
-        array = np.stack([cv2.cvtColor(im, cv2.COLOR_RGB2GRAY) for im in array]) if len(array) else array[..., 0]
-    if array.ndim != 3:
-        raise DataError(
-            f"images must have shape (N, H, W) or (N, H, W, 3), got {array.shape}. "
-            "Fix: stack the images into one array; wrap a single image as images[None]."
-        )
-    if len(array) == 0:
-        raise DataError(f"images is empty (shape {array.shape}). Fix: pass at least one image.")
+    array = check_image(
+        images,
+        "images",
+        batch=True,
+        dtypes=(np.uint8,),
+        fix="stack at least one uint8 image (as read by mstl_lib.data.images.load_image) into one array; "
+        "wrap a single image as images[None], convert others with np.clip(x, 0, 255).astype(np.uint8).",
+    )
+    if array.ndim == 4:
+        array = np.stack([cv2.cvtColor(im, cv2.COLOR_RGB2GRAY) for im in array])
     if min(array.shape[1:]) < MIN_SIDE:
         raise DataError(
             f"images must be at least {MIN_SIDE} x {MIN_SIDE} pixels, got {array.shape[1]} x {array.shape[2]}. "

@@ -8,6 +8,7 @@ from matplotlib.figure import Figure
 from mstl_lib.backbones import backbone_table
 from mstl_lib.errors import DataError
 from mstl_lib.profiles import ALL_BACKBONES, BASELINE_CONFIG, OPTIMIZERS
+from mstl_lib.validation import check_image, stretch_to_uint8
 
 #: Display names of the backbones (each :class:`mstl_lib.backbones.BackboneSpec`'s ``label``), and of the
 #: classical baseline's features, under which its results are filed.
@@ -98,22 +99,19 @@ def optimizer_color(optimizer, index: int = 0) -> str:
 
 
 def as_image(image, name: str = "image") -> np.ndarray:
-    """An array ready for imshow: HxW, or HxWx3/4 uint8 or float in [0, 1]."""
-    try:
-        array = np.asarray(image)
-    except Exception as exc:  # pragma: no cover - exotic input
-        raise DataError(f"{name} must be an array, got {type(image).__name__}.") from exc
-    if array.dtype == object or array.dtype.kind not in "biuf":
-        raise DataError(f"{name} must hold numbers, got dtype {array.dtype}.")
-    if array.ndim == 3 and array.shape[2] == 1:
-        array = array[:, :, 0]
-    if array.ndim not in (2, 3) or (array.ndim == 3 and array.shape[2] not in (3, 4)) or array.size == 0:
-        raise DataError(f"{name} must be an HxW or HxWx3 image, got shape {array.shape}.")
+    """An array ready for imshow: HxW, or HxWx3/4 uint8 or float in [0, 1].
+
+    A ``uint16`` image goes through the 8-bit stretch of section 2.1
+    (:func:`mstl_lib.validation.stretch_to_uint8`, as in
+    :func:`mstl_lib.data.segmentation.to_gray8`): 256 gray levels from its min
+    to its max, so a 16-bit frame is shown as it is segmented.
+    """
+    array = check_image(image, name, channels=(1, 3, 4), kinds="biuf", fix="pass a grayscale, RGB or RGBA image.")
     if array.dtype == np.bool_:
         return array.astype(np.uint8) * 255
     if array.dtype == np.uint16:
-        lo, hi = float(array.min()), float(array.max())
-        return ((array - lo) / (hi - lo) if hi > lo else np.zeros(array.shape)).astype(np.float32)
+        # the 8-bit stretch of segmentation.to_gray8, so a 16-bit frame looks as it is segmented
+        return stretch_to_uint8(array)
     if array.ndim == 3 and array.dtype.kind == "f":
         scaled = array / 255.0 if np.nanmax(array) > 1.0 else array
         return np.clip(scaled, 0.0, 1.0).astype(np.float32)

@@ -20,7 +20,7 @@ import inspect
 import numpy as np
 
 from mstl_lib.errors import DataError
-from mstl_lib.validation import check_integer
+from mstl_lib.validation import check_image, check_integer
 from mstl_lib.visualize.common import new_figure, show_image
 from mstl_lib.visualize.features import overlay_heatmap
 from mstl_lib.visualize.images import draw_segmentation_panels
@@ -126,9 +126,9 @@ def check_images(images) -> np.ndarray:
     images = np.asarray(images)
     if images.ndim == 3 and images.shape[-1] == 3:
         images = images[None]
-    if images.ndim != 4 or images.shape[-1] != 3 or images.shape[0] == 0:
-        raise DataError(f"images must be an N x H x W x 3 array of RGB images, got shape {images.shape}.")
-    return images
+    return check_image(
+        images, "images", batch=True, channels=(3,), kinds="biuf", fix="stack RGB images into one array."
+    )
 
 
 def stage_layers(models: dict, layers) -> dict[str, list[str]]:
