@@ -286,7 +286,11 @@ def to_gray8(frame: np.ndarray) -> np.ndarray:
         For an empty array, a dtype other than uint8/uint16, or a shape that
         is not an image.
     """
-    frame = check_frame(frame)
+    return _gray8(check_frame(frame))
+
+
+def _gray8(frame: np.ndarray) -> np.ndarray:
+    """:func:`to_gray8` of a frame :func:`check_frame` has passed."""
     if frame.ndim == 3:
         code = cv2.COLOR_RGBA2GRAY if frame.shape[2] == 4 else cv2.COLOR_RGB2GRAY
         gray = cv2.cvtColor(np.ascontiguousarray(frame), code)
@@ -706,7 +710,7 @@ def segment_frame(
     frame = check_frame(frame)
     settings = checked_settings(locals())
     try:
-        gray = to_gray8(frame)  # step 1
+        gray = _gray8(frame)  # step 1
         work, level_step = contrast_normalized(gray, settings)  # added: CLAHE
         offset = threshold_offset(work, level_step, settings)  # added: automatic C
         binary = adaptive_threshold(work, offset, settings)  # step 2
@@ -782,7 +786,7 @@ def draw_boxes(
         if frame.ndim == 3 and frame.dtype == np.uint16:
             rgb = stretch_to_uint8(frame[:, :, :3], frame.min(), frame.max())
         else:
-            rgb = cv2.cvtColor(to_gray8(frame), cv2.COLOR_GRAY2RGB)
+            rgb = cv2.cvtColor(_gray8(frame), cv2.COLOR_GRAY2RGB)
     else:
         rgb = frame[:, :, :3].copy()
     rgb = np.ascontiguousarray(rgb)

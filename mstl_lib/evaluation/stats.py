@@ -454,7 +454,7 @@ def repeats_needed(
         return None
     if sd == 0:
         return 1
-    if difference < smallest_resolvable_difference(sd, ratio, alpha=alpha, power=power):
+    if difference < _resolvable(sd, ratio, alpha, power):
         return None
     for r in range(1, check_integer(max_repeats, "max_repeats", minimum=1) + 1):
         df = folds * r - 1
@@ -479,11 +479,16 @@ def smallest_resolvable_difference(
     (2.80 x ... for the defaults). Below it, more test images per fold, not
     more repeats, are needed.
     """
-    from scipy import stats
-
     sd = check_number(sd, "sd", minimum=0.0)
     ratio = check_number(test_train_ratio, "test_train_ratio", minimum=0.0)
     alpha, power = _check_level(alpha, "alpha"), _check_level(power, "power")
+    return _resolvable(sd, ratio, alpha, power)
+
+
+def _resolvable(sd: float, ratio: float, alpha: float, power: float) -> float:
+    """:func:`smallest_resolvable_difference` of arguments its public callers have checked."""
+    from scipy import stats
+
     return float((stats.norm.ppf(1 - alpha / 2) + stats.norm.ppf(power)) * sd * math.sqrt(ratio))
 
 
