@@ -5,6 +5,10 @@ lower-case choice, ``pathlib.Path``...) or raises
 :class:`mstl_lib.errors.DataError` with one message that names the argument,
 what it must be and what it got. ``bool`` is never accepted as a number, though
 Python counts it as one.
+
+Pixels too are checked here once: :func:`check_image` is the one image check
+(frames, network inputs, figures) and :func:`stretch_to_uint8` the one 8-bit
+intensity stretch (Ayana et al. 2022, section 2.1).
 """
 
 from __future__ import annotations
