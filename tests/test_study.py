@@ -121,6 +121,7 @@ def test_study_results_are_paired_and_follow_the_contract(workdir, stage1, tmp_p
         assert all(r["n_per_class"] == 2 and r["train_counts"] == {"benign": 2, "malignant": 2} for r in small)
         full = next(r for r in mine if r["size_label"] == "all")
         assert set(small[0]["train_images"]) < set(full["train_images"])
+        assert {r["n_train_part"] for r in mine} == {full["n_train"]}  # every size records the pool it drew from
     for r in results:
         assert set(r["metrics"]) >= {"auc", "accuracy", "loss", "sensitivity", "specificity", "f1"}
         assert len(r["y_score"]) == len(r["y_true"]) == r["n_test"] and np.isfinite(r["y_score"]).all()

@@ -259,6 +259,32 @@ def test_arm_summary_has_corrected_intervals(study_dir):
     assert used_row["high"] - used_row["low"] > row["high"] - row["low"]
 
 
+def test_the_pool_is_the_folds_training_part_when_no_size_is_all(study_dir):
+    """Without the size "all", the largest size trained is not the pool: the training part is (k - 2)/k of the data."""
+    import shutil
+
+    for folder in (study_dir / "results").rglob("nall"):
+        shutil.rmtree(folder)
+    manifest = json.loads((study_dir / "study.json").read_text())
+    manifest["dataset"] = {"counts": {"benign": 36, "malignant": 36}}  # 72 images: 48 training, 8 val., 16 test
+    (study_dir / "study.json").write_text(json.dumps(manifest))
+    frame = study.load_study(study_dir)
+    assert set(frame["size_label"]) == {"8", "16"} and (frame["n_train_part"] == 72 - 8 - N_TEST).all()
+    summary = study.arm_summary(frame)
+    assert summary["test_train_ratio"].to_numpy() == pytest.approx(N_TEST / 48)  # not N_TEST / 32
+    differences = study.paired_differences(frame)
+    assert differences["test_train_ratio"].to_numpy() == pytest.approx(N_TEST / 48)
+
+
+def test_a_recorded_training_part_is_taken_as_it_is(study_dir):
+    path = next((study_dir / "results" / "scratch").rglob("fold0.json"))
+    unit = json.loads(path.read_text())
+    path.write_text(json.dumps({**unit, "n_train_part": 99}))
+    frame = study.load_study(study_dir)
+    row = frame[(frame["arm"] == "scratch") & (frame["n_train_part"] == 99)]
+    assert len(row) == 1 and row.iloc[0]["fold"] == 0
+
+
 def test_intervals_stay_within_the_range_of_an_auc():
     units = _two_arm_units(np.array([0.2, -0.3, 0.2, -0.3, 0.2, -0.3, 0.2, -0.3, 0.19]), n_test=48)
     summary = study.arm_summary(units).set_index("arm")

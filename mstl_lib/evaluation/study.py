@@ -33,8 +33,9 @@ from splitting one data set again and again; it is the ratio of a fold's test
 part to the data its training part is drawn from. A study trains at size
 ``n`` on a subsample of the fold's training part, which lowers the overlap
 between folds rather than raising it, so by default (``correction="pool"``)
-``n_train`` is the fold's whole training part (the largest ``n_train`` seen
-for that repeat and fold), the same for every size. ``correction="used"``
+``n_train`` is the fold's whole training part (``n_train_part``, recorded with
+each result), the same for every size: ``1/(k - 2)`` of the test part's size
+with ``k`` folds. ``correction="used"``
 takes the images each model was trained on instead, which widens the small
 sizes' intervals a great deal (at 8 images per class ``n_test/n_train`` is
 often above 1).
@@ -91,6 +92,7 @@ UNIT_COLUMNS = (
     "f1",
     "n_train",
     "n_test",
+    "n_train_part",
 )
 """The columns of :func:`load_study`: one row per trained unit."""
 METRICS = ("auc", "accuracy", "loss", "sensitivity", "specificity", "f1")
@@ -128,6 +130,7 @@ def _unit_row(path: Path) -> dict:
     if missing:
         raise DataError(f"{path}: lacks {', '.join(missing)}; is it a study result written by `mstl study`?")
     row = {key: unit.get(key) for key in UNIT_COLUMNS if key not in METRICS}
+    row["n_val"] = unit.get("n_val")
     row["size_label"] = str(unit["size_label"])
     row.update({key: unit["metrics"].get(key, np.nan) for key in METRICS})
     return row
@@ -163,21 +166,24 @@ def load_study(out_dir) -> pd.DataFrame:
         arms without a stage 1), ``size_label`` (``"8"``, ..., ``"all"``),
         ``n_per_class``, ``repeat``, ``fold``, the test metrics of
         :func:`mstl_lib.evaluation.metrics.binary_metrics` and the fold's
-        ``n_train`` and ``n_test``; sorted by arm, fraction, size, repeat, fold.
+        ``n_train``, ``n_test`` and ``n_train_part`` (its whole training part, which every size
+        subsamples); sorted by arm, fraction, size, repeat, fold.
 
     Raises
     ------
     DataError
         No manifest, a file that is not a study result, or no result yet.
     """
-    load_study_manifest(out_dir)
+    manifest = load_study_manifest(out_dir)
     paths = study_result_files(out_dir)
     if not paths:
         raise DataError(f"{out_dir}: no study results yet; run `mstl study` first (results are written unit by unit).")
-    frame = pd.DataFrame([_unit_row(path) for path in paths], columns=list(UNIT_COLUMNS))
+    frame = pd.DataFrame([_unit_row(path) for path in paths], columns=[*UNIT_COLUMNS, "n_val"])
     frame["stage1_fraction"] = pd.to_numeric(frame["stage1_fraction"], errors="coerce")
-    for column in ("n_per_class", "repeat", "fold", "n_train", "n_test"):
+    for column in ("n_per_class", "repeat", "fold", "n_train", "n_test", "n_train_part", "n_val"):
         frame[column] = pd.to_numeric(frame[column], errors="coerce")
+    frame["n_train_part"] = frame["n_train_part"].fillna(_training_part(frame, manifest))
+    frame = frame.drop(columns="n_val")
     sizes = {label: i for i, label in enumerate(size_order(frame["size_label"]))}
     arms = {arm: i for i, arm in enumerate(STUDY_ARMS)}
     keys = pd.DataFrame(
@@ -191,10 +197,28 @@ def load_study(out_dir) -> pd.DataFrame:
     return frame.iloc[order].reset_index(drop=True)
 
 
+def _training_part(frame: pd.DataFrame, manifest: dict) -> pd.Series:
+    """The fold's whole training part for results that do not record it: the data set less validation and test.
+
+    A fold splits the data set into training, validation and test parts
+    (:func:`mstl_lib.data.splits.cross_validation_folds`), so its training part
+    is what the other two leave; nan where the manifest has no image counts.
+    """
+    counts = (manifest.get("dataset") or {}).get("counts") or {}
+    total = float(sum(counts.values())) if counts else np.nan
+    return total - frame["n_val"] - frame["n_test"]
+
+
 def _with_pool(frame: pd.DataFrame) -> pd.DataFrame:
-    """``n_train_pool``: the largest training part of each (repeat, fold), i.e. the pool subsamples come from."""
-    pool = frame.groupby(["repeat", "fold"])["n_train"].transform("max")
-    return frame.assign(n_train_pool=pool)
+    """``n_train_pool``: the fold's whole training part, the pool every size's subsample is drawn from.
+
+    Where a result says nothing of it (a hand-made frame), the largest
+    ``n_train`` of its (repeat, fold) stands in, which is the training part
+    only when the study has the size ``"all"``.
+    """
+    largest = frame.groupby(["repeat", "fold"])["n_train"].transform("max")
+    part = frame["n_train_part"] if "n_train_part" in frame else pd.Series(np.nan, index=frame.index)
+    return frame.assign(n_train_pool=part.fillna(largest))
 
 
 def _ratio(rows: pd.DataFrame, correction: str) -> float:

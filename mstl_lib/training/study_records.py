@@ -55,6 +55,7 @@ def unit_record(dataset: ImageDataset, unit: StudyUnit) -> dict:
         "fold": int(unit.fold.index),
         "seed": unit.seed,
         "n_train": int(len(unit.train)),
+        "n_train_part": int(len(unit.fold.train)),
         "n_val": int(len(unit.fold.val)),
         "n_test": int(len(unit.fold.test)),
         "train_images": names[unit.train].tolist(),
