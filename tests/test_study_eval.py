@@ -346,7 +346,12 @@ def test_study_table_is_tidy_and_holm_adjusted(study_dir):
     assert list(table.columns) == list(study.TABLE_COLUMNS)
     differences = table[table["kind"] == "difference"]
     assert len(differences) == 3 * len(SIZES) + 1  # three comparisons per size and one fraction
-    assert np.allclose(differences["p_holm"], holm_adjust(differences["p"]))
+    families = {"mstl - ctl", "mstl - control", "mstl - scratch", "quantity"}
+    assert set(differences["family"]) == families  # one question each, asked across the sizes
+    for family, rows in differences.groupby("family"):
+        assert len(rows) == (1 if family == "quantity" else len(SIZES))
+        assert np.allclose(rows["p_holm"], holm_adjust(rows["p"]))  # Holm within the question
+        assert np.allclose(rows["level"], 0.05 / len(rows))
     assert (differences["p_holm"] >= differences["p"]).all()
     assert (differences["resolved"] == (differences["p_holm"] < 0.05)).all()
     assert len(report.arms) == 5 * len(SIZES)

@@ -18,8 +18,9 @@ statistics of :mod:`mstl_lib.evaluation.stats`:
   against MSTL with all of them, at the study's quantity size.
 
 :func:`study_table` puts all of it in one tidy table, with Holm's adjustment
-over every comparison made and, for each difference, how many repeats would
-resolve it (:func:`mstl_lib.evaluation.stats.repeats_needed`).
+within each question (one pair of arms across the sizes, or the quantity
+curve) and, for each difference, how many repeats would resolve it
+(:func:`mstl_lib.evaluation.stats.repeats_needed`).
 
 Intervals are those of the t distribution, clipped to the range of the
 quantity (an AUC to [0, 1], a difference of AUCs to [-1, 1]): with a few
@@ -458,6 +459,8 @@ TABLE_COLUMNS = (
     "p_holm",
     "resolved",
     "repeats_needed",
+    "family",
+    "level",
     "test_train_ratio",
 )
 """The tidy table's columns: one row per estimate (an arm's AUC, or a paired difference)."""
@@ -472,16 +475,20 @@ def study_table(
     confidence_level: float = 0.95,
     correction: str = "pool",
 ) -> pd.DataFrame:
-    """Every estimate of the study in one tidy table, with Holm's adjustment over all comparisons.
+    """Every estimate of the study in one tidy table, with Holm's adjustment within each question.
 
     Rows of ``kind == "auc"`` are :func:`arm_summary`; rows of
     ``kind == "difference"`` are :func:`paired_differences` (MSTL - CTL,
     MSTL - control, MSTL - scratch at each size) and
-    :func:`quantity_differences`. ``p_holm`` adjusts the p-values of all
-    difference rows together (:func:`mstl_lib.evaluation.stats.holm_adjust`),
-    so that a curve of many sizes does not find a difference by chance;
-    ``resolved`` is ``p_holm < alpha``. The intervals are each comparison's
-    own 95% intervals.
+    :func:`quantity_differences`. ``p_holm`` adjusts the p-values of each
+    ``family`` together (:func:`mstl_lib.evaluation.stats.holm_adjust`): a
+    family is one question asked across the sizes (MSTL - CTL at every size,
+    MSTL - control, MSTL - scratch) or the quantity curve, so that a curve of
+    many sizes does not find a difference by chance; ``resolved`` is
+    ``p_holm < alpha``. The intervals are each comparison's own 95%
+    intervals. ``repeats_needed`` is counted at ``level``, ``alpha`` divided
+    by the size of the family, the level that resolves a difference after
+    Holm's adjustment.
 
     Returns
     -------
@@ -497,10 +504,47 @@ def study_table(
     parts = [part for part in parts if not part.empty]
     differences = pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=["p"])
     differences = differences.assign(kind="difference")
-    differences["p_holm"] = holm_adjust(differences["p"].astype(float)) if len(differences) else []
+    differences["family"] = [_family(row) for _, row in differences.iterrows()] if len(differences) else []
+    differences["p_holm"] = np.nan
+    for _, members in differences.groupby("family", sort=False):
+        differences.loc[members.index, "p_holm"] = holm_adjust(members["p"].astype(float))
     differences["resolved"] = differences["p_holm"] < alpha
+    differences = _family_repeats(differences, alpha, power)
     table = pd.concat([arms, differences], ignore_index=True)
     return table.reindex(columns=list(TABLE_COLUMNS))
+
+
+def _family(row) -> str:
+    """The question a difference answers: one arm against another across the sizes, or the quantity curve."""
+    if isinstance(row.get("versus_fraction"), float) and np.isfinite(row["versus_fraction"]):
+        return "quantity"
+    return f"{row['arm']} - {row['versus']}"
+
+
+def _family_repeats(differences: pd.DataFrame, alpha: float, power: float) -> pd.DataFrame:
+    """``repeats_needed`` at the level a difference must reach in its family: ``alpha / m``.
+
+    Holm's first step asks the smallest of a family's ``m`` p-values to be
+    below ``alpha / m`` and the later steps ask less, so repeats that reach
+    ``alpha / m`` resolve the difference after the adjustment whatever the
+    other comparisons give (a bound, not an exact count). ``level`` holds
+    that level.
+    """
+    from mstl_lib.evaluation.stats import repeats_needed
+
+    if not len(differences):
+        return differences.assign(level=[], repeats_needed=[])
+    sizes = differences.groupby("family")["p"].transform(lambda p: max(int(p.notna().sum()), 1))
+    levels = alpha / sizes
+
+    def needed(row):
+        if not (np.isfinite(row.get("sd", np.nan)) and np.isfinite(row.get("test_train_ratio", np.nan))):
+            return np.nan
+        args = (row["estimate"], row["sd"], int(row["folds"]), row["test_train_ratio"])
+        count = repeats_needed(*args, alpha=levels[row.name], power=power)
+        return np.nan if count is None else count
+
+    return differences.assign(level=levels, repeats_needed=differences.apply(needed, axis=1))
 
 
 @dataclass(frozen=True)

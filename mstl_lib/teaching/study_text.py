@@ -69,14 +69,21 @@ def _names(row) -> tuple[str, str]:
     return arm_label(row["arm"]), arm_label(row["versus"])
 
 
+def _level_text(level: float, alpha: float) -> str:
+    if math.isclose(level, alpha):
+        return f"alpha {alpha:g}"
+    return f"alpha {alpha:g} / {round(alpha / level)} = {level:.2g}, the level Holm's adjustment asks of the first"
+
+
 def _repeats_clause(row, alpha: float, power: float) -> str:
-    """What it would take to resolve an unresolved difference, from the measured spread."""
+    """What it would take to resolve an unresolved difference after Holm's adjustment, from the measured spread."""
     size = abs(row["estimate"])
     if size == 0:
         return "the two arms gave the same AUC on every fold, so there is no difference to resolve."
+    level = float(row["level"]) if _is_number(row.get("level")) else alpha
     spread = f"with the measured spread (standard deviation {row['sd']:.3f} over {int(row['values'])} pairs)"
     if not _is_number(row["repeats_needed"]):
-        smallest = smallest_resolvable_difference(row["sd"], row["test_train_ratio"], alpha=alpha, power=power)
+        smallest = smallest_resolvable_difference(row["sd"], row["test_train_ratio"], alpha=level, power=power)
         return (
             f"{spread}, no number of repeats would resolve a difference of {size:.3f}: the correction term "
             f"n_test/n_train = {row['test_train_ratio']:.2f} does not shrink with repeats, so repeats alone "
@@ -87,7 +94,7 @@ def _repeats_clause(row, alpha: float, power: float) -> str:
     return (
         f"{spread}, about {needed} repeat{'s' if needed != 1 else ''} of the {int(row['folds'])}-fold "
         f"cross-validation (this run: {int(row['repeats'])}) would be needed to resolve a difference of "
-        f"{size:.3f} ({power:.0%} power, alpha {alpha:g} for this comparison alone)."
+        f"{size:.3f} after Holm's adjustment ({power:.0%} power at {_level_text(level, alpha)})."
     )
 
 
@@ -111,9 +118,15 @@ def difference_sentence(row, alpha: float = 0.05, power: float = 0.8) -> str:
             f"{where}, {a} is {abs(row['estimate']):.3f} {direction} {b} in test AUC {interval} "
             f"(Holm-adjusted p = {row['p_holm']:.2g}, {_design(row)})."
         )
+    alone = ""
+    if row["low"] > 0 or row["high"] < 0:
+        alone = (
+            f" Its own 95% interval excludes zero (p = {row['p']:.2g} for this comparison alone), but among "
+            "all the comparisons made that is not enough;"
+        )
     return (
         f"{where}, no difference shown between {a} and {b}: {a} - {b} = {row['estimate']:+.3f} {interval} "
-        f"(Holm-adjusted p = {row['p_holm']:.2g}, {_design(row)}); {_repeats_clause(row, alpha, power)}"
+        f"(Holm-adjusted p = {row['p_holm']:.2g}, {_design(row)});{alone} {_repeats_clause(row, alpha, power)}"
     )
 
 
@@ -163,8 +176,9 @@ def repeats_summary(report: StudyReport) -> str:
     """What the unresolved comparisons would need: more repeats (how many), or more test images.
 
     From the measured spread of each comparison
-    (:func:`mstl_lib.evaluation.stats.repeats_needed`); the level is that of
-    one comparison (alpha 0.05, 80% power).
+    (:func:`mstl_lib.evaluation.stats.repeats_needed`), at the level that
+    resolves a difference after Holm's adjustment (alpha divided by the
+    number of comparisons, 80% power).
     """
     rows = pd.concat([report.differences, report.quantity_differences])
     open_rows = rows[rows["p"].notna() & ~rows["resolved"].astype(bool) & (rows["estimate"] != 0)]
@@ -224,7 +238,12 @@ def difference_table(report: StudyReport) -> pd.DataFrame:
             "p": rows["p"].map(lambda p: f"{p:.2g}" if _is_number(p) else "n/a"),
             "Holm p": rows["p_holm"].map(lambda p: f"{p:.2g}" if _is_number(p) else "n/a"),
             "resolved": rows["resolved"].map(lambda r: "yes" if r is True else "no"),
-            "repeats needed": rows["repeats_needed"].map(lambda r: f"{int(r)}" if _is_number(r) else "none suffice"),
+            "repeats needed": [
+                "—"
+                if r["resolved"] is True
+                else (f"{int(r['repeats_needed'])}" if _is_number(r["repeats_needed"]) else "none suffice")
+                for _, r in rows.iterrows()
+            ],  # fmt: skip
         }
     )
     return out.reset_index(drop=True)
