@@ -261,13 +261,13 @@ PROFILES: dict[str, Profile] = {
         # the study: 5 folds (test 20%, validation 20%, training 60%: 60 images per class from 100) x 3 repeats.
         # Five folds, not three, because the corrected t-test's term n_test/n_train (1.0 with three folds, 0.33
         # with five) does not shrink with repeats. The sizes stop at 32: the whole training part is lesson 5's
-        # comparison. A training's cost is its images x epochs (benchmarks/bench_study.py): 8 epochs of the
+        # comparison. A training's cost is its images x epochs (benchmarks/bench_study.py): 6 epochs of the
         # tripled set keep the study within 15 minutes at 40 images/s of plain Keras ResNet50
         study_sizes=(8, 16, 32),
         study_repeats=3,
         study_folds=5,
         study_fractions=(0.1, 0.33, 1.0),
-        study_epochs=8,
+        study_epochs=6,
     ),
     "paper": Profile(
         name="paper",
