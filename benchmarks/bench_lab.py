@@ -76,9 +76,8 @@ def what_was_learned(work: Path) -> dict:
     from mstl_lib.evaluation.results import load_results
     from mstl_lib.run_files import STAGE1_SUMMARY
 
-    stage1 = {
-        p.parent.name: json.loads(p.read_text())["test_accuracy"] for p in (work / "stage1").glob(f"*/{STAGE1_SUMMARY}")
-    }
+    summaries = {p.parent.name: json.loads(p.read_text()) for p in (work / "stage1").glob(f"*/{STAGE1_SUMMARY}")}
+    stage1 = {name: s["test_accuracy"] for name, s in summaries.items() if not s.get("variant")}  # not the study's
     results = load_results(work / "grid")
     stats = grid_statistics(results)
     folds = table1(results, formatted=False).set_index(["tl", "backbone", "optimizer"])
