@@ -215,7 +215,7 @@ def study_tables(study: dict, where: str, auc_only: bool = False) -> list[dict]:
         rows.append([
             f"{arm} − {versus}", d["size_label"], f"{number(d['estimate'])} [{number(d['low'])}, {number(d['high'])}]",
             "—" if d["p_holm"] is None else f"{d['p_holm']:.3g}", "yes" if d["resolved"] else "no",
-            "—" if d["resolved"] or needed is None else ("none would" if needed == float("inf") else f"{needed:.0f}"),
+            "—" if d["resolved"] else ("none would" if needed is None or needed == float("inf") else f"{needed:.0f}"),
         ])  # fmt: skip
     tables.append({"caption": f"Study: paired differences of test AUC ({where})",
                    "columns": ["comparison", "images per class", "difference [95% interval]", "Holm p", "resolved",
@@ -366,7 +366,7 @@ def run(quick: bool = False) -> dict:
         "title": title,
         "what": (
             "`mstl book --profile lab` into a fresh build folder with an empty Keras weights cache (cold)"
-            + (", then with the generic weights that run cached (warm)" if warm else " (no warm run in this record)")
+            + (", then with the generic weights that run cached (warm)" if warm else ", no warm run in this record")
             + "; plain Keras ResNet50 training "
             f"speed measured before and after (mean {rate:.1f} images/s), which scales the time limits. "
             "Then what the cold run learned, read from its work folder. These are recorded figures of that "

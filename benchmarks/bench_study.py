@@ -187,7 +187,7 @@ def run(quick: bool = False) -> dict:
     after_row["tracing"] = (new[0]["tracing"] + compile_s) / len(new)
     total_before, total_after = sum(before_row.values()), sum(after_row.values())
     return {
-        "title": "Study: the fixed cost of one small training",
+        "title": "8. Study: the fixed cost of one small training",
         "what": __doc__.split("\n\n", 1)[1].strip(),
         "checks": [
             check(
