@@ -145,15 +145,16 @@ def study_figures(study_dir: Path) -> dict | None:
         return None
     report = study_report(study_dir)
     rows = report.table[report.table["kind"] == "difference"]
+    auc = study_text.auc_table(report)
     return {
         "design": study_text.design_sentence(report),
         "headline": study_text.headline(report),
         "repeats": study_text.repeats_summary(report),
-        "auc_table": study_text.auc_table(report).reset_index().values.tolist(),
-        "auc_columns": ["arm", *study_text.auc_table(report).columns],
+        "auc_table": auc.reset_index().values.tolist(),
+        "auc_columns": ["arm", *auc.columns],
         "differences": [
             {
-                key: (None if pd_isna(row[key]) else row[key])
+                key: (None if _missing(row[key]) else row[key])
                 for key in (
                     "arm",
                     "versus",
@@ -174,7 +175,7 @@ def study_figures(study_dir: Path) -> dict | None:
     }
 
 
-def pd_isna(value) -> bool:
+def _missing(value) -> bool:
     import pandas as pd
 
     return not isinstance(value, (list, tuple, dict)) and bool(pd.isna(value))
@@ -223,6 +224,31 @@ def study_tables(study: dict, where: str, auc_only: bool = False) -> list[dict]:
     return tables
 
 
+def minutes_check(figure: str, limit_min: float, rate: float, run: dict) -> dict:
+    """A run's wall time against ``limit_min`` minutes at :data:`REFERENCE_RATE`, scaled by this machine's ``rate``."""
+    limit = limit_min * REFERENCE_RATE / rate
+    seconds = run.get("wall_s")
+    minutes = None if seconds is None else seconds / 60
+    target = f"≤ {limit:.0f} min ({limit_min:g} × {REFERENCE_RATE:g} / {rate:.0f})"
+    met = minutes is not None and run.get("returncode") == 0 and minutes <= limit
+    return check(figure, target, None if minutes is None else round(minutes, 1), "min", met)
+
+
+def study_check(study: dict | None) -> dict:
+    """The study resolves something: a comparison resolved after Holm, or else one that more repeats would resolve."""
+    differences = (study or {}).get("differences", [])
+    resolved = [d for d in differences if d["resolved"]]
+    finite = [d for d in differences if not d["resolved"] and d["repeats_needed"] not in (None, float("inf"))]
+    return check(
+        "study comparisons resolved after Holm's adjustment (or, if none, with a finite number of repeats "
+        "that would resolve them)",
+        "≥ 1",
+        len(resolved) if resolved else len(finite),
+        "resolved" if resolved else "resolvable",
+        bool(resolved or finite),
+    )
+
+
 def run(quick: bool = False) -> dict:
     title = "7. Lab book"
     if quick:
@@ -250,51 +276,21 @@ def run(quick: bool = False) -> dict:
         real = real_sample(work / "stage1", tmp, env) if cold["returncode"] == 0 else None
         real_study_run = real_study(work / "stage1", tmp, env) if cold["returncode"] == 0 else None
     rate = (rate_before + rate_after) / 2
-    scale = REFERENCE_RATE / rate
-    cold_limit, warm_limit, study_limit = COLD_LIMIT_MIN * scale, WARM_LIMIT_MIN * scale, STUDY_LIMIT_MIN * scale
     study_s = dict(cold["per_notebook_s"]).get(STUDY_LESSON)
-    differences = (study or {}).get("differences", [])
-    resolved = [d for d in differences if d["resolved"]]
-    finite = [d for d in differences if not d["resolved"] and d["repeats_needed"] not in (None, float("inf"))]
     arms = learned.get("arms", {})
     networks = {k: v for k, v in arms.items() if v["tl"] != "baseline"}
     best = max(networks.values(), key=lambda a: a["mean_auc"]) if networks else None
     baseline = next((a for a in arms.values() if a["tl"] == "baseline"), None)
     stage1 = min(learned.get("stage1_test_accuracy", {}).values(), default=None)
     checks = [
-        check(
-            "`mstl book --profile lab`, cold (generic stage trained)",
-            f"≤ {cold_limit:.0f} min (30 × 40 / {rate:.0f})",
-            round(cold["wall_s"] / 60, 1),
-            "min",
-            cold["returncode"] == 0 and cold["wall_s"] / 60 <= cold_limit,
+        minutes_check("`mstl book --profile lab`, cold (generic stage trained)", COLD_LIMIT_MIN, rate, cold),
+        minutes_check(
+            "lesson 8 (the study), cold", STUDY_LIMIT_MIN, rate, {"wall_s": study_s, "returncode": cold["returncode"]}
         ),
-        check(
-            "lesson 8 (the study), cold",
-            f"≤ {study_limit:.0f} min (15 × 40 / {rate:.0f})",
-            None if study_s is None else round(study_s / 60, 1),
-            "min",
-            study_s is not None and study_s / 60 <= study_limit,
-        ),
-        check(
-            "study comparisons resolved after Holm's adjustment (or, if none, with a finite number of repeats "
-            "that would resolve them)",
-            "≥ 1",
-            len(resolved) if resolved else len(finite),
-            "resolved" if resolved else "resolvable",
-            bool(resolved or finite),
-        ),
+        study_check(study),
     ]
     if warm is not None:
-        checks.append(
-            check(
-                "`mstl book --profile lab`, generic weights cached",
-                f"≤ {warm_limit:.0f} min (20 × 40 / {rate:.0f})",
-                round(warm["wall_s"] / 60, 1),
-                "min",
-                warm["returncode"] == 0 and warm["wall_s"] / 60 <= warm_limit,
-            )
-        )
+        checks.append(minutes_check("`mstl book --profile lab`, generic weights cached", WARM_LIMIT_MIN, rate, warm))
     checks += [
         check(
             "stage 1 test accuracy (lowest over stage-1 runs)",

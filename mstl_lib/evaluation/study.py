@@ -516,7 +516,7 @@ def study_table(
 
 def _family(row) -> str:
     """The question a difference answers: one arm against another across the sizes, or the quantity curve."""
-    if isinstance(row.get("versus_fraction"), float) and np.isfinite(row["versus_fraction"]):
+    if pd.notna(row.get("versus_fraction")):
         return "quantity"
     return f"{row['arm']} - {row['versus']}"
 
