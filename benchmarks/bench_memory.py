@@ -93,11 +93,9 @@ def child(patch_dir: str, out_dir: str, backbone: str) -> dict:
     from mstl_lib.profiles import get_profile
     from mstl_lib.training.stages import run_stage1
 
-    profile = get_profile("paper", epochs_stage1=1)
+    profile = get_profile("paper", epochs_stage1=1, weights=None)
     started = time.perf_counter()
-    summary = run_stage1(
-        patch_dir, out_dir, backbone=backbone, optimizer="adagrad", profile=profile, weights=None, verbose=0
-    )
+    summary = run_stage1(patch_dir, out_dir, backbone=backbone, optimizer="adagrad", profile=profile, verbose=0)
     wall = time.perf_counter() - started
     peak_kib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss  # KiB on Linux
     return {

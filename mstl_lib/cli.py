@@ -43,9 +43,10 @@ def _progress(args: argparse.Namespace) -> bool:
 @command("synth")
 def run_synth(args: argparse.Namespace) -> int:
     from mstl_lib.data.synthetic import write_synthetic
+    from mstl_lib.profiles import get_profile
 
     written = write_synthetic(
-        args.out, profile=args.size, seed=args.seed, overwrite=args.overwrite, progress=_progress(args)
+        args.out, profile=get_profile(args.size), seed=args.seed, overwrite=args.overwrite, progress=_progress(args)
     )
     for what, path in written.items():
         print(f"{what}: {path}")
@@ -289,12 +290,12 @@ def _profile(args: argparse.Namespace, epochs_field: str):
 
     An option not given keeps the profile's value; ``--weights none`` means random initialisation.
     """
-    from mstl_lib.profiles import NOT_SET, get_profile, resolve_weights
+    from mstl_lib.profiles import NOT_SET, get_profile
 
     return get_profile(
         args.profile,
         **{epochs_field: NOT_SET if args.epochs is None else args.epochs},
-        weights=NOT_SET if args.weights is None else resolve_weights(args.profile, args.weights),
+        weights=NOT_SET if args.weights is None else args.weights,
     )
 
 

@@ -47,6 +47,10 @@ and ``control``, MSTL whose stage 1 saw the same patches with shuffled labels.""
 
 STUDY_TUPLES = ("study_sizes", "study_fractions", "study_arms")
 """The study's fields that hold several values."""
+PROFILE_WEIGHTS = "profile"
+"""The ``weights`` override that means "the profile's own starting weights" (command line, papermill)."""
+NO_WEIGHTS = ("none", "None")
+"""Spellings of "random initialisation" accepted where a string is expected (command line, papermill)."""
 
 
 class _NotSet:
@@ -189,6 +193,13 @@ class Profile:
         (``weights=None``: random initialisation, ``patience=None``: every
         epoch is trained), where the field allows None.
 
+        ``weights`` is resolved here, the one place its spellings are read:
+        ``"profile"`` (:data:`PROFILE_WEIGHTS`) keeps the profile's own
+        (``"fractaldb"`` offline, ``"imagenet"`` in ``paper``); ``"none"`` or
+        ``"None"`` mean None; ``"imagenet"``, ``"fractaldb"`` or a weights
+        file are kept as given. A profile's ``weights`` is therefore always
+        what the run starts from.
+
         Raises
         ------
         DataError
@@ -208,7 +219,33 @@ class Profile:
         for key in ("backbones", "optimizers", "arms", *STUDY_TUPLES):
             if key in clean:
                 clean[key] = tuple(clean[key])
+        if "weights" in clean:
+            clean["weights"] = self._starting_weights(clean["weights"])
         return replace(self, **clean)
+
+    def _starting_weights(self, weights):
+        if isinstance(weights, str) and weights == PROFILE_WEIGHTS:
+            return self.weights
+        if isinstance(weights, str) and weights in NO_WEIGHTS:
+            return None
+        return weights
+
+
+def check_profile(profile, name: str = "profile"):
+    """``profile`` itself, when it is a :class:`mstl_lib.profiles.Profile`.
+
+    Names are resolved once, where a run starts (the command line's
+    ``--profile``, a lesson's :func:`mstl_lib.teaching.notebook.setup_notebook`,
+    or :func:`mstl_lib.profiles.get_profile` in a script); every function
+    below them takes the resolved Profile and never looks it up again.
+    """
+    if not isinstance(profile, Profile):
+        shown = f"get_profile({profile!r})" if isinstance(profile, str) else 'get_profile("lab")'
+        raise DataError(
+            f"{name} must be a Profile, got {profile!r}. "
+            f"Fix: pass {name}={shown} (from mstl_lib.profiles import get_profile)."
+        )
+    return profile
 
 
 PROFILES: dict[str, Profile] = {
@@ -296,7 +333,8 @@ def get_profile(name: str | Profile, **overrides) -> Profile:
         Fields to change, e.g. ``epochs_stage2=3``. :data:`NOT_SET` keeps
         the profile's value; None sets a field that allows it to None
         (``weights=None``: random initialisation, ``patience=None``: no
-        early stopping), see :meth:`Profile.with_overrides`.
+        early stopping); ``weights="profile"`` keeps the profile's own and
+        ``weights="none"`` is None, see :meth:`Profile.with_overrides`.
 
     Raises
     ------
@@ -308,25 +346,3 @@ def get_profile(name: str | Profile, **overrides) -> Profile:
     else:
         profile = PROFILES[check_choice(str(name), "profile", PROFILES, lower=True)]
     return profile.with_overrides(**overrides) if overrides else profile
-
-
-PROFILE_WEIGHTS = "profile"
-"""The ``weights`` setting that means "the profile's own starting weights"."""
-NO_WEIGHTS = ("none", "None")
-"""Spellings of "random initialisation" accepted where a string is expected (command line, papermill)."""
-
-
-def resolve_weights(profile: Profile | str, weights=PROFILE_WEIGHTS):
-    """The starting weights a run uses: ``weights``, with the two sentinels resolved.
-
-    ``"profile"`` gives the profile's own setting (``"fractaldb"`` offline,
-    ``"imagenet"`` in ``paper``); ``None``, ``"none"`` or ``"None"`` give None
-    (random initialisation); anything else (``"imagenet"``, ``"fractaldb"``, a
-    weights file) is returned unchanged. The one place these rules live: the
-    command line, the notebooks and the training stages all call it.
-    """
-    if isinstance(weights, str) and weights == PROFILE_WEIGHTS:
-        return get_profile(profile).weights
-    if weights is None or (isinstance(weights, str) and weights in NO_WEIGHTS):
-        return None
-    return weights

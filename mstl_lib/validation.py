@@ -41,7 +41,7 @@ __all__ = [
 MAX_SEED = 2**32 - 1
 """The largest seed NumPy's global generator (which ``keras.utils.set_random_seed`` seeds) accepts."""
 WEIGHTS_NAMES = ("profile", "imagenet", "fractaldb", "none", "None")
-"""The named starting weights (:func:`mstl_lib.profiles.resolve_weights`); anything else must be a weights file."""
+"""The named starting weights (:meth:`mstl_lib.profiles.Profile.with_overrides`); anything else a weights file."""
 HDF5_SIGNATURE = b"\x89HDF\r\n\x1a\n"
 
 

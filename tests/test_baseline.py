@@ -13,6 +13,7 @@ from mstl_lib.data import synthetic as syn
 from mstl_lib.data.datasets import load_dataset
 from mstl_lib.data.splits import Fold, cross_validation_folds
 from mstl_lib.errors import DataError
+from mstl_lib.profiles import get_profile
 from mstl_lib.training import baseline as bl
 
 
@@ -74,7 +75,7 @@ def test_result_has_train_fold_keys_and_tests_once(easy, monkeypatch):
     loaded = []
     real_load = bl.load_image
     monkeypatch.setattr(bl, "load_image", lambda path, size: loaded.append(Path(path)) or real_load(path, size))
-    result = bl.run_baseline_fold(dataset, fold, seed=0, profile="lab")
+    result = bl.run_baseline_fold(dataset, fold, seed=0, profile=get_profile("lab"))
 
     assert set(result) == _train_fold_keys() | {"C"}
     assert (result["tl"], result["backbone"], result["optimizer"]) == ("baseline", "hog-lbp", "logistic-regression")

@@ -68,7 +68,7 @@ def test_resolve_passes_other_settings_through(cached):
 
 def test_profile_without_generic_stage_is_refused():
     with pytest.raises(DataError, match="generic stage"):
-        generic.ensure_generic_weights("resnet10", "paper")
+        generic.ensure_generic_weights("resnet10", get_profile("paper"))
 
 
 def test_offline_profiles_use_the_generic_stage_and_the_paper_profile_imagenet():

@@ -12,6 +12,7 @@ import pytest
 
 from mstl_lib.data.synthetic import write_ultrasound_set
 from mstl_lib.errors import DataError
+from mstl_lib.profiles import get_profile
 from mstl_lib.provenance import ProvenanceError, check_reusable, differing_settings
 
 
@@ -45,7 +46,7 @@ def test_grid_manifest_records_deterministic_and_refuses_the_other_setting(tmp_p
 
     dataset = load_busi(write_ultrasound_set(tmp_path / "us", 9, seed=0, progress=False))
     out = tmp_path / "grid"
-    options = {"profile": "smoke", "arms": ("baseline",), "progress": False}
+    options = {"profile": get_profile("smoke"), "arms": ("baseline",), "progress": False}
     assert len(run_grid(dataset, out, **options)) == 3
     manifest = json.loads((out / "manifest.json").read_text())
     assert manifest["deterministic"] is False and manifest["jit_compile"] == "auto" and "strategy" in manifest

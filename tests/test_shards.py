@@ -119,10 +119,10 @@ def test_shards_are_disjoint_and_cover_the_grid(n):
 def test_count_grid_units_applies_the_profile_defaults_as_run_grid_does():
     smoke = get_profile("smoke")
     expected = len(_grid_units(smoke.arms, smoke.backbones, smoke.optimizers, range(smoke.folds)))
-    assert count_grid_units("smoke") == expected == 12  # 3 network arms x 3 folds, and the baseline's 3
-    assert count_grid_units("smoke", optimizers=("adam", "sgd")) == 21
-    assert count_grid_units("smoke", arms=("baseline",), n_folds=5) == 5
-    assert count_grid_units("paper") == 90
+    assert count_grid_units(get_profile("smoke")) == expected == 12  # 3 network arms x 3 folds, and the baseline's 3
+    assert count_grid_units(get_profile("smoke"), optimizers=("adam", "sgd")) == 21
+    assert count_grid_units(get_profile("smoke"), arms=("baseline",), n_folds=5) == 5
+    assert count_grid_units(get_profile("paper")) == 90
 
 
 def test_shard_summary_names_the_shard_its_units_and_the_report_to_run():

@@ -377,7 +377,7 @@ def test_writers_refuse_to_overwrite(tmp_path):
 
 def test_write_synthetic_smoke_profile(tmp_path, capsys):
     profile = get_profile("smoke")
-    paths = syn.write_synthetic(tmp_path / "data", "smoke", seed=2, progress=False)
+    paths = syn.write_synthetic(tmp_path / "data", get_profile("smoke"), seed=2, progress=False)
     assert paths == {"cells": tmp_path / "data" / "cells", "ultrasound": tmp_path / "data" / "ultrasound"}
     for line in syn.CELL_LINES:
         assert len(list((paths["cells"] / line).glob("*.png"))) == profile.cell_frames_per_class
@@ -388,7 +388,7 @@ def test_write_synthetic_smoke_profile(tmp_path, capsys):
     # refuses a second time, before writing anything
     before = sorted(p.relative_to(tmp_path) for p in tmp_path.rglob("*"))
     with pytest.raises(OutputExistsError):
-        syn.write_synthetic(tmp_path / "data", "smoke", seed=3, progress=False)
+        syn.write_synthetic(tmp_path / "data", get_profile("smoke"), seed=3, progress=False)
     assert sorted(p.relative_to(tmp_path) for p in tmp_path.rglob("*")) == before
 
 
@@ -396,7 +396,7 @@ def test_write_synthetic_checks_both_folders_first(tmp_path):
     (tmp_path / "ultrasound").mkdir()
     (tmp_path / "ultrasound" / "x.png").write_bytes(b"")
     with pytest.raises(OutputExistsError):
-        syn.write_synthetic(tmp_path, "smoke", progress=False)
+        syn.write_synthetic(tmp_path, get_profile("smoke"), progress=False)
     assert not (tmp_path / "cells").exists()
 
 
@@ -442,7 +442,7 @@ def test_bad_writer_arguments(tmp_path):
     with pytest.raises(DataError):
         syn.write_ultrasound_set(tmp_path / "b", 1, seed=-1, progress=False)
     with pytest.raises(DataError):
-        syn.write_synthetic(tmp_path / "c", "huge", progress=False)
+        syn.write_synthetic(tmp_path / "c", "smoke", progress=False)  # a name, not a Profile
     assert not any(tmp_path.iterdir())
 
 
@@ -459,11 +459,11 @@ def test_write_synthetic_goes_through_partial_folders(tmp_path):
     leftover = tmp_path / "data" / "cells.partial" / "hela"
     leftover.mkdir(parents=True)
     (leftover / "half.png").write_bytes(b"")  # left by an interrupted run
-    paths = syn.write_synthetic(tmp_path / "data", "smoke", seed=2, progress=False)
+    paths = syn.write_synthetic(tmp_path / "data", get_profile("smoke"), seed=2, progress=False)
     assert sorted(p.name for p in (tmp_path / "data").iterdir()) == ["cells", "ultrasound"]
     assert not (paths["cells"] / "hela" / "half.png").exists()
     first = (paths["ultrasound"] / "benign" / "benign (1).png").read_bytes()
-    syn.write_synthetic(tmp_path / "data", "smoke", seed=3, overwrite=True, progress=False)
+    syn.write_synthetic(tmp_path / "data", get_profile("smoke"), seed=3, overwrite=True, progress=False)
     assert sorted(p.name for p in (tmp_path / "data").iterdir()) == ["cells", "ultrasound"]
     assert (paths["ultrasound"] / "benign" / "benign (1).png").read_bytes() != first
     assert json.loads((paths["cells"] / "synthetic.json").read_text())["seed"] == 3

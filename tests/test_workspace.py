@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 
 from mstl_lib.errors import DataError
+from mstl_lib.profiles import get_profile
 from mstl_lib.teaching.notebook import profile_with_weights, profiles_table, shown_path
 from mstl_lib.teaching.paths import find_book_root
 from mstl_lib.teaching.workspace import Workspace, work_folder_name
@@ -35,17 +36,17 @@ def test_runs_with_other_weights_get_their_own_folder(profile, weights, folder):
 
 
 def test_synthetic_data_are_made_once_and_reused(tmp_path):
-    workspace = Workspace("smoke", root=tmp_path / "work", progress=False)
+    workspace = Workspace(get_profile("smoke"), root=tmp_path / "work", progress=False)
     first = workspace.synthetic()
     stamp = (first / "ultrasound" / "benign" / "benign (1).png").stat().st_mtime_ns
-    again = Workspace("smoke", root=tmp_path / "work", progress=False).synthetic()
+    again = Workspace(get_profile("smoke"), root=tmp_path / "work", progress=False).synthetic()
     assert again == first and (again / "ultrasound" / "benign" / "benign (1).png").stat().st_mtime_ns == stamp
     assert not (tmp_path / "work" / "synthetic.partial").exists()
 
 
 def test_a_half_written_step_is_redone(tmp_path):
     (tmp_path / "work" / "synthetic.partial" / "cells").mkdir(parents=True)
-    workspace = Workspace("smoke", root=tmp_path / "work", progress=False)
+    workspace = Workspace(get_profile("smoke"), root=tmp_path / "work", progress=False)
     assert (workspace.synthetic() / "cells" / "hela").is_dir()
     assert not (tmp_path / "work" / "synthetic.partial").exists()
 
@@ -62,7 +63,7 @@ def _fake_fold_result(workspace, names, tl="mstl"):
 
 
 def test_fold_test_set_rebuilds_the_images_a_fold_was_tested_on(tmp_path):
-    workspace = Workspace("smoke", root=tmp_path / "work", progress=False)
+    workspace = Workspace(get_profile("smoke"), root=tmp_path / "work", progress=False)
     names = ["malignant/malignant (2).png", "benign/benign (3).png", "benign/benign (1).png"]
     _fake_fold_result(workspace, names)
     images, labels, paths = workspace.fold_test_set(0, tl="mstl")
@@ -74,7 +75,7 @@ def test_fold_test_set_rebuilds_the_images_a_fold_was_tested_on(tmp_path):
 
 
 def test_fold_test_set_says_what_is_missing(tmp_path):
-    workspace = Workspace("smoke", root=tmp_path / "work", progress=False)
+    workspace = Workspace(get_profile("smoke"), root=tmp_path / "work", progress=False)
     with pytest.raises(DataError, match=r"ws.run_grid\(\)"):
         workspace.fold_test_set(0)
     _fake_fold_result(workspace, ["benign/no such image.png"])
@@ -133,7 +134,7 @@ def test_a_stage1_run_of_another_seed_is_refused_not_reused(tmp_path):
     from mstl_lib.outputs import write_json
     from mstl_lib.run_files import stage1_run_dir, stage1_summary_path
 
-    workspace = Workspace("smoke", root=tmp_path / "work", seed=0, progress=False)
+    workspace = Workspace(get_profile("smoke"), root=tmp_path / "work", seed=0, progress=False)
     backbone, optimizer = workspace.profile.backbones[0], workspace.profile.optimizers[0]
     stage1_run_dir(workspace.stage1_dir, backbone, optimizer).mkdir(parents=True)
     other_seed = {"backbone": backbone, "optimizer": optimizer, "seed": 7, "weights": "fractaldb"}

@@ -125,12 +125,12 @@ def shown_path(path) -> str:
 
 
 def profile_with_weights(profile, weights: str | None = "profile"):
-    """The profile, with its initial weights set to ``weights`` (resolved by
-    :func:`mstl_lib.profiles.resolve_weights`: ``"profile"`` keeps them, ``"none"`` or None is random
-    initialisation): the lesson's profile, resolved once and passed on."""
-    from mstl_lib.profiles import get_profile, resolve_weights
+    """The profile, with its initial weights set to ``weights`` (``"profile"`` keeps them, ``"none"`` or None
+    is random initialisation, :meth:`mstl_lib.profiles.Profile.with_overrides`): the lesson's profile, resolved
+    once and passed on."""
+    from mstl_lib.profiles import get_profile
 
-    return get_profile(profile, weights=resolve_weights(profile, weights))
+    return get_profile(profile, weights=weights)
 
 
 WEIGHT_NAMES = {"fractaldb": "generic fractal pretraining", "imagenet": "ImageNet"}

@@ -17,7 +17,7 @@ import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
-from mstl_lib.profiles import BASELINE_CONFIG, Profile, get_profile
+from mstl_lib.profiles import BASELINE_CONFIG, PROFILES, Profile, check_profile
 from mstl_lib.run_files import history_path, result_path, stage1_model_path, stage1_run_dir
 
 
@@ -29,7 +29,8 @@ def default_work_dir() -> Path:
 def work_folder_name(profile: Profile) -> str:
     """The profile's name, plus the initial weights where they differ from the profile's own
     (``lab-imagenet``), so that runs with other weights never share results."""
-    if profile.weights == get_profile(profile.name).weights:
+    named = PROFILES.get(profile.name)
+    if named is None or profile.weights == named.weights:
         return profile.name
     return f"{profile.name}-{Path(str(profile.weights)).stem if profile.weights else 'random'}"
 
@@ -40,8 +41,9 @@ class Workspace:
 
     Parameters
     ----------
-    profile : str or Profile
-        Run profile (``smoke``, ``lab``, ``paper``).
+    profile : Profile
+        Run profile (``get_profile("smoke")``, ``"lab"``, ``"paper"``), resolved
+        once by the lesson (:func:`mstl_lib.teaching.notebook.setup_notebook`).
     root : path-like, optional
         Work folder; default :func:`default_work_dir` / profile name.
     seed : int
@@ -54,7 +56,7 @@ class Workspace:
         Layout of ``ultrasound_dir``: ``busi``, ``mendeley``, ``mt-small`` or ``folder``.
     """
 
-    profile: str | Profile = "smoke"
+    profile: Profile
     root: Path | str | None = None
     seed: int = 0
     cells_dir: Path | str | None = None
@@ -63,7 +65,7 @@ class Workspace:
     progress: bool = True
 
     def __post_init__(self):
-        self.profile = get_profile(self.profile)
+        self.profile = check_profile(self.profile)
         self.root = Path(self.root).expanduser() if self.root else default_work_dir() / work_folder_name(self.profile)
         self.root.mkdir(parents=True, exist_ok=True)
 

@@ -45,7 +45,7 @@ import numpy as np
 
 from mstl_lib.data.images import load_image
 from mstl_lib.errors import DataError
-from mstl_lib.profiles import BASELINE_CONFIG, INPUT_SIZE
+from mstl_lib.profiles import BASELINE_CONFIG, INPUT_SIZE, check_profile
 from mstl_lib.validation import check_image
 
 HOG_ORIENTATIONS = 9
@@ -200,7 +200,7 @@ def run_baseline_fold(
         Seed of the logistic regression's solver (recorded in the result).
     image_size : int, optional
         Side of the square input, 75 as in the paper (section 2.1).
-    profile : str or Profile, optional
+    profile : Profile, optional
         Only recorded in the result (its name), for tables that mix the
         baseline with the grid; None by default.
     C_grid : sequence of float, optional
@@ -240,10 +240,7 @@ def run_baseline_fold(
     grid = [float(c) for c in np.atleast_1d(np.asarray(C_grid, dtype=float))]
     if not grid or not all(np.isfinite(c) and c > 0 for c in grid):
         raise DataError(f"C_grid must hold positive finite numbers, got {C_grid!r}. Fix: e.g. C_grid=(0.01, 0.1, 1).")
-    if profile is not None:
-        from mstl_lib.profiles import get_profile
-
-        profile = get_profile(profile).name
+    profile_name = None if profile is None else check_profile(profile).name
 
     paths, labels = np.array(dataset.paths, dtype=object), dataset.labels
     train, val, test = (np.asarray(getattr(fold, name)) for name in ("train", "val", "test"))
@@ -268,7 +265,7 @@ def run_baseline_fold(
         "backbone": BASELINE_CONFIG[0],
         "optimizer": BASELINE_CONFIG[1],
         "fold": int(fold.index),
-        "profile": profile,
+        "profile": profile_name,
         "seed": seed,
         "weights": None,
         "n_train": int(len(train)),

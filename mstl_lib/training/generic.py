@@ -32,7 +32,7 @@ import numpy as np
 from mstl_lib.errors import DataError
 from mstl_lib.locks import exclusive
 from mstl_lib.outputs import write_json
-from mstl_lib.profiles import Profile, get_profile
+from mstl_lib.profiles import Profile, check_profile
 
 GENERIC_WEIGHTS = "fractaldb"
 """The value of a profile's ``weights`` that asks for this generic stage."""
@@ -42,11 +42,11 @@ GENERIC_LEARNING_RATE = 1e-3
 VALIDATION_FRACTION = 0.1
 
 
-def generic_weights_path(backbone: str, profile: str | Profile, seed: int = 0) -> Path:
+def generic_weights_path(backbone: str, profile: Profile, seed: int = 0) -> Path:
     """Where the generic stage's backbone weights for these settings live in Keras' cache."""
     from mstl_lib.models.weights import keras_weights_dir
 
-    p = get_profile(profile)
+    p = check_profile(profile)
     name = (
         f"mstl-{GENERIC_WEIGHTS}-{p.generic_categories}x{p.generic_per_category}-{backbone}-"
         f"{p.image_size}px-e{p.epochs_generic}-seed{seed}.weights.h5"
@@ -61,7 +61,7 @@ def generic_summary(path) -> dict:
 
 
 def ensure_generic_weights(
-    backbone: str, profile: str | Profile, *, seed: int = 0, verbose: int | str = 0, log=print
+    backbone: str, profile: Profile, *, seed: int = 0, verbose: int | str = 0, log=print
 ) -> Path:
     """The generic stage's backbone weights, trained and cached on first use.
 
@@ -69,7 +69,7 @@ def ensure_generic_weights(
     ----------
     backbone : str
         The backbone to pretrain.
-    profile : str or Profile
+    profile : Profile
         ``generic_categories``, ``generic_per_category``, ``epochs_generic``,
         ``image_size``, ``batch_size``, ``bn_momentum``.
     seed : int
@@ -83,7 +83,7 @@ def ensure_generic_weights(
         The ``.weights.h5`` file in Keras' cache, loadable with
         ``build_backbone(backbone, weights=path)``.
     """
-    p = get_profile(profile)
+    p = check_profile(profile)
     if p.generic_categories < 2 or p.generic_per_category < 2 or p.epochs_generic < 1:
         raise DataError(
             f"profile {p.name!r} defines no generic stage (generic_categories, generic_per_category, "

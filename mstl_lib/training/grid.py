@@ -44,7 +44,7 @@ from mstl_lib.errors import DataError
 from mstl_lib.integrity import CorruptFileError, read_json, set_aside
 from mstl_lib.locks import clear_except_locks, writer_locks
 from mstl_lib.outputs import write_json
-from mstl_lib.profiles import ALL_BACKBONES, ARMS, BASELINE_CONFIG, OPTIMIZERS, Profile, get_profile
+from mstl_lib.profiles import ALL_BACKBONES, ARMS, BASELINE_CONFIG, OPTIMIZERS, Profile, check_profile
 from mstl_lib.run_files import (
     TRAIN_LOG,
     configuration_run_dir,
@@ -68,7 +68,13 @@ from mstl_lib.training.scheduling import (
 )
 from mstl_lib.training.shards import parse_shard, shard_units
 from mstl_lib.training.stages import train_fold
-from mstl_lib.validation import check_choices, check_integer, check_output_folder, check_seed, check_weights_setting
+from mstl_lib.validation import (
+    check_choices,
+    check_integer,
+    check_output_folder,
+    check_seed,
+    check_weights_setting,
+)
 
 CORRUPT_RESULT_FIX = "nothing to do: it is moved aside and that fold is trained again"
 
@@ -83,9 +89,8 @@ def _grid_units(arms, backbones, optimizers, folds) -> list[tuple]:
     return units
 
 
-def count_grid_units(profile="smoke", *, arms=None, backbones=None, optimizers=None, n_folds=None) -> int:
+def count_grid_units(profile: Profile, *, arms=None, backbones=None, optimizers=None, n_folds=None) -> int:
     """How many (arm, backbone, optimizer, fold) units :func:`run_grid` has with these arguments (same defaults)."""
-    profile = get_profile(profile)
     folds = range(int(n_folds or profile.folds))
     return len(
         _grid_units(arms or profile.arms, backbones or profile.backbones, optimizers or profile.optimizers, folds)
@@ -100,8 +105,8 @@ def run_grid(
     dataset: ImageDataset,
     out_dir,
     *,
+    profile: Profile,
     stage1_dir=None,
-    profile: str | Profile = "smoke",
     backbones: Sequence[str] | None = None,
     optimizers: Sequence[str] | None = None,
     arms: Sequence[str] | None = None,
@@ -127,11 +132,13 @@ def run_grid(
         (:func:`mstl_lib.data.audit.group_duplicates`).
     out_dir : path-like
         Grid folder (``manifest.json``, ``results/``, ``runs/``).
+    profile : Profile
+        Sizes, hyperparameters and initial weights, resolved once by the caller
+        (:func:`mstl_lib.profiles.get_profile`); its ``backbones``,
+        ``optimizers``, ``arms`` and ``folds`` are the defaults of the
+        arguments below.
     stage1_dir : path-like, optional
         Folder of stage-1 runs (``<backbone>-<optimizer>/model.keras``); needed for MSTL.
-    profile : str or Profile
-        Sizes and hyperparameters; its ``backbones``, ``optimizers``,
-        ``arms`` and ``folds`` are the defaults of the next four arguments.
     backbones, optimizers : sequence of str, optional
     arms : sequence of {"scratch", "ctl", "mstl", "baseline"}, optional
         The transfer types (:data:`mstl_lib.profiles.ARMS`). ``baseline`` is
@@ -192,7 +199,7 @@ def run_grid(
         Every result of this run's units (the whole grid, or this shard's
         part of it), finished earlier or now.
     """
-    profile = get_profile(profile)
+    profile = check_profile(profile)
     backbones = check_choices(backbones or profile.backbones, "backbone(s)", ALL_BACKBONES)
     optimizers = check_choices(optimizers or profile.optimizers, "optimizer(s)", OPTIMIZERS)
     arms = check_choices(arms or profile.arms, "arm(s)", ARMS)
@@ -368,8 +375,7 @@ def train_configuration(
         if tl == "baseline":
             from mstl_lib.training.baseline import run_baseline_fold
 
-            result = run_baseline_fold(dataset, fold, seed=seed, image_size=profile.image_size)
-            result["profile"] = profile.name
+            result = run_baseline_fold(dataset, fold, seed=seed, image_size=profile.image_size, profile=profile)
         else:
             import keras
 

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import math
 import shutil
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -26,7 +27,7 @@ from mstl_lib.errors import DataError
 from mstl_lib.integrity import check_keras_archive, read_json
 from mstl_lib.locks import writer_locks
 from mstl_lib.outputs import write_json
-from mstl_lib.profiles import NETWORK_ARMS, Profile, get_profile, resolve_weights
+from mstl_lib.profiles import NETWORK_ARMS, Profile, check_profile
 from mstl_lib.provenance import check_reusable, data_fingerprint
 from mstl_lib.run_files import (
     STAGE1_MODEL,
@@ -38,7 +39,13 @@ from mstl_lib.run_files import (
 from mstl_lib.training.fit import fit_model, get_strategy, set_seed
 from mstl_lib.training.generic import resolve_initial_weights
 from mstl_lib.training.inputs import STAGE2_MULTIPLIER, split_loader
-from mstl_lib.validation import check_choice, check_integer, check_output_folder, check_seed, check_weights_setting
+from mstl_lib.validation import (
+    check_choice,
+    check_integer,
+    check_output_folder,
+    check_seed,
+    check_weights_setting,
+)
 
 STAGE1_PROFILE_FIELDS = (
     "image_size",
@@ -57,11 +64,10 @@ def run_stage1(
     patch_dir,
     out_dir,
     *,
+    profile: Profile,
     backbone: str | None = None,
     optimizer: str | None = None,
-    profile: str | Profile = "smoke",
     seed: int = 0,
-    weights="profile",
     deterministic: bool = False,
     strategy: str | None = None,
     mixed_precision: bool = False,
@@ -86,16 +92,17 @@ def run_stage1(
         fingerprint) is refused, naming each differing field
         (:func:`mstl_lib.provenance.check_reusable`). One process at a time
         writes a run folder (:func:`mstl_lib.locks.writer_locks`).
+    profile : Profile
+        Epochs, batch size, learning rate, image size (``epochs_stage1``) and
+        the initial weights (``weights``: ``"imagenet"``, ``"fractaldb"`` for
+        the generic stage's, :mod:`mstl_lib.training.generic`, trained on
+        first use; None for random; or a weights file), resolved once by the
+        caller (:func:`mstl_lib.profiles.get_profile`).
     backbone, optimizer : str, optional
         See :mod:`mstl_lib.models`; default: the profile's first
         (``backbones[0]``, ``optimizers[0]``).
-    profile : str or Profile
-        Epochs, batch size, learning rate, image size (``epochs_stage1``).
     seed : int
         Seed of initialisation, shuffling and augmentation.
-    weights : "profile", "imagenet", "fractaldb", None or path
-        Initial weights; ``"profile"`` takes the profile's; ``"fractaldb"`` the
-        generic stage's (:mod:`mstl_lib.training.generic`, trained on first use).
     deterministic : bool
         See :func:`mstl_lib.training.fit.set_seed`.
     strategy : str, optional
@@ -117,11 +124,11 @@ def run_stage1(
     """
     from mstl_lib.data.patches import load_patch_dataset
 
-    profile = get_profile(profile)
+    profile = check_profile(profile)
     backbone, optimizer = backbone or profile.backbones[0], optimizer or profile.optimizers[0]
     seed = check_seed(seed)
     check_integer(profile.epochs_stage1, "epochs_stage1 (CLI: --epochs)", minimum=1)
-    setting = check_weights_setting(resolve_weights(profile, weights), "weights (CLI: --weights)")
+    setting = check_weights_setting(profile.weights, "weights (CLI: --weights)")
     out_dir = check_output_folder(out_dir, "out_dir (CLI: --out)")
     dataset = load_patch_dataset(patch_dir)
     parts = _patch_parts(patch_dir)
@@ -260,7 +267,7 @@ def _apply_variant(variant, dataset: ImageDataset, parts: dict, profile: Profile
     (:mod:`mstl_lib.training.stage1_variants`): the control trains a fixed number of epochs without early stopping."""
     labels, parts = variant.apply(dataset.labels, dataset.groups, parts)
     if variant.epochs is not None:
-        profile = profile.with_overrides(epochs_stage1=variant.epochs, patience=None)  # None: no early stopping
+        profile = replace(profile, epochs_stage1=variant.epochs, patience=None)  # None: no early stopping
     return labels, parts, profile
 
 
@@ -272,9 +279,8 @@ def train_fold(
     backbone: str,
     optimizer: str,
     run_dir,
-    profile: str | Profile = "smoke",
+    profile: Profile,
     stage1_model=None,
-    weights="profile",
     seed: int = 0,
     deterministic: bool = False,
     strategy: str | None = None,
@@ -298,12 +304,12 @@ def train_fold(
         See :mod:`mstl_lib.models`.
     run_dir : path-like
         Folder of this run's history, weights and backup.
-    profile : str or Profile
-        ``epochs_stage2``, batch size, learning rate, image size, weights.
+    profile : Profile
+        ``epochs_stage2``, batch size, learning rate, image size, and the
+        initial weights of CTL (``weights``, see :func:`run_stage1`; scratch
+        and MSTL ignore them).
     stage1_model : path-like, optional
         The stage-1 ``model.keras`` (required for ``tl="mstl"``).
-    weights : "profile", "imagenet", "fractaldb", None or path
-        Initial weights of CTL (see :func:`run_stage1`); scratch and MSTL ignore them.
     seed : int
         Seed of initialisation, shuffling and augmentation.
     deterministic, strategy
@@ -322,8 +328,8 @@ def train_fold(
     from mstl_lib.evaluation.metrics import binary_metrics, roc_curve
 
     _check_fold_arguments(dataset, tl)
-    profile = get_profile(profile)
-    setting = None if tl == "scratch" else resolve_weights(profile, weights)
+    profile = check_profile(profile)
+    setting = None if tl == "scratch" else profile.weights
     initial = resolve_initial_weights(setting, backbone, profile, seed=seed) if tl == "ctl" else None
     build = _stage2_builder(tl, backbone, profile, initial, stage1_model)
     set_seed(seed, deterministic)

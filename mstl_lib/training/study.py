@@ -51,7 +51,7 @@ from mstl_lib.errors import DataError
 from mstl_lib.integrity import read_json
 from mstl_lib.locks import clear_except_locks, writer_locks
 from mstl_lib.outputs import write_json
-from mstl_lib.profiles import STUDY_ARMS, Profile, get_profile
+from mstl_lib.profiles import STUDY_ARMS, Profile, check_profile
 from mstl_lib.provenance import check_reusable, library_versions
 from mstl_lib.run_files import (
     STAGE1_MODEL,
@@ -335,8 +335,8 @@ def run_study(
     dataset: ImageDataset,
     out_dir,
     *,
+    profile: Profile,
     stage1_dir=None,
-    profile: str | Profile = "lab",
     seed: int = 0,
     sizes=None,
     repeats: int | None = None,
@@ -362,11 +362,12 @@ def run_study(
         (:func:`mstl_lib.data.audit.group_duplicates`).
     out_dir : path-like
         Study folder (``study.json``, ``results/``, ``runs/``).
+    profile : Profile
+        The ``study_*`` fields give the design; the rest the recipe
+        (resolved once by the caller, :func:`mstl_lib.profiles.get_profile`).
     stage1_dir : path-like, optional
         Stage-1 folder with the real run, its control and its fractions
         (``mstl pretrain --study-stages``); needed for ``mstl`` and ``control``.
-    profile : str or Profile
-        The ``study_*`` fields give the design; the rest the recipe.
     seed : int
         Base of the split seeds (repeat r: ``seed + r``) and training seeds (:func:`unit_seed`).
     sizes, repeats, arms, fractions, quantity_size : optional
@@ -384,7 +385,7 @@ def run_study(
     """
     from tqdm.auto import tqdm
 
-    profile = get_profile(profile)
+    profile = check_profile(profile)
     if profile.study_repeats < 3 and repeats is None:
         log(f"Study: the profile {profile.name!r} repeats the cross-validation only {profile.study_repeats} times.")
     design = study_design(
@@ -515,7 +516,7 @@ def train_study_stages(
     patch_dir,
     stage1_dir,
     *,
-    profile: str | Profile = "lab",
+    profile: Profile,
     backbone: str | None = None,
     optimizer: str | None = None,
     seed: int = 0,
@@ -539,7 +540,7 @@ def train_study_stages(
     """
     from mstl_lib.training.stage1_variants import control_variant, fraction_variant
 
-    profile = get_profile(profile)
+    profile = check_profile(profile)
     backbone, optimizer = backbone or profile.backbones[0], optimizer or profile.optimizers[0]
     fractions = [float(f) for f in (fractions if fractions is not None else profile.study_fractions) if f < 1.0]
     names = [None] + ([CONTROL] if control else []) + [fraction_name(f) for f in fractions]

@@ -224,7 +224,7 @@ def write_ultrasound_set(
 
 def write_synthetic(
     out_dir,
-    profile="smoke",
+    profile,
     *,
     seed: int = 0,
     overwrite: bool = False,
@@ -245,8 +245,9 @@ def write_synthetic(
     ----------
     out_dir : path-like
         Parent folder; created if needed.
-    profile : str or Profile, optional
-        ``"smoke"`` (default), ``"lab"`` or ``"paper"``.
+    profile : Profile
+        Its ``cell_frames_per_class`` and ``ultrasound_per_class``
+        (``get_profile("smoke")``, ``"lab"`` or ``"paper"``).
     seed : int, optional
         Non-negative seed for both sets; default 0.
     overwrite : bool, optional
@@ -265,14 +266,14 @@ def write_synthetic(
     Raises
     ------
     DataError
-        For an unknown profile, a bad seed or difficulty.
+        For a profile that is not a Profile, a bad seed or difficulty.
     OutputExistsError
         If ``cells/`` or ``ultrasound/`` holds files and ``overwrite`` is False.
     """
     from mstl_lib.errors import OutputExistsError
-    from mstl_lib.profiles import get_profile
+    from mstl_lib.profiles import check_profile
 
-    prof = get_profile(profile)
+    prof = check_profile(profile)
     seed = check_seed(seed)
     difficulty = check_difficulty(difficulty)
     root = Path(out_dir)
