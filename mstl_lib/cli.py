@@ -147,7 +147,7 @@ def _load_ultrasound(args: argparse.Namespace):
 
 @command("grid")
 def run_grid_command(args: argparse.Namespace) -> int:
-    from mstl_lib.evaluation.report import format_report
+    from mstl_lib.teaching.grid_text import format_report
     from mstl_lib.training.grid import count_grid_units, run_grid
     from mstl_lib.training.shards import parse_shard, shard_summary
 
@@ -212,8 +212,9 @@ def run_study_command(args: argparse.Namespace) -> int:
 def run_report(args: argparse.Namespace) -> int:
     import json
 
-    from mstl_lib.evaluation.report import format_report, report_dict
+    from mstl_lib.evaluation.report import report_dict
     from mstl_lib.evaluation.study import is_study_folder
+    from mstl_lib.teaching.grid_text import format_report
 
     if is_study_folder(args.dir):
         return _print_study_report(args)

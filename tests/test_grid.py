@@ -14,10 +14,11 @@ from mstl_lib.cli import main
 from mstl_lib.data.datasets import load_busi
 from mstl_lib.data.synthetic import write_cell_frames, write_ultrasound_set
 from mstl_lib.errors import DataError
-from mstl_lib.evaluation.report import format_report, grid_statistics, report_dict, table1
+from mstl_lib.evaluation.report import grid_statistics, report_dict, table1
 from mstl_lib.evaluation.results import load_results, result_path
 from mstl_lib.profiles import get_profile
 from mstl_lib.run_files import stage1_model_path
+from mstl_lib.teaching.grid_text import format_report
 from mstl_lib.training.fold_model import load_fold_model
 from mstl_lib.training.grid import run_grid
 from mstl_lib.training.manifest import write_grid_manifest

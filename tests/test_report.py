@@ -2,7 +2,8 @@
 
 import numpy as np
 
-from mstl_lib.evaluation.report import PRIMARY_METRIC, comparison_sentence, format_report, grid_statistics
+from mstl_lib.evaluation.report import PRIMARY_METRIC, grid_statistics
+from mstl_lib.teaching.grid_text import comparison_sentence, format_report
 
 
 def _fold(tl, fold, scores, labels):

@@ -5,7 +5,7 @@
 :mod:`.stats`       the paper's t-test, the corrected resampled t-test and interval, Holm, bootstrap CIs
 :mod:`.diagnostics` is a classifier usable? collapse checks before any picture
 :mod:`.results`     a grid folder's per-fold results and manifest, read back
-:mod:`.report`      Table 1, the comparisons and their verdicts, from a grid folder
+:mod:`.report`      Table 1 and the statistics of a grid (in words: :mod:`mstl_lib.teaching.grid_text`)
 :mod:`.study`       a study folder read back: AUC against target-set size, paired differences, Holm
 :mod:`.leakage`     how leaks between splits inflate accuracy
 :mod:`.thresholds`  AUC against accuracy on one fold: threshold and calibration
@@ -17,7 +17,7 @@ Importing this package never loads TensorFlow (a test checks it).
 from mstl_lib.evaluation.diagnostics import summarize_predictions
 from mstl_lib.evaluation.leakage import leakage_experiment
 from mstl_lib.evaluation.metrics import binary_metrics, roc_auc, roc_curve, summarize_folds
-from mstl_lib.evaluation.report import format_report, grid_statistics, report_dict, table1
+from mstl_lib.evaluation.report import grid_statistics, report_dict, table1
 from mstl_lib.evaluation.results import load_manifest, load_results
 from mstl_lib.evaluation.stats import (
     bootstrap_ci,
@@ -37,7 +37,6 @@ __all__ = [
     "roc_auc",
     "roc_curve",
     "summarize_folds",
-    "format_report",
     "grid_statistics",
     "report_dict",
     "table1",

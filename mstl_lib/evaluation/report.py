@@ -255,32 +255,6 @@ def collapsed_folds(results: list[dict], threshold: float = 0.5) -> list[dict]:
     return out
 
 
-def comparison_sentence(entry: dict, alpha: float = 0.05) -> str:
-    """One corrected test of :func:`grid_statistics` as a sentence with its verdict.
-
-    The test and the verdict are on per-fold AUC, the primary metric; the
-    accuracy difference follows in brackets, labelled, for reading only. The
-    verdict is "higher" or "lower" only when the corrected resampled t-test's
-    p-value is below ``alpha``; otherwise "no difference shown at this size",
-    which is not the same as "no difference".
-    """
-    a, b = ARM_LABELS[entry["a"]], ARM_LABELS[entry["b"]]
-    config = f" ({entry['backbone']}, {entry['optimizer']})"
-    if entry.get("p") is None:
-        return f"{a} vs {b}{config}: not testable with {entry['folds']} fold(s)."
-    difference = round(entry["mean_difference"], 3) + 0.0  # never "-0.000"
-    if entry["p"] < alpha:
-        verdict = f"{a} is {'higher' if difference > 0 else 'lower'}"
-    else:
-        verdict = "no difference shown at this size"
-    accuracy = entry.get("accuracy_difference")
-    beside = "" if accuracy is None else f" (accuracy {round(100 * accuracy, 1) + 0.0:+.1f} points, not tested)"
-    return (
-        f"{a} vs {b}{config}, {entry['folds']} folds: mean test AUC {difference:+.3f}{beside}; "
-        f"corrected resampled t-test on AUC p = {entry['p']:.3g}: {verdict}."
-    )
-
-
 def _bootstrap(y_true, y_score, metric: str, n_resamples: int, seed: int) -> dict:
     import warnings
 
@@ -293,53 +267,6 @@ def _bootstrap(y_true, y_score, metric: str, n_resamples: int, seed: int) -> dic
         warnings.simplefilter("ignore")
         ci = bootstrap_ci(y_true, y_score, metric, n_resamples=n_resamples, seed=seed)
     return {"estimate": float(ci.estimate), "low": float(ci.low), "high": float(ci.high)}
-
-
-def format_report(results: list[dict], statistics: dict | None = None, manifest: dict | None = None) -> str:
-    """Table 1 and the statistics as text, as printed by ``mstl report``."""
-    statistics = statistics if statistics is not None else grid_statistics(results)
-    lines = ["Table 1 (mean ± std over folds; rates in %)", table1(results).to_string(index=False), ""]
-    if manifest:
-        p = manifest.get("profile", {})
-        lines.append(
-            f"Profile: {p.get('name')} | seed {manifest.get('seed')} | folds {manifest.get('n_folds')} | "
-            f"weights {p.get('weights')} | data {manifest.get('dataset', {}).get('name')} "
-            f"{manifest.get('dataset', {}).get('fingerprint', '')[:12]}"
-        )
-        lines.append("")
-    paper = statistics["paper_ttest"]
-    if paper.get("p") is None:
-        lines.append(
-            f"Paper's t-test (MSTL vs CTL on mean test accuracy over configurations): not computed, {paper['note']}."
-        )
-    else:
-        lines.append(
-            f"Paper's t-test (MSTL vs CTL on mean test accuracy over {statistics['n_configurations']} "
-            "configurations, paired): "
-            f"t = {paper['t']:.3f}, p = {paper['p']:.4g} (paper: p = 0.01191)"
-        )
-    lines.append("Corrected resampled t-tests over folds, on AUC (the primary metric):")
-    for entry in statistics["corrected_tests"]:
-        lines.append(comparison_sentence(entry))
-    for entry in statistics.get("collapsed", []):
-        lines.append(
-            f"{ARM_LABELS[entry['tl']]} {entry['backbone']} {entry['optimizer']} fold {entry['fold']}: "
-            f"{entry['sentence']}"
-        )
-    lines.append("")
-    lines.append("Bootstrap 95% confidence intervals (pooled test predictions):")
-    for entry in statistics["bootstrap"]:
-        lines.append(
-            f"  {ARM_LABELS[entry['tl']]:<8} {entry['backbone']:<14} {entry['optimizer']:<19} n={entry['n']:<4} "
-            f"AUC {_ci(entry['auc'])}  accuracy {_ci(entry['accuracy'])}"
-        )
-    return "\n".join(lines)
-
-
-def _ci(ci: dict) -> str:
-    if ci.get("estimate") is None or not np.isfinite(ci["estimate"]) or not np.isfinite(ci["low"]):
-        return "n/a"
-    return f"{ci['estimate']:.3f} [{ci['low']:.3f}, {ci['high']:.3f}]"
 
 
 def report_dict(results: list[dict], manifest: dict | None = None) -> dict:

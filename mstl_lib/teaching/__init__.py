@@ -6,7 +6,7 @@
 :mod:`.widgets`         interactive explorers (ipywidgets); their figures are in
                         :mod:`mstl_lib.visualize.explorers`
 :mod:`.lesson_tables`   tables and examples lessons 2 and 4 show of their data
-:mod:`.grid_text`       the grid's results in words (lessons 5 and 6)
+:mod:`.grid_text`       the grid's results in words (lessons 5 and 6, ``mstl report``)
 :mod:`.study_text`      the study's results in words (lesson 8, ``mstl report`` on a study)
 :mod:`.exercises`       check cells for the students' code (the Keras ones in :mod:`.exercise_networks`;
                         what every check does with an answer in :mod:`.answer_checks`)
