@@ -64,7 +64,7 @@ def test_report_names_a_corrupt_result_and_skips_it(grid):
     try:
         done = mstl("report", out)
         assert done.returncode == 0 and "Traceback" not in done.stderr
-        assert f"mstl report: warning: {broken} is corrupt" in done.stderr and "Skipped" in done.stderr
+        assert "warning" in done.stderr and str(broken) in done.stderr and "Skipped" in done.stderr
         assert "Table 1" in done.stdout
     finally:
         broken.write_bytes(original)
