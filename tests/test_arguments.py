@@ -171,7 +171,7 @@ def test_system_errors_are_one_line(monkeypatch, capsys, tmp_path):
 
     monkeypatch.setitem(cli.COMMANDS, "synth", full_disk)
     err = refused(capsys, ["synth", str(tmp_path / "s")])
-    assert err == f"mstl synth: error: {tmp_path / 'x.png'}: No space left on device"
+    assert str(tmp_path / "x.png") in err and "No space left on device" in err
 
 
 def test_refusals_print_no_traceback(tmp_path, us):

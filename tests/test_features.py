@@ -71,7 +71,7 @@ def test_conv_stage_layers_five_per_backbone(ctl_resnet):
     assert features.conv_stage_layers(ctl_resnet)[-1] == FEATURE_LAYERS["resnet50"][-1]
     with pytest.raises(DataError, match="Unknown backbone"):
         features.conv_stage_layers("vgg16")
-    with pytest.raises(DataError, match="not built on one of the backbones"):
+    with pytest.raises(DataError, match=r"layers=\["):
         features.conv_stage_layers(left_half_model())
 
 

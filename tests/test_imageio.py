@@ -76,7 +76,7 @@ def test_zero_byte_file_names_the_file_and_the_fix(tmp_path):
 def test_text_file_named_png(tmp_path):
     path = tmp_path / "notes.png"
     path.write_text("this is not an image\n")
-    with pytest.raises(ImageReadError, match=r"notes\.png: not an image file"):
+    with pytest.raises(ImageReadError, match=r"(?s)notes\.png.*not an image.*Fix:"):
         read_image(path)
 
 
@@ -85,7 +85,7 @@ def test_truncated_png(tmp_path):
     data = full.read_bytes()
     cut = tmp_path / "cut.png"
     cut.write_bytes(data[: len(data) // 2])
-    with pytest.raises(ImageReadError, match=r"cut\.png: the file is truncated or corrupt"):
+    with pytest.raises(ImageReadError, match=r"(?s)cut\.png.*truncated.*Fix:"):
         read_image(cut)
 
 

@@ -63,7 +63,7 @@ def test_a_requirement_missing_from_the_lock_is_reported(lock, project):
     requirements, constraints = project
     constraints.write_text("numpy==2.1.0\n")
     problems = lock.requirement_problems(lock.requirement_lines(requirements), lock.read_lock(constraints))
-    assert problems == ["pandas: required (pandas>=2.2) but not in the lock"]
+    assert len(problems) == 1 and "pandas>=2.2" in problems[0] and "not in the lock" in problems[0]
 
 
 def _installed(versions):
@@ -104,7 +104,8 @@ def test_check_fails_when_the_resolution_needs_an_unlocked_package(lock, project
         return {**pinned, "python-dateutil": "2.9.0"}
 
     assert lock.check(requirements, constraints, resolver, _installed(pinned)) == 1
-    assert "python-dateutil: resolved to 2.9.0 but not in the lock" in capsys.readouterr().err
+    err = capsys.readouterr().err
+    assert "python-dateutil" in err and "2.9.0" in err
 
 
 def test_check_fails_when_the_environment_is_not_the_lock(lock, project, capsys):
@@ -127,7 +128,7 @@ def test_command_line_refuses_a_conflicting_lock_before_asking_pip(project):
         timeout=120,
     )
     assert done.returncode == 1
-    assert "numpy: locked 1.0.0, which requirements.txt's `numpy>=1.26,<3` does not allow" in done.stderr
+    assert "1.0.0" in done.stderr and "numpy>=1.26,<3" in done.stderr
 
 
 def test_the_repository_lock_allows_every_requirement(lock):

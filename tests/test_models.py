@@ -325,6 +325,16 @@ def test_corrupt_cached_imagenet_file_is_reported(empty_keras_cache):
     assert info.file_name in str(excinfo.value)
 
 
+def test_bad_head_arguments_are_refused_before_any_network_is_built(empty_keras_cache):
+    # checked first: the refusal names the argument, not the missing ImageNet file
+    for bad in ((), (64, 0), "abc", 5):
+        with pytest.raises(DataError, match="hidden_units"):
+            build_ctl_model("resnet50", weights="imagenet", hidden_units=bad)
+    with pytest.raises(DataError, match="dropout_rate"):
+        build_ctl_model("resnet50", weights="imagenet", dropout_rate=1.0)
+    assert not list((empty_keras_cache / "models").glob("*"))
+
+
 def test_keras_weights_dir_falls_back_like_keras(tmp_path, monkeypatch):
     from keras.src.backend import config
 

@@ -33,7 +33,7 @@ def test_the_refusal_names_each_field_both_values_and_the_fix(tmp_path):
     with pytest.raises(ProvenanceError) as refusal:
         check_reusable(tmp_path, {"seed": 0, "weights": "fractaldb"}, {"seed": 5, "weights": None}, what="a grid run")
     message = str(refusal.value)
-    assert f"{tmp_path} holds a grid run made with other settings" in message
+    assert str(tmp_path) in message and "grid run" in message
     assert "seed: 0 there, 5 now; weights: 'fractaldb' there, None now" in message
     assert "Nothing was written" in message and "new --out" in message and "--overwrite" in message
     assert refusal.value.differences == {"seed": (0, 5), "weights": ("fractaldb", None)}

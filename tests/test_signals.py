@@ -109,7 +109,8 @@ def test_a_signal_to_the_grid_stops_its_child_and_writes_nothing_after(tmp_path,
     err = grid.communicate(timeout=60)[1]
     assert grid.returncode == code
     assert "Traceback" not in err
-    assert err.strip().splitlines()[-1] == f"mstl grid: {said}; rerun the same command to resume"
+    last = err.strip().splitlines()[-1]
+    assert last.startswith("mstl grid:") and said in last and "rerun the same command" in last
     assert all(gone(child) for child in children)
     assert not list(temporary.glob("mstl-child-*"))  # the job's temporary folder is removed
     time.sleep(3)
@@ -122,7 +123,7 @@ def test_a_child_killed_like_the_oom_killer_does_is_reported_as_memory(tmp_path)
     with pytest.raises(MSTLError) as error:
         run_in_child(signal.raise_signal, signal.SIGKILL, log_path=log)
     message = str(error.value)
-    assert "most likely by the system for running out of memory" in message
+    assert "out of memory" in message
     assert "rerun the same command to resume" in message and str(log) in message
     assert "TensorFlow line" not in message  # no log dump
 

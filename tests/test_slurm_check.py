@@ -78,7 +78,7 @@ def test_a_missing_or_doubled_block_is_named():
     with pytest.raises(CheckError, match="cluster/smoke.sh"):
         slurm_check.page_files(_page(("cluster/grid.sbatch", "mstl grid")))
     doubled = _page(("cluster/smoke.sh", "a"), ("cluster/smoke.sh", "b"), ("cluster/grid.sbatch", "mstl grid"))
-    with pytest.raises(CheckError, match="two code blocks captioned 'cluster/smoke.sh'"):
+    with pytest.raises(CheckError, match=r"two .*'cluster/smoke\.sh'"):
         slurm_check.page_files(doubled)
 
 
@@ -319,7 +319,7 @@ def test_a_node_that_never_becomes_idle_fails_in_time_and_the_daemons_are_stoppe
     }
     monkeypatch.setenv("PATH", _stand_ins(tmp_path, scripts))
     cluster = slurm_check.SingleNodeSlurm(tmp_path / "slurm", cpus=2)
-    with pytest.raises(CheckError, match="SLURM did not start: no sign of the node to be idle"):
+    with pytest.raises(CheckError, match=r"(?s)SLURM did not start.*node to be idle"):
         cluster.start(timeout=2)
     assert "SlurmdPort=" in (tmp_path / "slurm" / "slurm.conf").read_text()
     processes = list(cluster.processes.values())

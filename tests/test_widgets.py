@@ -121,7 +121,7 @@ def test_explorer_fills_its_output_without_capturing(frame, monkeypatch):
     monkeypatch.setattr(widgets, "draw_segmentation", refuse)
     box.controls["min_box_sum"].value = 150
     (message,) = box.output.outputs
-    assert message["output_type"] == "stream" and message["text"] == "Cannot draw with these settings: no cells\n"
+    assert message["output_type"] == "stream" and "no cells" in message["text"]
 
 
 def test_segmentation_explorer_bad_input(frame):

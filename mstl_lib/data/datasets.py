@@ -339,11 +339,13 @@ def load_mendeley(
     DataError
         If a class has fewer than ``per_class`` images when balancing.
     """
+    if balance:  # checked before the images are read
+        per_class = check_integer(per_class, "per_class", minimum=1)
+        seed = check_seed(seed)
     dataset = load_folder_dataset(root, ["benign", "malignant"], name="mendeley", verify=verify, on_error=on_error)
     if not balance:
         return dataset
-    per_class = check_integer(per_class, "per_class", minimum=1)
-    rng = np.random.default_rng(check_seed(seed))
+    rng = np.random.default_rng(seed)
     keep: list[ImageRecord] = []
     skipped = list(dataset.skipped)
     for label in dataset.class_names:

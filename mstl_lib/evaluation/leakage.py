@@ -20,7 +20,7 @@ import numpy as np
 import pandas as pd
 
 from mstl_lib.errors import DataError
-from mstl_lib.validation import check_integer, check_number, check_seed
+from mstl_lib.validation import check_image, check_integer, check_number, check_seed
 
 SCENARIOS = {
     "honest": "augment inside each fold, duplicates kept together",
@@ -109,6 +109,12 @@ def leakage_experiment(
         ``n_folds`` (>= 2), ``copies`` (>= 2), ``duplicate_fraction`` (in
         (0, 1]), ``repeats`` (>= 1) or ``seed``.
     """
+    images = check_image(
+        images, "images", batch=True, channels=(3,), dtypes=(np.uint8,), fix="pass uint8 (N, H, W, 3) RGB images."
+    )
+    labels = np.asarray(labels)
+    if labels.shape != (len(images),):
+        raise DataError(f"labels has shape {labels.shape}; expected one label per image ({len(images)},).")
     n_folds = check_integer(n_folds, "n_folds", minimum=2)
     copies = check_integer(copies, "copies", minimum=2)
     duplicate_fraction = check_number(
@@ -145,11 +151,6 @@ def _one_experiment(images, labels, *, n_folds, copies, duplicate_fraction, seed
     from sklearn.model_selection import StratifiedGroupKFold, StratifiedKFold
     from sklearn.neighbors import KNeighborsClassifier
 
-    images, labels = np.asarray(images), np.asarray(labels)
-    if images.ndim != 4 or images.dtype != np.uint8 or len(images) != len(labels):
-        raise DataError(
-            f"expected uint8 images (N, H, W, 3) and N labels, got {images.dtype} {images.shape} and {labels.shape}."
-        )
     rng = np.random.default_rng(seed)
 
     def score(train_x, train_y, test_x, test_y) -> float:

@@ -290,11 +290,18 @@ def resnet10_trunk(x, widths=RESNET10_WIDTHS):
     return x
 
 
-def _binary_head(features, hidden_units, dropout_rate):
-    hidden_units = tuple(int(u) for u in hidden_units)
-    if len(hidden_units) < 1 or any(u < 1 for u in hidden_units):
-        raise DataError(f"hidden_units must be positive integers, got {hidden_units!r}.")
-    dropout_rate = check_number(dropout_rate, "dropout_rate", minimum=0.0, maximum=1.0, include_maximum=False)
+def _check_head(hidden_units, dropout_rate) -> tuple[tuple[int, ...], float]:
+    """The head's arguments, checked before any network is built."""
+    try:
+        units = tuple(int(u) for u in hidden_units)
+    except (TypeError, ValueError):
+        units = ()
+    if len(units) < 1 or any(u < 1 for u in units):
+        raise DataError(f"hidden_units must be positive integers, e.g. (256, 128, 64), got {hidden_units!r}.")
+    return units, check_number(dropout_rate, "dropout_rate", minimum=0.0, maximum=1.0, include_maximum=False)
+
+
+def _binary_head(features, hidden_units: tuple[int, ...], dropout_rate: float):
     x = features
     for i, units in enumerate(hidden_units, start=1):
         x = keras.layers.Dense(units, activation="relu", name=f"head_dense_{i}")(x)
@@ -398,6 +405,7 @@ def build_stage2_model(
     """
     if not isinstance(stage1_model, keras.Model):
         raise DataError(f"stage1_model must be a keras.Model, got {type(stage1_model).__name__}.")
+    hidden_units, dropout_rate = _check_head(hidden_units, dropout_rate)
     layer_names = {layer.name for layer in stage1_model.layers}
     if POOL_LAYER not in layer_names:
         raise DataError(
@@ -470,6 +478,7 @@ def build_ctl_model(
     ----------
     Ayana et al. (2022), sections 2.2 and 3 (CTL baseline, Table 1).
     """
+    hidden_units, dropout_rate = _check_head(hidden_units, dropout_rate)
     base = build_backbone(backbone, weights=weights, image_size=image_size)
     x = keras.layers.GlobalAveragePooling2D(name=POOL_LAYER)(base.output)
     outputs = _binary_head(x, hidden_units, dropout_rate)

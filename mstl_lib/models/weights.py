@@ -53,16 +53,6 @@ def check_backbone(backbone) -> str:
     return get_spec(backbone).name
 
 
-def _check_imagenet_backbone(backbone) -> str:
-    if not get_spec(backbone).has_imagenet_weights:
-        raise DataError(
-            f"{backbone} has no ImageNet weights (it is a small network for CPU classrooms, not one of the "
-            f"paper's {', '.join(BACKBONES)}). Fix: use weights='fractaldb' (generic pretraining made "
-            "locally) or None, or one of the paper's backbones with 'imagenet'."
-        )
-    return backbone
-
-
 def imagenet_weights_info(backbone: str) -> ImageNetWeights:
     """The file name, URL and hash of one backbone's ImageNet weights (no top).
 
@@ -82,7 +72,13 @@ def imagenet_weights_info(backbone: str) -> ImageNetWeights:
     DataError
         If the backbone is unknown, or one without ImageNet weights (``resnet10``).
     """
-    return _IMAGENET_WEIGHTS[_check_imagenet_backbone(backbone)]
+    if not get_spec(backbone).has_imagenet_weights:
+        raise DataError(
+            f"{backbone} has no ImageNet weights (it is a small network for CPU classrooms, not one of the "
+            f"paper's {', '.join(BACKBONES)}). Fix: use weights='fractaldb' (generic pretraining made "
+            "locally) or None, or one of the paper's backbones with 'imagenet'."
+        )
+    return _IMAGENET_WEIGHTS[backbone]
 
 
 def keras_weights_dir() -> Path:
@@ -178,8 +174,7 @@ def check_weights_argument(weights, backbone: str):
     if weights is None:
         return None
     if isinstance(weights, str) and weights == "imagenet":
-        _check_imagenet_backbone(backbone)
-        ensure_imagenet_weights(backbone)
+        ensure_imagenet_weights(backbone)  # refuses a backbone without ImageNet weights first
         return "imagenet"
     if isinstance(weights, (str, os.PathLike)):
         path = Path(weights)

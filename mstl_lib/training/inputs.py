@@ -23,7 +23,7 @@ import numpy as np
 from mstl_lib.data.images import read_image, to_network_input
 from mstl_lib.errors import DataError
 from mstl_lib.profiles import INPUT_SIZE
-from mstl_lib.validation import check_choice, check_integer
+from mstl_lib.validation import check_choice, check_image, check_integer
 
 AUGMENTATIONS = ("stage1", "stage2", None)
 ROTATION_DEGREES = 20.0
@@ -133,8 +133,9 @@ def make_tf_dataset(
 
     labels = np.asarray(labels)
     if isinstance(source, np.ndarray) and source.dtype.kind not in "OUS":
-        if source.dtype != np.uint8 or source.ndim != 4 or source.shape[-1] != 3:
-            raise DataError(f"image arrays must be uint8 of shape (N, H, W, 3), got {source.dtype} {source.shape}.")
+        source = check_image(
+            source, "images", batch=True, channels=(3,), dtypes=(np.uint8,), fix="pass uint8 (N, H, W, 3) RGB images."
+        )
         if len(source) != len(labels):
             raise DataError(f"{len(source)} images but {len(labels)} labels.")
         images = tf.data.Dataset.from_tensor_slices(source)

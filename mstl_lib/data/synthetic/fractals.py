@@ -32,6 +32,8 @@ _BURN_IN = 12  # chaos-game steps discarded before points are recorded
 _STEPS = 16  # recorded steps per walker; walkers = n_points / _STEPS
 _MAX_MAPS = 8
 _MIN_SIZE = 16  # smallest image side in pixels
+_WEIGHTS = (0.8, 0.9, 1.0, 1.1, 1.2)  # factors of the perturbed parameter (FractalDB's intra-category variation)
+_MAX_ROTATION = 15.0  # largest rotation in degrees
 
 
 @dataclass(frozen=True, eq=False)
@@ -122,7 +124,11 @@ def filling_rate(system: IFSystem, *, rng: np.random.Generator | int = 0) -> flo
     drives the chaos game of 8192 points.
     """
     maps, probabilities = _check_system(system)
-    pixels = _to_canvas(_chaos_game(maps, probabilities, _FILL_POINTS, as_rng(rng)), _FILL_GRID, 0)
+    return _filling_rate(maps, probabilities, as_rng(rng))
+
+
+def _filling_rate(maps: np.ndarray, probabilities: np.ndarray, rng: np.random.Generator) -> float:
+    pixels = _to_canvas(_chaos_game(maps, probabilities, _FILL_POINTS, rng), _FILL_GRID, 0)
     return float(np.count_nonzero(np.bincount(pixels, minlength=_FILL_GRID**2))) / _FILL_GRID**2
 
 
@@ -196,10 +202,10 @@ def fractal_categories(
         rng = np.random.default_rng([seed, KIND_FRACTALS, 0, k])
         for _ in range(_MAX_DRAWS):
             maps = _random_maps(rng, int(rng.integers(low, high + 1)))
-            system = IFSystem(maps, _probabilities(maps), 0.0)
-            rate = filling_rate(system, rng=rng)
+            probabilities = _probabilities(maps)
+            rate = _filling_rate(maps, probabilities, rng)
             if rate >= threshold and rate > 0:
-                systems.append(IFSystem(maps, system.probabilities, rate))
+                systems.append(IFSystem(maps, probabilities, rate))
                 break
         else:
             raise DataError(
@@ -225,8 +231,8 @@ def render_fractal(
     size: int = INPUT_SIZE,
     rng: np.random.Generator | int = 0,
     n_points: int | None = None,
-    weights=(0.8, 0.9, 1.0, 1.1, 1.2),
-    max_rotation: float = 15.0,
+    weights=_WEIGHTS,
+    max_rotation: float = _MAX_ROTATION,
 ) -> np.ndarray:
     """Draw one image of a fractal category by the chaos game.
 
@@ -272,7 +278,11 @@ def render_fractal(
     if factors.size == 0 or not np.all((factors > 0) & (factors < 2)):
         raise DataError(f"weights must be a non-empty sequence of factors in (0, 2), got {weights!r}.")
     max_rotation = check_number(max_rotation, "max_rotation", minimum=0, maximum=180)
-    rng = as_rng(rng)
+    return _render(maps, size, as_rng(rng), n_points, factors, max_rotation)
+
+
+def _render(maps, size: int, rng, n_points: int, factors: np.ndarray, max_rotation: float) -> np.ndarray:
+    """:func:`render_fractal` on checked arguments (``maps`` a system's, as a float array)."""
     varied = maps.copy()
     varied[rng.integers(len(maps)), rng.integers(6)] *= rng.choice(factors)
     angle = np.radians(rng.uniform(-max_rotation, max_rotation))
@@ -325,9 +335,18 @@ def make_fractal_dataset(
     per_category = check_integer(per_category, "per_category", minimum=1)
     size = check_integer(size, "size", minimum=_MIN_SIZE)
     systems = fractal_categories(n_categories, seed, n_maps=n_maps, filling_threshold=filling_threshold)
+    n_points = max(4096, 4 * size * size)
+    factors = np.asarray(_WEIGHTS, dtype=float)
     images = np.stack(
         [
-            render_fractal(system, size=size, rng=np.random.default_rng([seed, KIND_FRACTALS, 1, k, i]))
+            _render(
+                np.asarray(system.maps, dtype=float),
+                size,
+                np.random.default_rng([seed, KIND_FRACTALS, 1, k, i]),
+                n_points,
+                factors,
+                _MAX_ROTATION,
+            )
             for k, system in enumerate(systems)
             for i in range(per_category)
         ]
