@@ -14,6 +14,7 @@ from pathlib import Path
 import numpy as np
 
 from mstl_lib.errors import DataError, OutputExistsError
+from mstl_lib.validation import check_image
 
 
 def prepare_output_dir(path, overwrite: bool = False) -> Path:
@@ -87,9 +88,7 @@ def write_image(path, image) -> Path:
     """
     from PIL import Image
 
-    array = np.asarray(image)
-    if array.dtype != np.uint8 or array.ndim not in (2, 3) or (array.ndim == 3 and array.shape[2] != 3):
-        raise DataError(f"{path}: expected a uint8 HxW or HxWx3 image, got {array.dtype} {array.shape}.")
+    array = check_image(image, f"the image for {path}", dtypes=(np.uint8,), fix="stretch_to_uint8 it first.")
     suffix = Path(path).suffix.lstrip(".").upper() or "PNG"
     image_format = "JPEG" if suffix == "JPG" else suffix
     return _replace_atomically(path, lambda temporary: Image.fromarray(array).save(temporary, format=image_format))

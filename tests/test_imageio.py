@@ -126,5 +126,5 @@ def test_to_network_input_shapes_and_errors():
     assert to_network_input(np.zeros((30, 20), np.uint8), 75).shape == (75, 75, 3)
     with pytest.raises(DataError, match="uint8"):
         to_network_input(np.zeros((30, 20, 3), np.float32))
-    with pytest.raises(DataError, match="non-empty"):
+    with pytest.raises(DataError, match="empty"):
         to_network_input(np.zeros((0, 20, 3), np.uint8))

@@ -16,9 +16,9 @@ import cv2
 import numpy as np
 from PIL import Image, UnidentifiedImageError
 
-from mstl_lib.errors import DataError, ImageReadError
+from mstl_lib.errors import ImageReadError
 from mstl_lib.profiles import INPUT_SIZE
-from mstl_lib.validation import check_integer
+from mstl_lib.validation import check_image, check_integer
 
 IMAGE_EXTENSIONS = frozenset({".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff"})
 """File endings read as images (compared in lower case, so ``.PNG`` counts)."""
@@ -163,12 +163,9 @@ def to_network_input(image: np.ndarray, size: int = INPUT_SIZE) -> np.ndarray:
     numpy.ndarray
         ``uint8`` array of shape (size, size, 3).
     """
+    image = check_image(image, "image", dtypes=(np.uint8,), fix="read it with load_image, or stretch_to_uint8 it.")
     if image.ndim == 2:
         image = np.repeat(image[:, :, None], 3, axis=2)
-    if image.ndim != 3 or image.shape[2] != 3 or image.dtype != np.uint8 or image.size == 0:
-        raise DataError(
-            f"expected a non-empty uint8 image of shape (H, W) or (H, W, 3), got {image.dtype} {image.shape}."
-        )
     size = check_integer(size, "size", minimum=1)
     shrinking = image.shape[0] >= size and image.shape[1] >= size
     interpolation = cv2.INTER_AREA if shrinking else cv2.INTER_CUBIC

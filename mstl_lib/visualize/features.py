@@ -9,7 +9,7 @@ from matplotlib.figure import Figure
 
 from mstl_lib.data.images import resize_heatmap
 from mstl_lib.errors import DataError
-from mstl_lib.validation import check_choice, check_integer, check_number
+from mstl_lib.validation import check_choice, check_image, check_integer, check_number
 from mstl_lib.visualize.common import as_image, figure_with_axes, new_figure, root_figure, show_image
 
 
@@ -258,18 +258,10 @@ def overlay_heatmap(image, heatmap, alpha: float = 0.4, cmap: str = "jet") -> np
     """
     import matplotlib
 
-    image = np.asarray(image)
-    heatmap = np.asarray(heatmap, dtype=np.float32)
-    if image.ndim == 3 and image.shape[2] == 1:
-        image = image[:, :, 0]
+    image = check_image(image, "image", channels=(1, 3, 4))
     if image.ndim == 2:
         image = np.repeat(image[:, :, None], 3, axis=2)
-    if image.ndim != 3 or image.shape[2] not in (3, 4) or image.size == 0:
-        raise DataError(f"image must be HxW or HxWx3, got shape {image.shape}.")
-    if heatmap.ndim == 3 and heatmap.shape[2] == 1:
-        heatmap = heatmap[:, :, 0]
-    if heatmap.ndim != 2 or heatmap.size == 0:
-        raise DataError(f"heatmap must be a 2-D array, got shape {heatmap.shape}.")
+    heatmap = check_image(heatmap, "heatmap", channels=(1,)).astype(np.float32)
     if not np.all(np.isfinite(heatmap)):
         raise DataError("heatmap holds NaN or infinite values.")
     alpha = check_number(alpha, "alpha", minimum=0.0, maximum=1.0)
