@@ -18,7 +18,7 @@ from PIL import Image, UnidentifiedImageError
 
 from mstl_lib.errors import ImageReadError
 from mstl_lib.profiles import INPUT_SIZE
-from mstl_lib.validation import check_image, check_integer
+from mstl_lib.validation import check_image, check_integer, stretch_to_uint8
 
 IMAGE_EXTENSIONS = frozenset({".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff"})
 """File endings read as images (compared in lower case, so ``.PNG`` counts)."""
@@ -135,14 +135,10 @@ def _to_rgb_uint8(image: Image.Image, path: Path) -> np.ndarray:
 
 
 def _scale_to_uint8(array: np.ndarray, path: Path) -> np.ndarray:
-    array = array.astype(np.float64)
+    """Deeper-than-8-bit pixels from 0 (or a negative minimum) to their maximum, as 0..255."""
     if not np.all(np.isfinite(array)):
         raise ImageReadError(path, "the image holds NaN or infinite values.", "re-export it as an 8-bit PNG.")
-    array = array - min(array.min(), 0.0)
-    peak = array.max()
-    if peak > 0:
-        array = array * (255.0 / peak)
-    return np.clip(np.round(array), 0, 255).astype(np.uint8)
+    return stretch_to_uint8(array, lo=min(float(array.min()), 0.0))
 
 
 def to_network_input(image: np.ndarray, size: int = INPUT_SIZE) -> np.ndarray:
