@@ -170,8 +170,8 @@ def check_existing_path(path, name: str, *, kind: str = "folder", fix: str = "ch
     return path
 
 
-def check_weights_setting(weights, name: str = "weights"):
-    """Starting weights: one of :data:`WEIGHTS_NAMES`, None, or an existing, readable HDF5 (``.h5``) file.
+def check_weights_setting(weights, name: str = "weights", *, names: tuple = WEIGHTS_NAMES):
+    """Starting weights: one of ``names`` (:data:`WEIGHTS_NAMES`), None, or an existing, readable HDF5 (``.h5``) file.
 
     Checked before any work, so that a typo does not surface after hours of
     other training. Whether ImageNet's files can be had is checked where they
@@ -182,12 +182,12 @@ def check_weights_setting(weights, name: str = "weights"):
     DataError
         An unknown name, or a path that is not a readable ``.h5`` file.
     """
-    if weights is None or (isinstance(weights, str) and weights in WEIGHTS_NAMES):
+    if weights is None or (isinstance(weights, str) and weights in names):
         return weights
     if not isinstance(weights, (str, Path)):
         raise DataError(f"{name} must be a name or a path to a weights file, got {weights!r}.")
     path = Path(weights).expanduser()
-    names = ", ".join(repr(w) for w in WEIGHTS_NAMES[:-1])
+    names = ", ".join(repr(w) for w in names if w != "None")
     if not path.name.endswith(".h5"):
         raise DataError(f"unknown {name} {str(weights)!r}. Fix: give one of {names}, or a path to a '.h5' file.")
     if not path.is_file():

@@ -370,12 +370,14 @@ def test_weights_from_legacy_h5_file(tmp_path):
 
 
 def test_bad_weights_arguments(tmp_path):
-    with pytest.raises(DataError, match="not found"):
+    with pytest.raises(DataError, match="no such weights file"):
         build_stage1_model("resnet50", weights=tmp_path / "missing.weights.h5")
     with pytest.raises(DataError, match="h5"):
         build_stage1_model("resnet50", weights="imagenet21k")
     with pytest.raises(DataError):
         build_stage1_model("resnet50", weights=3)
+    with pytest.raises(DataError, match="ensure_generic_weights"):
+        build_stage1_model("resnet50", weights="fractaldb")  # a run's setting, resolved before a network is built
     bad = tmp_path / "efficientnetb2_notop.h5"
     bad.write_bytes(b"")
     with pytest.raises(DataError, match="imagenet"):

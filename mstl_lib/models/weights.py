@@ -11,6 +11,7 @@ import keras
 from mstl_lib.backbones import ImageNetWeights, backbone_table, get_spec
 from mstl_lib.errors import DataError, MSTLError
 from mstl_lib.profiles import BACKBONES
+from mstl_lib.validation import WEIGHTS_NAMES, check_weights_setting
 
 
 class WeightsUnavailableError(MSTLError, FileNotFoundError):
@@ -162,12 +163,16 @@ def check_weights_argument(weights, backbone: str):
     """The ``weights`` argument of a network builder, checked: ``"imagenet"``, None or a ``Path``.
 
     ``"imagenet"`` makes sure the file is in Keras' cache
-    (:func:`ensure_imagenet_weights`); a path must name an existing ``.h5`` file.
+    (:func:`ensure_imagenet_weights`); a path must name a readable HDF5
+    (``.h5``) file (:func:`mstl_lib.validation.check_weights_setting`, the
+    check the command line makes of ``--weights``). A run's named settings
+    (``"fractaldb"``, ``"profile"``, ``"none"``) are resolved before a network
+    is built and are refused here.
 
     Raises
     ------
     DataError
-        Anything else, a missing file, or ImageNet weights for a backbone that has none.
+        Anything else, a missing or unreadable file, or ImageNet weights for a backbone that has none.
     WeightsUnavailableError
         As :func:`ensure_imagenet_weights`.
     """
@@ -176,20 +181,18 @@ def check_weights_argument(weights, backbone: str):
     if isinstance(weights, str) and weights == "imagenet":
         ensure_imagenet_weights(backbone)  # refuses a backbone without ImageNet weights first
         return "imagenet"
-    if isinstance(weights, (str, os.PathLike)):
-        path = Path(weights)
-        if not path.name.endswith(".h5"):
-            raise DataError(
-                f"weights={str(weights)!r}: expected 'imagenet', None, or a path to a '.weights.h5' or '.h5' file."
-            )
-        if not path.is_file():
-            raise DataError(f"{path}: weights file not found. Fix: check the path.")
-        spec = get_spec(backbone)
-        if spec.imagenet is not None and not spec.imagenet.loads_from_path and path.name == spec.imagenet.file_name:
+    if isinstance(weights, str) and weights in WEIGHTS_NAMES:
+        raise DataError(
+            f"weights={weights!r} is a run's setting, not weights a network can load. Fix: pass 'imagenet', None "
+            "or a weights file (mstl_lib.training.generic.ensure_generic_weights makes the 'fractaldb' file)."
+        )
+    spec = get_spec(backbone)
+    path = Path(weights) if isinstance(weights, (str, os.PathLike)) else None
+    if path is not None and spec.imagenet is not None and not spec.imagenet.loads_from_path:
+        if path.name == spec.imagenet.file_name:
             raise DataError(
                 f"{path}: Keras builds {spec.label}'s ImageNet input normalisation only for "
                 "weights='imagenet', so its ImageNet file cannot be loaded from a path. Fix: copy "
                 f"it into {keras_weights_dir()} and pass weights='imagenet'."
             )
-        return path
-    raise DataError(f"weights must be 'imagenet', None or a path to a weights file, got {weights!r}.")
+    return check_weights_setting(weights, "weights", names=("imagenet",))
