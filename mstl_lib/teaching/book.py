@@ -38,7 +38,7 @@ from mstl_lib.errors import DataError
 from mstl_lib.profiles import get_profile
 from mstl_lib.quiet import FRAMEWORK_NOISE, noise_pattern, real_lines
 from mstl_lib.teaching.paths import build_dir_for_kernels, find_book_root, list_notebooks
-from mstl_lib.validation import check_number
+from mstl_lib.validation import check_choice, check_number
 
 if TYPE_CHECKING:
     from mstl_lib.teaching.execution import CellStall
@@ -78,7 +78,7 @@ def check_cell_timeout(seconds) -> float:
 
 def cell_timeout_for(profile: str) -> int:
     """The default time limit of one cell for ``profile`` (:data:`CELL_TIMEOUTS`)."""
-    return CELL_TIMEOUTS[get_profile(profile).name]
+    return CELL_TIMEOUTS[check_choice(profile, "profile", CELL_TIMEOUTS, lower=True)]
 
 
 def _lesson_key(notebook: Path) -> str:
