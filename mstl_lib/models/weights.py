@@ -187,12 +187,11 @@ def check_weights_argument(weights, backbone: str):
             "or a weights file (mstl_lib.training.generic.ensure_generic_weights makes the 'fractaldb' file)."
         )
     spec = get_spec(backbone)
-    path = Path(weights) if isinstance(weights, (str, os.PathLike)) else None
-    if path is not None and spec.imagenet is not None and not spec.imagenet.loads_from_path:
-        if path.name == spec.imagenet.file_name:
-            raise DataError(
-                f"{path}: Keras builds {spec.label}'s ImageNet input normalisation only for "
-                "weights='imagenet', so its ImageNet file cannot be loaded from a path. Fix: copy "
-                f"it into {keras_weights_dir()} and pass weights='imagenet'."
-            )
+    name = Path(weights).name if isinstance(weights, (str, os.PathLike)) else None
+    if spec.imagenet is not None and not spec.imagenet.loads_from_path and name == spec.imagenet.file_name:
+        raise DataError(
+            f"{weights}: Keras builds {spec.label}'s ImageNet input normalisation only for "
+            "weights='imagenet', so its ImageNet file cannot be loaded from a path. Fix: copy "
+            f"it into {keras_weights_dir()} and pass weights='imagenet'."
+        )
     return check_weights_setting(weights, "weights", names=("imagenet",))

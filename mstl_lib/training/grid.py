@@ -68,13 +68,7 @@ from mstl_lib.training.scheduling import (
 )
 from mstl_lib.training.shards import parse_shard, shard_units
 from mstl_lib.training.stages import train_fold
-from mstl_lib.validation import (
-    check_choices,
-    check_integer,
-    check_output_folder,
-    check_seed,
-    check_weights_setting,
-)
+from mstl_lib.validation import check_choices, check_integer, check_output_folder, check_seed, check_weights_setting
 
 CORRUPT_RESULT_FIX = "nothing to do: it is moved aside and that fold is trained again"
 

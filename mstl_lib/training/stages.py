@@ -39,13 +39,7 @@ from mstl_lib.run_files import (
 from mstl_lib.training.fit import fit_model, get_strategy, set_seed
 from mstl_lib.training.generic import resolve_initial_weights
 from mstl_lib.training.inputs import STAGE2_MULTIPLIER, split_loader
-from mstl_lib.validation import (
-    check_choice,
-    check_integer,
-    check_output_folder,
-    check_seed,
-    check_weights_setting,
-)
+from mstl_lib.validation import check_choice, check_integer, check_output_folder, check_seed, check_weights_setting
 
 STAGE1_PROFILE_FIELDS = (
     "image_size",

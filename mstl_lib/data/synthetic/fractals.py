@@ -270,7 +270,7 @@ def render_fractal(
     """
     maps, _ = _check_system(system)
     size = check_integer(size, "size", minimum=_MIN_SIZE)
-    n_points = max(4096, 4 * size * size) if n_points is None else check_integer(n_points, "n_points", minimum=1)
+    n_points = _default_points(size) if n_points is None else check_integer(n_points, "n_points", minimum=1)
     try:
         factors = np.asarray(weights, dtype=float).ravel()
     except (TypeError, ValueError):
@@ -279,6 +279,11 @@ def render_fractal(
         raise DataError(f"weights must be a non-empty sequence of factors in (0, 2), got {weights!r}.")
     max_rotation = check_number(max_rotation, "max_rotation", minimum=0, maximum=180)
     return _render(maps, size, as_rng(rng), n_points, factors, max_rotation)
+
+
+def _default_points(size: int) -> int:
+    """Chaos-game points of one image: four per pixel, at least 4096."""
+    return max(4096, 4 * size * size)
 
 
 def _render(maps, size: int, rng, n_points: int, factors: np.ndarray, max_rotation: float) -> np.ndarray:
@@ -335,7 +340,7 @@ def make_fractal_dataset(
     per_category = check_integer(per_category, "per_category", minimum=1)
     size = check_integer(size, "size", minimum=_MIN_SIZE)
     systems = fractal_categories(n_categories, seed, n_maps=n_maps, filling_threshold=filling_threshold)
-    n_points = max(4096, 4 * size * size)
+    n_points = _default_points(size)
     factors = np.asarray(_WEIGHTS, dtype=float)
     images = np.stack(
         [
